@@ -1,0 +1,176 @@
+"""Build of fastact's compiled core.
+
+* Renders the generated sources from src/fastact/_spec.py (the one table of
+  activations): include/fa_list.h, _core.pyx (from _core.pyx.tp) and one
+  _kernels_<isa>.pyx per instruction-set level.  Generated files carry a
+  "do not edit" banner and are not committed.
+* Builds the kernels once per instruction-set level (x86-64: baseline SSE2,
+  AVX2+FMA, AVX-512; other architectures: their baseline).  The best level
+  the CPU supports is chosen at import (fastact/_dispatch.py).  Never
+  -march=native: a build runs on any CPU of its architecture.
+* OpenMP: a tiny OpenMP program is compiled *and run* first; if that fails
+  (Apple clang, a compiler without libgomp/libomp), or FASTACT_NO_OPENMP=1,
+  the package is built serial with a warning.
+
+Environment knobs (for development):
+  FASTACT_NO_OPENMP=1          build without OpenMP
+  FASTACT_BUILD_ISAS=a,b       build only these levels (default: all)
+"""
+
+import os
+import platform
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import warnings
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+from Cython.Build import cythonize
+from Cython.Tempita import sub as tempita_sub
+from setuptools import Extension, setup
+
+HERE = Path(__file__).resolve().parent
+PKG = HERE / "src" / "fastact"
+INC = PKG / "include"
+BANNER = "# GENERATED from {src} by setup.py -- do not edit\n"
+
+
+def load_spec():
+    spec = importlib.util.spec_from_file_location("_fastact_spec", PKG / "_spec.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["_fastact_spec"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def write_if_changed(path: Path, text: str):
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
+def is_x86_64():
+    m = platform.machine().lower()
+    return m in ("x86_64", "amd64", "x64")
+
+
+# Instruction-set levels: name -> extra compiler flags.
+ISA_FLAGS = {
+    "baseline": [],
+    "avx2": ["-mavx2", "-mfma"],
+    "avx512": ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx2", "-mfma",
+               "-mprefer-vector-width=512"],
+}
+
+# Flags of every kernel module.  No -ffast-math: it assumes no NaN/inf and
+# re-associates the range reductions.  -ffp-contract=off: every FMA is
+# explicit, so results do not depend on the vector width or thread split.
+KERNEL_FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math",
+                "-fopenmp-simd"]
+CORE_FLAGS = ["-O2"]
+
+
+def check_openmp():
+    if os.environ.get("FASTACT_NO_OPENMP", "") not in ("", "0"):
+        return False, "disabled by FASTACT_NO_OPENMP"
+    cc = sysconfig.get_config_var("CC") or "cc"
+    src = r"""
+#include <omp.h>
+#include <stdio.h>
+int main(void) {
+    int n = 0;
+    #pragma omp parallel reduction(+:n) num_threads(2)
+    n += 1;
+    printf("%d\n", n);
+    return n == 2 ? 0 : 1;
+}
+"""
+    with tempfile.TemporaryDirectory() as d:
+        c = Path(d) / "t.c"
+        exe = Path(d) / "t"
+        c.write_text(src)
+        try:
+            subprocess.run(cc.split() + ["-fopenmp", str(c), "-o", str(exe)], check=True,
+                           capture_output=True, timeout=120)
+            subprocess.run([str(exe)], check=True, capture_output=True, timeout=60)
+        except Exception as e:  # noqa: BLE001 - any failure means "no OpenMP"
+            return False, f"test program failed ({type(e).__name__})"
+    return True, "ok"
+
+
+def compiler_version():
+    cc = sysconfig.get_config_var("CC") or "cc"
+    try:
+        out = subprocess.run(cc.split() + ["--version"], capture_output=True, text=True,
+                             timeout=30).stdout
+        return out.splitlines()[0].strip()
+    except Exception:  # noqa: BLE001
+        return cc
+
+
+def main():
+    spec = load_spec()
+    # The threading cut-over per cost class, in elements (measured on the
+    # project's 2-core Zen 4 machine; see README "Threads").
+    grains = {"cheap": 262144, "exp": 32768, "heavy": 8192}
+
+    write_if_changed(INC / "fa_list.h", spec.render_kernel_list())
+    tp = (PKG / "_core.pyx.tp").read_text()
+    core = tempita_sub(tp, specs=spec.SPECS, kernels=spec.KERNELS,
+                       kernel_cost=spec.KERNEL_COST, kernel_has_y=spec.KERNEL_HAS_Y,
+                       grains=grains)
+    write_if_changed(PKG / "_core.pyx", BANNER.format(src="_core.pyx.tp") + core)
+
+    isas = ["baseline", "avx2", "avx512"] if is_x86_64() else ["baseline"]
+    only = os.environ.get("FASTACT_BUILD_ISAS")
+    if only:
+        isas = [i for i in isas if i in only.split(",")] or ["baseline"]
+    ktp = (PKG / "_kernels.pyx.tp").read_text()
+    for isa in isas:
+        write_if_changed(PKG / f"_kernels_{isa}.pyx",
+                         BANNER.format(src="_kernels.pyx.tp") + tempita_sub(ktp, isa=isa))
+
+    openmp, why = check_openmp()
+    if not openmp:
+        warnings.warn(f"fastact: building WITHOUT OpenMP ({why}); kernels run on one thread")
+    omp_flags = ["-fopenmp"] if openmp else []
+
+    include_dirs = [str(INC), np.get_include()]
+    macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+    exts = [Extension("fastact._core", ["src/fastact/_core.pyx"], include_dirs=include_dirs,
+                      define_macros=macros, extra_compile_args=CORE_FLAGS + omp_flags,
+                      extra_link_args=omp_flags)]
+    axis_src = PKG / "_axis.pyx"
+    if axis_src.exists():
+        exts.append(Extension("fastact._axis", ["src/fastact/_axis.pyx"],
+                              include_dirs=include_dirs, define_macros=macros,
+                              extra_compile_args=KERNEL_FLAGS + ISA_FLAGS["baseline"] + omp_flags,
+                              extra_link_args=omp_flags))
+    for isa in isas:
+        exts.append(Extension(f"fastact._kernels_{isa}", [f"src/fastact/_kernels_{isa}.pyx"],
+                              include_dirs=[str(INC)],
+                              define_macros=[("FA_ISA_NAME", f'"{isa}"')],
+                              extra_compile_args=KERNEL_FLAGS + ISA_FLAGS[isa]))
+
+    info = {
+        "openmp": openmp,
+        "openmp_note": why,
+        "isas": isas,
+        "isa_flags": {i: ISA_FLAGS[i] for i in isas},
+        "kernel_flags": KERNEL_FLAGS,
+        "compiler": compiler_version(),
+        "machine": platform.machine(),
+    }
+    write_if_changed(PKG / "_build_info.py",
+                     "# GENERATED by setup.py -- do not edit\nBUILD = " + repr(info) + "\n")
+
+    setup(
+        ext_modules=cythonize(exts, language_level=3,
+                              compiler_directives={"embedsignature": True}),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""The general path of every entry point: input normalization, dtype rules,
+`out=` checks, layouts.  The generated functions in `_core` handle
+contiguous native float32/float64 arrays themselves and call here for
+everything else; this module prepares dense arrays and calls back
+`_core._kernel_unary` / `_core._kernel_binary`.
+
+Rules (../shared/API.md, "Arrays in, arrays out"):
+  * float32 -> float32, float64 -> float64, float16 computed in float32 and
+    returned as float16, bool/integers -> float64; anything else TypeError.
+  * any shape and memory layout; byte-swapped input is read correctly;
+  * `out`: exact shape (ValueError) and dtype (TypeError), writeable
+    (ValueError), no partial overlap with an input (ValueError); it may be
+    an input itself; nothing is written before every check has passed;
+  * a 0-d input (Python/NumPy scalar, 0-d array) gives a NumPy scalar
+    unless `out` is given.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from fastact import _spec
+
+SUPPORTED = "float16, float32, float64, bool or an integer dtype"
+
+_F16 = np.dtype(np.float16)
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
+
+def _core():
+    from fastact import _core
+
+    return _core
+
+
+# ------------------------------------------------------------------ dtypes
+
+def dtypes(dt: np.dtype, fname: str, argname: str):
+    """(computation dtype, result dtype) for an input dtype, or TypeError."""
+    kind = dt.kind
+    if kind == "f":
+        if dt.itemsize == 4:
+            return _F32, _F32
+        if dt.itemsize == 8:
+            return _F64, _F64
+        if dt.itemsize == 2:
+            return _F32, _F16
+    elif kind in "biu":
+        return _F64, _F64
+    raise TypeError(
+        f"{fname}(): {argname} has dtype {dt}, which fastact does not support; "
+        f"use {SUPPORTED} (for example {argname}.astype(numpy.float64))")
+
+
+def as_array(x, fname: str, argname: str) -> np.ndarray:
+    if isinstance(x, np.ndarray):
+        return x
+    try:
+        a = np.asarray(x)
+    except Exception as e:  # noqa: BLE001 - report it as a bad argument
+        raise TypeError(f"{fname}(): {argname} could not be converted to an array: {e}") from e
+    return a
+
+
+def prepare(x, fname: str, argname: str):
+    a = as_array(x, fname, argname)
+    comp, res = dtypes(a.dtype, fname, argname)
+    return a, comp, res
+
+
+def _identical(a: np.ndarray, b: np.ndarray) -> bool:
+    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.strides == b.strides and a.shape == b.shape and a.dtype == b.dtype)
+
+
+def check_out(out, shape, res, fname: str, inputs) -> np.ndarray | None:
+    if out is None:
+        return None
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{fname}(): out must be a numpy.ndarray (or None), "
+                        f"got {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"{fname}(): out has shape {out.shape}, but the result has shape "
+                         f"{shape}; pass an array of that shape or omit out")
+    if out.dtype != res:
+        raise TypeError(f"{fname}(): out has dtype {out.dtype}, but the result has dtype "
+                        f"{res} (native byte order); pass an array of that dtype or omit out")
+    if not out.flags.writeable:
+        raise ValueError(f"{fname}(): out is read-only; pass a writeable array or omit out")
+    for arr, name in inputs:
+        if np.may_share_memory(out, arr) and not _identical(out, arr):
+            if np.shares_memory(out, arr):
+                raise ValueError(
+                    f"{fname}(): out overlaps {name} without being the same array; pass "
+                    f"{name} itself (in place) or a separate array")
+    return out
+
+
+def _order(a: np.ndarray) -> str:
+    return "F" if (a.flags.f_contiguous and not a.flags.c_contiguous) else "C"
+
+
+def _dense(a: np.ndarray, comp: np.dtype, order: str) -> np.ndarray:
+    """a as an aligned, native, `order`-contiguous array of dtype comp
+    (a itself when it already is one)."""
+    return np.require(a, dtype=comp, requirements=[order, "A"])
+
+
+def _target(out, shape, comp, order):
+    if (out is not None and out.dtype == comp and out.flags.aligned
+            and (out.flags.c_contiguous if order == "C" else out.flags.f_contiguous)):
+        return out
+    return np.empty(shape, dtype=comp, order=order)
+
+
+def _finish(target, out, res, scalar):
+    if out is not None:
+        if target is not out:
+            np.copyto(out, target, casting="unsafe")
+        return out
+    result = target if target.dtype == res else target.astype(res)
+    return result[()] if scalar else result
+
+
+# -------------------------------------------------------------- elementwise
+
+def unary(fname: str, kernel: str, x, out, params: tuple):
+    a, comp, res = prepare(x, fname, "x")
+    out = check_out(out, a.shape, res, fname, ((a, "x"),))
+    order = _order(a)
+    xc = _dense(a, comp, order)
+    target = _target(out, a.shape, comp, order)
+    _core()._kernel_unary(kernel, xc, target, params)
+    return _finish(target, out, res, a.ndim == 0)
+
+
+def binary(fname: str, kernel: str, from_y: bool, g, x, out, params: tuple):
+    xname = "y" if from_y else "x"
+    a, comp, res = prepare(x, fname, xname)
+    ga = as_array(g, fname, "grad_output")
+    dtypes(ga.dtype, fname, "grad_output")
+    if ga.shape != a.shape:
+        raise ValueError(f"{fname}(): grad_output has shape {ga.shape} but {xname} has shape "
+                         f"{a.shape}; they must be equal (no broadcasting)")
+    out = check_out(out, a.shape, res, fname, ((a, xname), (ga, "grad_output")))
+    order = _order(a)
+    xc = _dense(a, comp, order)
+    gc = _dense(ga, comp, order)
+    target = _target(out, a.shape, comp, order)
+    _core()._kernel_binary(kernel, from_y, gc, xc, target, params)
+    return _finish(target, out, res, a.ndim == 0)
+
+
+# --------------------------------------------------------------- parameters
+
+def param_value(v, name: str, fname: str) -> float:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, np.floating,
+                                                             np.integer)):
+        if isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "fiu":
+            return float(v)
+        raise TypeError(f"{fname}(): {name} must be a real number, got {type(v).__name__}")
+    return float(v)
+
+
+_CHECK_TEXT = {">0": "> 0", ">=0": ">= 0", "!=0": "non-zero"}
+
+
+def bad_param(fname: str, name: str, value, check: str):
+    raise ValueError(f"{fname}(): {name} must be {_CHECK_TEXT[check]}, got {value!r}")
+
+
+def bad_relation(fname: str, rel: str, a, b):
+    raise ValueError(f"{fname}(): parameters must satisfy {rel.replace('<=', ' <= ')}, "
+                     f"got {a!r} and {b!r}")
+
+
+def choose_kernel(fname: str, value) -> str:
+    spec = _spec.BY_NAME[fname.removesuffix("_backward")]
+    (p,) = [p for p in spec.params if p.type == "choice"]
+    if not isinstance(value, str) or value not in spec.kernel:
+        raise ValueError(f"{fname}(): {p.name} must be one of "
+                         f"{', '.join(repr(c) for c in p.choices)}, got {value!r}")
+    return spec.kernel[value]
+
+
+def check_y_form(name: str, p) -> None:
+    # elu's derivative from the output is y + alpha, valid for alpha >= 0
+    if name == "elu" and not p[0] >= 0:
+        raise ValueError("elu_backward(): the y= form needs alpha >= 0 (y + alpha is the "
+                         "derivative only then); pass x instead")

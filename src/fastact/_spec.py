@@ -1,0 +1,169 @@
+"""The single source of truth for fastact's activations.
+
+Every activation is declared once here: its name, kind, parameters and
+defaults, formula, whether its gradient can be computed from the output,
+its accuracy budget and its cost class.  From this table:
+
+* ``setup.py`` renders the C kernel list (``include/fa_list.h``) and the
+  Cython entry points (``_core.pyx`` from ``_core.pyx.tp``);
+* ``fastact.ACTIVATIONS`` (the registry) is built;
+* the tests and the benchmarks are parametrized.
+
+The math itself is written once per kernel in ``include/fa_act_impl.h``
+(generic over float/double); ``Activation.kernels`` names the C kernels an
+activation uses.
+
+This module must stay importable without the compiled extension (setup.py
+loads it by path before anything is built).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Param", "Activation", "SPECS", "KERNELS", "BY_NAME", "kernel_index"]
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: object = REQUIRED
+    # "float" (converted to the computation dtype) or "choice" (a string
+    # selecting a kernel variant, never passed to C)
+    type: str = "float"
+    choices: tuple = ()
+    # validity check on the float value: None, ">0", ">=0", "!=0"
+    check: str | None = None
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class Activation:
+    name: str
+    kind: str                      # "elementwise" | "axis" | "channel"
+    formula: str
+    params: tuple = ()
+    # C kernel(s): {choice value: kernel} for a "choice" param, else one name
+    kernel: object = None
+    grad_from_output: bool = False
+    # accuracy budgets in ulp (float32, float64); 0 = exact
+    ulp: tuple = (4, 4)
+    # backward budget in ulp, plus an absolute floor of `bwd_floor` eps times
+    # the magnitude of the terms of f' (near zeros of the derivative)
+    bwd_ulp: int = 8
+    # "cheap" (a few flops: memory bound), "exp" (one exp/log), "heavy"
+    cost: str = "exp"
+    # checks between params: e.g. "min_val<=max_val"
+    relations: tuple = ()
+    # elementwise functions that are piecewise linear (exact or 1-2 roundings)
+    piecewise: bool = False
+    # test domain for dense grids (the tests add special points)
+    domain: tuple = (-30.0, 30.0)
+    notes: str = ""
+
+    @property
+    def kernels(self) -> tuple:
+        if isinstance(self.kernel, dict):
+            return tuple(dict.fromkeys(self.kernel.values()))
+        return (self.kernel or self.name,)
+
+    def kernel_for(self, **params) -> str:
+        if isinstance(self.kernel, dict):
+            (pname,) = [p.name for p in self.params if p.type == "choice"]
+            return self.kernel[params[pname]]
+        return self.kernel or self.name
+
+    @property
+    def float_params(self) -> tuple:
+        return tuple(p for p in self.params if p.type == "float")
+
+    @property
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params if not p.required}
+
+
+_E = "elementwise"
+_SELU = "alpha = 1.6732632423543772, scale = 1.0507009873554805"
+
+SPECS: tuple = (
+    Activation("sigmoid", _E, "1 / (1 + exp(-x))", grad_from_output=True, ulp=(3, 3)),
+    Activation("log_sigmoid", _E, "log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))", ulp=(3, 3)),
+    Activation("tanh", _E, "tanh(x)", grad_from_output=True, ulp=(3, 3)),
+    Activation("relu", _E, "max(0, x)", ulp=(0, 0), cost="cheap", piecewise=True),
+    Activation("relu6", _E, "min(max(0, x), 6)", ulp=(0, 0), cost="cheap", piecewise=True),
+    Activation("leaky_relu", _E, "x if x > 0 else negative_slope * x",
+               params=(Param("negative_slope", 0.01),), ulp=(0, 0), cost="cheap",
+               piecewise=True),
+    Activation("elu", _E, "x if x > 0 else alpha * (exp(x) - 1)",
+               params=(Param("alpha", 1.0),), grad_from_output=True, ulp=(3, 3)),
+    Activation("selu", _E, f"scale * elu(x, alpha), {_SELU}", ulp=(4, 4)),
+    Activation("celu", _E, "max(0, x) + min(0, alpha * (exp(x / alpha) - 1))",
+               params=(Param("alpha", 1.0, check="!=0"),), ulp=(3, 3)),
+    Activation("gelu", _E,
+               "x * Phi(x) (erf form); approximate='tanh': "
+               "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+               params=(Param("approximate", "none", type="choice", choices=("none", "tanh")),),
+               kernel={"none": "gelu", "tanh": "gelu_tanh"}, ulp=(2, 4), cost="heavy",
+               domain=(-40.0, 30.0)),
+    Activation("silu", _E, "x * sigmoid(x)", ulp=(3, 3)),
+    Activation("swish", _E, "x * sigmoid(beta * x)", params=(Param("beta", 1.0),), ulp=(4, 4)),
+    Activation("mish", _E, "x * tanh(softplus(x))", ulp=(4, 4), cost="heavy"),
+    Activation("softplus", _E,
+               "log1p(exp(beta * x)) / beta; x where beta * x > threshold",
+               params=(Param("beta", 1.0, check=">0"), Param("threshold", 20.0)), ulp=(3, 3)),
+    Activation("softsign", _E, "x / (1 + |x|)", ulp=(2, 2), cost="cheap"),
+    Activation("hard_sigmoid", _E, "clip(slope * x + offset, 0, 1)",
+               params=(Param("slope", 1.0 / 6.0), Param("offset", 0.5)), ulp=(1, 1),
+               cost="cheap", piecewise=True),
+    Activation("hard_swish", _E, "x * hard_sigmoid(x) (slope 1/6, offset 1/2)", ulp=(2, 2),
+               cost="cheap", piecewise=True),
+    Activation("hard_tanh", _E, "clip(x, min_val, max_val)",
+               params=(Param("min_val", -1.0), Param("max_val", 1.0)),
+               relations=("min_val<=max_val",), ulp=(0, 0), cost="cheap", piecewise=True),
+    Activation("softshrink", _E,
+               "x - lambd if x > lambd, x + lambd if x < -lambd, else 0",
+               params=(Param("lambd", 0.5, check=">=0"),), ulp=(0, 0), cost="cheap",
+               piecewise=True),
+    Activation("hardshrink", _E, "x if |x| > lambd else 0",
+               params=(Param("lambd", 0.5, check=">=0"),), ulp=(0, 0), cost="cheap",
+               piecewise=True),
+    Activation("tanhshrink", _E, "x - tanh(x)", ulp=(4, 4), cost="heavy"),
+    Activation("threshold", _E, "x if x > threshold else value",
+               params=(Param("threshold"), Param("value")), ulp=(0, 0), cost="cheap",
+               piecewise=True),
+    Activation("binary_step", _E, "1 if x >= 0 else 0, NaN for NaN (derivative 0)",
+               ulp=(0, 0), cost="cheap", piecewise=True),
+    Activation("squareplus", _E, "(x + sqrt(x^2 + b)) / 2",
+               params=(Param("b", 4.0, check=">=0"),), ulp=(3, 3), cost="cheap"),
+    Activation("prelu", "channel",
+               "x if x > 0 else weight[c] * x (c: index along `axis`)",
+               kernel="leaky_relu", ulp=(0, 0), cost="cheap", piecewise=True),
+)
+
+BY_NAME = {s.name: s for s in SPECS}
+
+# The C kernels, in table order (fa_list.h is generated from this).  A
+# kernel has a from-output backward ("by") when its activation says so.
+KERNELS: tuple = tuple(dict.fromkeys(k for s in SPECS if s.kind == _E for k in s.kernels))
+KERNEL_HAS_Y = {k: any(s.grad_from_output and k in s.kernels for s in SPECS) for k in KERNELS}
+# cost class of a kernel (threading cut-over)
+KERNEL_COST = {k: next(s.cost for s in SPECS if k in s.kernels) for k in KERNELS}
+
+
+def kernel_index(name: str) -> int:
+    return KERNELS.index(name)
+
+
+def render_kernel_list() -> str:
+    """C X-macro list of the kernels (include/fa_list.h)."""
+    lines = ["/* generated from src/fastact/_spec.py by setup.py -- do not edit */",
+             "#define FA_KERNELS(X) \\"]
+    lines += [f"    X({k}, {int(KERNEL_HAS_Y[k])}) \\" for k in KERNELS]
+    lines.append("")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,496 @@
+/*
+ * fa_act_impl.h -- the math of every elementwise activation, written once
+ * for a generic floating type (see fa_math_impl.h for the macros) and
+ * included twice by fa_math.h.
+ *
+ * For each kernel NAME listed in src/fastact/_spec.py there are
+ *   FA_T FN(fa_NAME)(FA_T x, const FA_T *p)            forward
+ *   FA_T FN(fa_NAME_bx)(FA_T g, FA_T x, const FA_T *p)  g * f'(x)
+ *   FA_T FN(fa_NAME_by)(FA_T g, FA_T y, const FA_T *p)  g * f'(x) from y=f(x)
+ *                                                      (where the spec says so)
+ * p[] holds the parameters in the order of the spec, already converted to
+ * FA_T.  Conventions (see README): NaN in x gives NaN out, forward and
+ * backward (backward = g * f'(x) with IEEE arithmetic); +-inf give the
+ * mathematical limits; kinks follow torch.
+ */
+
+#if FA_DOUBLE
+#define FA_C(x) (x)
+#else
+#define FA_C(x) (x##f)
+#endif
+
+/* x if x is NaN, else d: makes the derivative of a piecewise function NaN
+ * at NaN. */
+static inline FA_T FN(fa_nanpass)(FA_T x, FA_T d) { return x != x ? x : d; }
+
+/* ------------------------------------------------------------ sigmoid */
+static inline FA_T FN(fa_sigmoid_fwd)(FA_T x, const FA_T *p) { (void)p; return FN(fa_sigmoid)(x); }
+static inline FA_T FN(fa_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    FA_T e = FN(fa_exp)(-FN(fa_abs)(x));          /* s(1-s) = e/(1+e)^2 */
+    FA_T d = FA_C(1.0) + e;
+    return g * (e / (d * d));
+}
+static inline FA_T FN(fa_sigmoid_by)(FA_T g, FA_T y, const FA_T *p)
+{
+    (void)p;
+    return g * (y * (FA_C(1.0) - y));
+}
+
+/* -------------------------------------------------------- log_sigmoid */
+static inline FA_T FN(fa_log_sigmoid_fwd)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    FA_T e = FN(fa_exp)(-FN(fa_abs)(x));
+    FA_T m = x < FA_C(0.0) ? x : FA_C(0.0);
+    return m - FN(fa_log1p)(e);
+}
+static inline FA_T FN(fa_log_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    FA_T e = FN(fa_exp)(-FN(fa_abs)(x));          /* sigmoid(-x) */
+    FA_T num = x < FA_C(0.0) ? FA_C(1.0) : e;
+    return g * (num / (FA_C(1.0) + e));
+}
+
+/* --------------------------------------------------------------- tanh */
+static inline FA_T FN(fa_tanh_fwd)(FA_T x, const FA_T *p) { (void)p; return FN(fa_tanh)(x); }
+static inline FA_T FN(fa_tanh_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    /* 1 - tanh^2 = 4e/(1+e)^2, e = exp(-2|x|): no cancellation */
+    FA_T ax = FN(fa_abs)(x);
+    FA_T e = FN(fa_exp)(-(ax + ax));
+    FA_T d = FA_C(1.0) + e;
+    return g * ((FA_C(4.0) * e) / (d * d));
+}
+static inline FA_T FN(fa_tanh_by)(FA_T g, FA_T y, const FA_T *p)
+{
+    (void)p;
+    return g * ((FA_C(1.0) - y) * (FA_C(1.0) + y));
+}
+
+/* --------------------------------------------------------------- relu */
+static inline FA_T FN(fa_relu_fwd)(FA_T x, const FA_T *p) { (void)p; return x < FA_C(0.0) ? FA_C(0.0) : x; }
+static inline FA_T FN(fa_relu_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    return g * FN(fa_nanpass)(x, x > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0));
+}
+
+/* -------------------------------------------------------------- relu6 */
+static inline FA_T FN(fa_relu6_fwd)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    FA_T t = x < FA_C(0.0) ? FA_C(0.0) : x;
+    return t > FA_C(6.0) ? FA_C(6.0) : t;
+}
+static inline FA_T FN(fa_relu6_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    FA_T d = (x > FA_C(0.0)) & (x < FA_C(6.0)) ? FA_C(1.0) : FA_C(0.0);
+    return g * FN(fa_nanpass)(x, d);
+}
+
+/* --------------------------------------------------------- leaky_relu */
+/* p[0] = negative_slope (also the PReLU kernel, with p[0] = weight[c]) */
+static inline FA_T FN(fa_leaky_relu_fwd)(FA_T x, const FA_T *p) { return x > FA_C(0.0) ? x : p[0] * x; }
+static inline FA_T FN(fa_leaky_relu_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    return g * FN(fa_nanpass)(x, x > FA_C(0.0) ? FA_C(1.0) : p[0]);
+}
+
+/* ---------------------------------------------------------------- elu */
+/* p[0] = alpha */
+static inline FA_T FN(fa_elu_fwd)(FA_T x, const FA_T *p)
+{
+    FA_T neg = p[0] * FN(fa_expm1)(x > FA_C(0.0) ? FA_C(0.0) : x);
+    return x > FA_C(0.0) ? x : neg;
+}
+static inline FA_T FN(fa_elu_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    FA_T neg = p[0] * FN(fa_exp)(x > FA_C(0.0) ? FA_C(0.0) : x);
+    return g * (x > FA_C(0.0) ? FA_C(1.0) : neg);
+}
+static inline FA_T FN(fa_elu_by)(FA_T g, FA_T y, const FA_T *p)
+{
+    return g * (y > FA_C(0.0) ? FA_C(1.0) : y + p[0]);
+}
+
+/* --------------------------------------------------------------- selu */
+#if FA_DOUBLE
+#define FA_SELU_ALPHA 1.6732632423543772
+#define FA_SELU_SCALE 1.0507009873554805
+#else
+#define FA_SELU_ALPHA 1.6732632423543772f
+#define FA_SELU_SCALE 1.0507009873554805f
+#endif
+static inline FA_T FN(fa_selu_fwd)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    const FA_T sa = FA_SELU_SCALE * FA_SELU_ALPHA;
+    FA_T neg = sa * FN(fa_expm1)(x > FA_C(0.0) ? FA_C(0.0) : x);
+    return x > FA_C(0.0) ? FA_SELU_SCALE * x : neg;
+}
+static inline FA_T FN(fa_selu_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    const FA_T sa = FA_SELU_SCALE * FA_SELU_ALPHA;
+    FA_T neg = sa * FN(fa_exp)(x > FA_C(0.0) ? FA_C(0.0) : x);
+    return g * (x > FA_C(0.0) ? FA_SELU_SCALE : neg);
+}
+#undef FA_SELU_ALPHA
+#undef FA_SELU_SCALE
+
+/* --------------------------------------------------------------- celu */
+/* p[0] = alpha (non-zero, checked by the API) */
+static inline FA_T FN(fa_celu_fwd)(FA_T x, const FA_T *p)
+{
+    FA_T xn = x > FA_C(0.0) ? FA_C(0.0) : x;
+    FA_T neg = p[0] * FN(fa_expm1)(xn / p[0]);
+    return x > FA_C(0.0) ? x : neg;
+}
+static inline FA_T FN(fa_celu_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    FA_T xn = x > FA_C(0.0) ? FA_C(0.0) : x;
+    return g * (x > FA_C(0.0) ? FA_C(1.0) : FN(fa_exp)(xn / p[0]));
+}
+
+/* --------------------------------------------------------------- gelu */
+/* erf form: x Phi(x).  Phi is evaluated in double (see fa_phi_d in
+ * fa_special.h); the float kernels compute in double and round once. */
+#if FA_DOUBLE
+static inline double fa_gelu_fwd_d(double x, const double *p)
+{
+    (void)p;
+    double y = x * fa_phi_d(x);
+    return x == -(double)INFINITY ? -0.0 : y;
+}
+/* Phi(x) + x phi(x) */
+static inline double fa_gelu_bx_d(double g, double x, const double *p)
+{
+    (void)p;
+    double d = fa_phi_d(x) + x * fa_npdf_d(x);
+    double lim = x > 0.0 ? 1.0 : 0.0;
+    return g * (fa_abs_d(x) > 40.0 ? fa_nanpass_d(x, lim) : d);
+}
+/* tanh form: 0.5x(1 + tanh(u)) = x sigmoid(2u), u = c(x + k x^3), with the
+ * float64 constants c = sqrt(2/pi), k = 0.044715.  2u is formed in
+ * double-word arithmetic (the exponential amplifies its rounding error by
+ * |2u|, up to ~700), then sigmoid of the double-word argument. */
+static inline void fa_gelu_tanh_arg_d(double x, double *uh, double *ul)
+{
+    const double k = 0.044715, c2 = 2.0 * 0x1.9884533d43651p-1;
+    double x2h, x2l, x3h, x3l, kh, kl, ah, al, vh, vl;
+    fa_two_prod_d(x, x, &x2h, &x2l);
+    fa_two_prod_d(x2h, x, &x3h, &x3l);
+    x3l = fa_mad_d(x2l, x, x3l);
+    fa_two_prod_d(k, x3h, &kh, &kl);
+    kl = fa_mad_d(k, x3l, kl);
+    fa_two_sum_d(x, kh, &ah, &al);
+    al += kl;
+    fa_two_prod_d(c2, ah, &vh, &vl);
+    vl = fa_mad_d(c2, al, vl);
+    /* where x^3 overflows the low parts are NaN/inf: drop them */
+    int fin = fa_abs_d(x) < 1e100;
+    *uh = fin ? vh : x;
+    *ul = fin ? vl : 0.0;
+}
+static inline double fa_gelu_tanh_fwd_d(double x, const double *p)
+{
+    (void)p;
+    double uh, ul;
+    fa_gelu_tanh_arg_d(x, &uh, &ul);
+    double e = fa_exp2w_d(-fa_abs_d(uh), uh >= 0.0 ? -ul : ul);
+    double s = (uh >= 0.0 ? 1.0 : e) / (1.0 + e);
+    double y = x * s;
+    return s == 0.0 ? fa_copysign_d(0.0, x) : y;
+}
+/* d/dx x sigmoid(2u) = s + x s sm (2u)',  (2u)' = 2c (1 + 3k x^2) */
+static inline double fa_gelu_tanh_bx_d(double g, double x, const double *p)
+{
+    (void)p;
+    const double k3 = 3.0 * 0.044715, c2 = 2.0 * 0x1.9884533d43651p-1;
+    double uh, ul;
+    fa_gelu_tanh_arg_d(x, &uh, &ul);
+    double e = fa_exp2w_d(-fa_abs_d(uh), uh >= 0.0 ? -ul : ul);
+    double d = 1.0 + e;
+    double s = (uh >= 0.0 ? 1.0 : e) / d;
+    double sm = (uh >= 0.0 ? e : 1.0) / d;
+    double du = c2 * fa_mad_d(k3 * x, x, 1.0);
+    double r = fa_mad_d(x * s, sm * du, s);
+    double lim = x > 0.0 ? 1.0 : 0.0;
+    return g * (fa_abs_d(x) > 1e10 ? fa_nanpass_d(x, lim) : r);
+}
+#else
+static inline float fa_gelu_fwd_f(float x, const float *p)
+{ (void)p; return (float)fa_gelu_fwd_d((double)x, 0); }
+static inline float fa_gelu_bx_f(float g, float x, const float *p)
+{ (void)p; return (float)fa_gelu_bx_d((double)g, (double)x, 0); }
+static inline float fa_gelu_tanh_fwd_f(float x, const float *p)
+{ (void)p; return (float)fa_gelu_tanh_fwd_d((double)x, 0); }
+static inline float fa_gelu_tanh_bx_f(float g, float x, const float *p)
+{ (void)p; return (float)fa_gelu_tanh_bx_d((double)g, (double)x, 0); }
+#endif
+
+/* ------------------------------------------------------ silu / swish */
+/* x * sigmoid(b x) with one division; the product is 0 (not NaN) where
+ * sigmoid underflows to 0, which gives swish(-inf) = 0. */
+static inline FA_T FN(fa_swish_core)(FA_T x, FA_T b)
+{
+    FA_T bx = b * x;
+    FA_T e = FN(fa_exp)(-FN(fa_abs)(bx));
+    FA_T s = (bx >= FA_C(0.0) ? FA_C(1.0) : e) / (FA_C(1.0) + e);
+    FA_T y = x * s;
+    return s == FA_C(0.0) ? FN(fa_copysign)(FA_C(0.0), x) : y;
+}
+/* d/dx x sigmoid(bx) = s (1 + b x sm), s = sigmoid(bx), sm = sigmoid(-bx) */
+static inline FA_T FN(fa_swish_dcore)(FA_T x, FA_T b)
+{
+    FA_T bx = b * x;
+    FA_T e = FN(fa_exp)(-FN(fa_abs)(bx));
+    FA_T d = FA_C(1.0) + e;
+    FA_T s = (bx >= FA_C(0.0) ? FA_C(1.0) : e) / d;
+    FA_T sm = (bx >= FA_C(0.0) ? e : FA_C(1.0)) / d;
+    FA_T r = s * FN(fa_mad)(bx, sm, FA_C(1.0));
+    FA_T lim = bx > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0);
+    return FN(fa_abs)(bx) == (FA_T)INFINITY ? lim : r;
+}
+static inline FA_T FN(fa_silu_fwd)(FA_T x, const FA_T *p) { (void)p; return FN(fa_swish_core)(x, FA_C(1.0)); }
+static inline FA_T FN(fa_silu_bx)(FA_T g, FA_T x, const FA_T *p) { (void)p; return g * FN(fa_swish_dcore)(x, FA_C(1.0)); }
+/* p[0] = beta */
+static inline FA_T FN(fa_swish_fwd)(FA_T x, const FA_T *p) { return FN(fa_swish_core)(x, p[0]); }
+static inline FA_T FN(fa_swish_bx)(FA_T g, FA_T x, const FA_T *p) { return g * FN(fa_swish_dcore)(x, p[0]); }
+
+/* --------------------------------------------------------------- mish */
+/* tanh(softplus(x)) = n / (n + 2) with e = e^x, n = e (e + 2): no
+ * overflow (x clamped where the ratio is 1), no cancellation. */
+#if FA_DOUBLE
+#define FA_MISH_CLAMP 20.0
+#else
+#define FA_MISH_CLAMP 15.0f
+#endif
+static inline FA_T FN(fa_mish_fwd)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    FA_T xc = x > FA_MISH_CLAMP ? FA_MISH_CLAMP : x;
+    FA_T e = FN(fa_exp)(xc);
+    FA_T n = e * (e + FA_C(2.0));
+    FA_T t = n / (n + FA_C(2.0));
+    FA_T y = x * t;
+    return t == FA_C(0.0) ? FN(fa_copysign)(FA_C(0.0), x) : y;
+}
+/* mish' = t + x sech^2(sp) sigmoid(x), sech^2(sp) = 4(n+1)/(n+2)^2 */
+static inline FA_T FN(fa_mish_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    FA_T xc = x > FA_MISH_CLAMP ? FA_MISH_CLAMP : x;
+    FA_T e = FN(fa_exp)(xc);
+    FA_T n = e * (e + FA_C(2.0));
+    FA_T n2 = n + FA_C(2.0);
+    FA_T t = n / n2;
+    FA_T sech2 = (FA_C(4.0) * (n + FA_C(1.0))) / (n2 * n2);
+    FA_T sig = e / (FA_C(1.0) + e);
+    FA_T r = t + x * (sech2 * sig);
+    FA_T lim = x > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0);
+    return g * (FN(fa_abs)(x) == (FA_T)INFINITY ? lim : r);
+}
+#undef FA_MISH_CLAMP
+
+/* ----------------------------------------------------------- softplus */
+/* p[0] = beta (> 0), p[1] = threshold.  max(z,0) + log1p(e^-|z|), z = bx */
+static inline FA_T FN(fa_softplus_fwd)(FA_T x, const FA_T *p)
+{
+    FA_T z = p[0] * x;
+    FA_T e = FN(fa_exp)(-FN(fa_abs)(z));
+    FA_T m = z > FA_C(0.0) ? z : FA_C(0.0);
+    FA_T sp = (m + FN(fa_log1p)(e)) / p[0];
+    return z > p[1] ? x : sp;
+}
+static inline FA_T FN(fa_softplus_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    FA_T z = p[0] * x;
+    return z > p[1] ? g : g * FN(fa_sigmoid)(z);
+}
+
+/* ----------------------------------------------------------- softsign */
+static inline FA_T FN(fa_softsign_fwd)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    FA_T ax = FN(fa_abs)(x);
+    FA_T y = x / (FA_C(1.0) + ax);
+    return ax == (FA_T)INFINITY ? FN(fa_copysign)(FA_C(1.0), x) : y;
+}
+static inline FA_T FN(fa_softsign_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    FA_T d = FA_C(1.0) + FN(fa_abs)(x);
+    return g / (d * d);
+}
+
+/* ------------------------------------------------------- hard_sigmoid */
+/* p[0] = slope, p[1] = offset.  No FMA: slope*x + offset is rounded twice
+ * on every ISA, so hard_sigmoid(+-3) is exactly 1 / 0 with the defaults. */
+static inline FA_T FN(fa_hard_sigmoid_fwd)(FA_T x, const FA_T *p)
+{
+    FA_T v = p[0] * x + p[1];
+    v = v < FA_C(0.0) ? FA_C(0.0) : v;
+    return v > FA_C(1.0) ? FA_C(1.0) : v;
+}
+static inline FA_T FN(fa_hard_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    FA_T v = p[0] * x + p[1];
+    FA_T d = (v > FA_C(0.0)) & (v < FA_C(1.0)) ? p[0] : FA_C(0.0);
+    return g * FN(fa_nanpass)(x, d);
+}
+
+/* --------------------------------------------------------- hard_swish */
+/* x * hard_sigmoid(x) with slope 1/6, offset 1/2 (torch's hardswish) */
+static inline FA_T FN(fa_hard_swish_fwd)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    const FA_T slope = (FA_T)(1.0 / 6.0);
+    FA_T v = slope * x + FA_C(0.5);
+    v = v < FA_C(0.0) ? FA_C(0.0) : v;
+    v = v > FA_C(1.0) ? FA_C(1.0) : v;
+    return x * v;
+}
+static inline FA_T FN(fa_hard_swish_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    const FA_T slope = (FA_T)(1.0 / 6.0);
+    FA_T v = slope * x + FA_C(0.5);
+    FA_T mid = (slope + slope) * x + FA_C(0.5);     /* x/3 + 1/2 */
+    FA_T d = v < FA_C(0.0) ? FA_C(0.0) : (v <= FA_C(1.0) ? mid : FA_C(1.0));
+    return g * FN(fa_nanpass)(x, d);
+}
+
+/* ---------------------------------------------------------- hard_tanh */
+/* p[0] = min_val, p[1] = max_val */
+static inline FA_T FN(fa_hard_tanh_fwd)(FA_T x, const FA_T *p)
+{
+    FA_T t = x < p[0] ? p[0] : x;
+    return t > p[1] ? p[1] : t;
+}
+static inline FA_T FN(fa_hard_tanh_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    FA_T d = (x > p[0]) & (x < p[1]) ? FA_C(1.0) : FA_C(0.0);
+    return g * FN(fa_nanpass)(x, d);
+}
+
+/* --------------------------------------------------- soft/hard shrink */
+/* p[0] = lambd */
+static inline FA_T FN(fa_softshrink_fwd)(FA_T x, const FA_T *p)
+{
+    FA_T l = p[0];
+    FA_T s = x > l ? x - l : x + l;
+    return (x >= -l) & (x <= l) ? FA_C(0.0) : s;
+}
+static inline FA_T FN(fa_shrink_d)(FA_T x, FA_T l)
+{
+    return FN(fa_nanpass)(x, (x >= -l) & (x <= l) ? FA_C(0.0) : FA_C(1.0));
+}
+static inline FA_T FN(fa_softshrink_bx)(FA_T g, FA_T x, const FA_T *p) { return g * FN(fa_shrink_d)(x, p[0]); }
+static inline FA_T FN(fa_hardshrink_fwd)(FA_T x, const FA_T *p)
+{
+    FA_T l = p[0];
+    return (x >= -l) & (x <= l) ? FA_C(0.0) : x;
+}
+static inline FA_T FN(fa_hardshrink_bx)(FA_T g, FA_T x, const FA_T *p) { return g * FN(fa_shrink_d)(x, p[0]); }
+
+/* --------------------------------------------------------- tanhshrink */
+/* x - tanh x.  |x| <= 1: Lambert's continued fraction,
+ *   x - tanh x = x^3 M / (N + x^2 M),  N/M = 3 + x^2/(5 + x^2/(7 + ...)),
+ * evaluated bottom-up without divisions (all terms positive: stable, no
+ * cancellation; truncation < 2e-9 float with 5 levels, < 3e-19 double with
+ * 9).  |x| > 1: (|x| - 1) + 2/(1 + e^2|x|), a sum of two non-negative
+ * terms.  Odd: the sign is copied from x. */
+static inline FA_T FN(fa_tanhshrink_fwd)(FA_T x, const FA_T *p)
+{
+    (void)p;
+#if FA_DOUBLE
+    const int levels = 9;
+#else
+    const int levels = 5;
+#endif
+    FA_T ax = FN(fa_abs)(x);
+    FA_T as = ax > FA_C(1.0) ? FA_C(1.0) : ax;
+    FA_T x2 = as * as;
+    FA_T N = (FA_T)(2 * levels + 1), M = FA_C(1.0);
+    for (int j = levels - 1; j >= 1; j--) {
+        FA_T Nn = FN(fa_mad)((FA_T)(2 * j + 1), N, x2 * M);
+        M = N;
+        N = Nn;
+    }
+    FA_T small = (as * x2) * M / FN(fa_mad)(x2, M, N);
+    FA_T E = FN(fa_exp)(ax + ax);
+    FA_T big = (ax - FA_C(1.0)) + FA_C(2.0) / (FA_C(1.0) + E);
+    FA_T r = ax > FA_C(1.0) ? big : small;
+    r = x != x ? x : r;
+    return FN(fa_copysign)(r, x);
+}
+static inline FA_T FN(fa_tanhshrink_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    FA_T t = FN(fa_tanh)(x);
+    return g * (t * t);
+}
+
+/* ---------------------------------------------------------- threshold */
+/* p[0] = threshold, p[1] = value */
+static inline FA_T FN(fa_threshold_fwd)(FA_T x, const FA_T *p) { return x <= p[0] ? p[1] : x; }
+static inline FA_T FN(fa_threshold_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    return g * FN(fa_nanpass)(x, x <= p[0] ? FA_C(0.0) : FA_C(1.0));
+}
+
+/* -------------------------------------------------------- binary_step */
+static inline FA_T FN(fa_binary_step_fwd)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    return x >= FA_C(0.0) ? FA_C(1.0) : (x < FA_C(0.0) ? FA_C(0.0) : x);
+}
+static inline FA_T FN(fa_binary_step_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    return g * FN(fa_nanpass)(x, FA_C(0.0));
+}
+
+/* --------------------------------------------------------- squareplus */
+/* p[0] = b (>= 0).  s = sqrt(x^2 + b) (|x| where x^2 would overflow or b
+ * is negligible); x >= 0: x/2 + s/2; x < 0: (b/2) / (s + |x|) (no
+ * cancellation). */
+static inline FA_T FN(fa_squareplus_s)(FA_T x, FA_T b)
+{
+#if FA_DOUBLE
+    const FA_T big = 0x1p60;
+#else
+    const FA_T big = 0x1p30f;
+#endif
+    FA_T ax = FN(fa_abs)(x);
+    FA_T xs = ax > big ? FA_C(0.0) : x;
+    FA_T s = FN(fa_sqrt)(FN(fa_mad)(xs, xs, b));
+    return ax > big ? ax : s;
+}
+static inline FA_T FN(fa_squareplus_fwd)(FA_T x, const FA_T *p)
+{
+    FA_T b = p[0];
+    FA_T s = FN(fa_squareplus_s)(x, b);
+    FA_T pos = FA_C(0.5) * x + FA_C(0.5) * s;
+    FA_T neg = (FA_C(0.5) * b) / (s + FN(fa_abs)(x));
+    return x >= FA_C(0.0) ? pos : (x < FA_C(0.0) ? neg : x);
+}
+static inline FA_T FN(fa_squareplus_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    FA_T b = p[0];
+    FA_T s = FN(fa_squareplus_s)(x, b);
+    FA_T pos = FA_C(0.5) + FA_C(0.5) * (x / s);
+    FA_T neg = ((FA_C(0.5) * b) / (s + FN(fa_abs)(x))) / s;
+    FA_T d = x >= FA_C(0.0) ? pos : neg;
+    d = s == FA_C(0.0) ? FA_C(0.5) : d;         /* b = 0, x = 0 */
+    return g * FN(fa_nanpass)(x, d);
+}
+
+#undef FA_C

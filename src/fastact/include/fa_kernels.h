@@ -1,0 +1,77 @@
+/*
+ * fa_kernels.h -- the contiguous loops of every elementwise kernel, for
+ * float32 and float64, and the table that exports them.  Included by each
+ * generated fastact/_kernels_<isa>.pyx; the module's compiler flags pick the
+ * instruction set.  The kernel list (fa_list.h) is generated from
+ * src/fastact/_spec.py at build time.
+ *
+ * Loops carry `omp simd` (built with -fopenmp-simd, no OpenMP runtime):
+ * each iteration reads x[i] (and g[i]) and writes out[i] only, so in-place
+ * calls (out == x or out == g) are safe and still vectorized.
+ */
+#ifndef FASTACT_KERNELS_H
+#define FASTACT_KERNELS_H
+
+#include "fa_table.h"
+#include "fa_math.h"
+#include "fa_list.h"
+
+#define FA_SIMD _Pragma("omp simd")
+
+#define FA_LOAD_PARAMS(T) \
+    T p[FA_MAXP]; \
+    for (int k_ = 0; k_ < FA_MAXP; k_++) p[k_] = (T)pd[k_];
+
+#define FA_DEF_FWD(name, T, s) \
+static void fa_loop_##name##_fwd_##s(const void *xv, void *yv, ptrdiff_t n, const double *pd) \
+{ \
+    const T *x = (const T *)xv; T *y = (T *)yv; \
+    FA_LOAD_PARAMS(T) \
+    FA_SIMD for (ptrdiff_t i = 0; i < n; i++) y[i] = fa_##name##_fwd_##s(x[i], p); \
+}
+
+#define FA_DEF_B(name, which, T, s) \
+static void fa_loop_##name##_##which##_##s(const void *gv, const void *xv, void *ov, ptrdiff_t n, const double *pd) \
+{ \
+    const T *g = (const T *)gv; const T *x = (const T *)xv; T *o = (T *)ov; \
+    FA_LOAD_PARAMS(T) \
+    FA_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = fa_##name##_##which##_##s(g[i], x[i], p); \
+}
+
+#define FA_DEF_BY_0(name)
+#define FA_DEF_BY_1(name) FA_DEF_B(name, by, float, f) FA_DEF_B(name, by, double, d)
+#define FA_PTR_BY_0(name, s) NULL
+#define FA_PTR_BY_1(name, s) fa_loop_##name##_by_##s
+
+#define FA_DEF_ALL(name, has_y) \
+    FA_DEF_FWD(name, float, f) FA_DEF_FWD(name, double, d) \
+    FA_DEF_B(name, bx, float, f) FA_DEF_B(name, bx, double, d) \
+    FA_DEF_BY_##has_y(name)
+
+FA_KERNELS(FA_DEF_ALL)
+
+#define FA_NAME(name, has_y) #name,
+#define FA_FWD(name, has_y) fa_loop_##name##_fwd_f, fa_loop_##name##_fwd_d,
+#define FA_BX(name, has_y) fa_loop_##name##_bx_f, fa_loop_##name##_bx_d,
+#define FA_BY(name, has_y) FA_PTR_BY_##has_y(name, f), FA_PTR_BY_##has_y(name, d),
+
+static const char *const fa_names[] = { FA_KERNELS(FA_NAME) };
+static const fa_unary_fn fa_fwd[] = { FA_KERNELS(FA_FWD) };
+static const fa_binary_fn fa_bx[] = { FA_KERNELS(FA_BX) };
+static const fa_binary_fn fa_by[] = { FA_KERNELS(FA_BY) };
+
+#ifndef FA_ISA_NAME
+#define FA_ISA_NAME "unknown"
+#endif
+
+static const fa_table fa_the_table = {
+    (int)(sizeof(fa_names) / sizeof(fa_names[0])),
+    fa_names, fa_fwd, fa_bx, fa_by, FA_ISA_NAME
+};
+
+static const char fa_capsule_name[] = FA_CAPSULE_NAME;
+
+static void *fa_kernel_table(void) { return (void *)&fa_the_table; }
+static const char *fa_kernel_capsule_name(void) { return fa_capsule_name; }
+
+#endif

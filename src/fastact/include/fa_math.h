@@ -1,0 +1,62 @@
+/*
+ * fa_math.h -- instantiates the generic math (fa_math_impl.h) and the
+ * activation formulas (fa_act_impl.h) for double (suffix _d) and float
+ * (suffix _f).  Included by every kernel module; each module is compiled
+ * for one instruction-set level (see setup.py), so everything here is
+ * static inline and carries no global state.
+ */
+#ifndef FASTACT_MATH_H
+#define FASTACT_MATH_H
+
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+
+#if defined(__FMA__) || defined(__aarch64__) || defined(__ARM_FEATURE_FMA)
+#define FA_HAS_FMA 1
+#else
+#define FA_HAS_FMA 0
+#endif
+
+#define FA_T double
+#define FA_U uint64_t
+#define FA_I int64_t
+#define FA_DOUBLE 1
+#define FN(name) name##_d
+#include "fa_math_impl.h"
+#include "fa_special.h"
+#undef FA_T
+#undef FA_U
+#undef FA_I
+#undef FA_DOUBLE
+#undef FN
+
+#define FA_T float
+#define FA_U uint32_t
+#define FA_I int32_t
+#define FA_DOUBLE 0
+#define FN(name) name##_f
+#include "fa_math_impl.h"
+#undef FA_T
+#undef FA_U
+#undef FA_I
+#undef FA_DOUBLE
+#undef FN
+
+#define FA_T double
+#define FA_DOUBLE 1
+#define FN(name) name##_d
+#include "fa_act_impl.h"
+#undef FA_T
+#undef FA_DOUBLE
+#undef FN
+
+#define FA_T float
+#define FA_DOUBLE 0
+#define FN(name) name##_f
+#include "fa_act_impl.h"
+#undef FA_T
+#undef FA_DOUBLE
+#undef FN
+
+#endif

@@ -1,0 +1,334 @@
+/*
+ * fa_math_impl.h -- vectorizable elementary functions, written once for a
+ * generic floating type and included twice by fa_math.h (double, float).
+ *
+ * Expected macros: FA_T (the float type), FA_U / FA_I (unsigned / signed
+ * integer of the same width), FA_DOUBLE (1 or 0), FN(name) (adds the type
+ * suffix: _d or _f).
+ *
+ * Design: every function is branchless straight-line code (selects, not
+ * `if`), uses only operations GCC/clang can vectorize on SSE2, AVX2 and
+ * AVX-512 (add, mul, div, sqrt, fma where the ISA has it, compares and
+ * blends, same-width integer add/sub/shift on the bit pattern), and no libm
+ * call.  The modules are compiled with -ffp-contract=off, so every fused
+ * multiply-add is explicit (FN(fa_mad)) and results are reproducible for a
+ * given instruction-set level whatever the vector width or thread split.
+ *
+ * The constructions are the classical ones (Cody & Waite range reduction,
+ * Tang / fdlibm style reconstruction); the polynomial degrees were chosen by
+ * the Taylor remainder bounds noted beside them, not copied from a library.
+ */
+
+#if FA_DOUBLE
+#define FA_MANT 52
+#define FA_BIAS 1023
+#define FA_C(x) (x)
+#else
+#define FA_MANT 23
+#define FA_BIAS 127
+#define FA_C(x) (x##f)
+#endif
+
+static inline FA_T FN(fa_from_bits)(FA_U u) { FA_T f; memcpy(&f, &u, sizeof f); return f; }
+static inline FA_U FN(fa_bits)(FA_T f) { FA_U u; memcpy(&u, &f, sizeof u); return u; }
+
+/* a * b + c: one rounding where the ISA has FMA, two elsewhere. */
+static inline FA_T FN(fa_mad)(FA_T a, FA_T b, FA_T c)
+{
+#if FA_HAS_FMA
+#if FA_DOUBLE
+    return __builtin_fma(a, b, c);
+#else
+    return __builtin_fmaf(a, b, c);
+#endif
+#else
+    return a * b + c;
+#endif
+}
+
+/* Exact product a*b = *hi + *lo (FMA, or Dekker/Veltkamp splitting; exact
+ * because the modules are built with -ffp-contract=off). */
+static inline void FN(fa_two_prod)(FA_T a, FA_T b, FA_T *hi, FA_T *lo)
+{
+    FA_T p = a * b;
+#if FA_HAS_FMA
+    *hi = p;
+    *lo = FN(fa_mad)(a, b, -p);
+#else
+#if FA_DOUBLE
+    const FA_T split = 134217729.0;     /* 2^27 + 1 */
+#else
+    const FA_T split = 4097.0f;         /* 2^12 + 1 */
+#endif
+    FA_T ca = split * a, cb = split * b;
+    FA_T ah = ca - (ca - a), al = a - ah;
+    FA_T bh = cb - (cb - b), bl = b - bh;
+    *hi = p;
+    *lo = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+#endif
+}
+
+/* Exact sum a + b = *hi + *lo (Knuth's TwoSum, no ordering needed). */
+static inline void FN(fa_two_sum)(FA_T a, FA_T b, FA_T *hi, FA_T *lo)
+{
+    FA_T s = a + b;
+    FA_T bb = s - a;
+    *hi = s;
+    *lo = (a - (s - bb)) + (b - bb);
+}
+
+static inline FA_T FN(fa_abs)(FA_T x)
+{
+    return FN(fa_from_bits)(FN(fa_bits)(x) & ~((FA_U)1 << (sizeof(FA_T) * 8 - 1)));
+}
+
+static inline FA_T FN(fa_sqrt)(FA_T x)
+{
+#if FA_DOUBLE
+    return __builtin_sqrt(x);
+#else
+    return __builtin_sqrtf(x);
+#endif
+}
+
+static inline FA_T FN(fa_copysign)(FA_T mag, FA_T sgn)
+{
+    const FA_U sbit = (FA_U)1 << (sizeof(FA_T) * 8 - 1);
+    return FN(fa_from_bits)((FN(fa_bits)(mag) & ~sbit) | (FN(fa_bits)(sgn) & sbit));
+}
+
+/* 2^k for an integer k held in the low bits, valid for -BIAS < k <= BIAS. */
+static inline FA_T FN(fa_pow2i)(FA_I k)
+{
+    return FN(fa_from_bits)((FA_U)(k + FA_BIAS) << FA_MANT);
+}
+
+/* Round-to-nearest integer by the "magic constant" trick: returns n as a
+ * float; *ni receives the same integer.  |v| < 2^(MANT-1). */
+static inline FA_T FN(fa_rint_magic)(FA_T v, FA_I *ni)
+{
+#if FA_DOUBLE
+    const FA_T magic = 0x1.8p52;
+#else
+    const FA_T magic = 0x1.8p23f;
+#endif
+    FA_T t = v + magic;
+    *ni = (FA_I)(FN(fa_bits)(t) - FN(fa_bits)(magic));
+    return t - magic;
+}
+
+/* e^r - 1 for |r| <= ln(2)/2 (a little more is fine).
+ * Taylor polynomial: float degree 7 (remainder < 2e-8 relative),
+ * double degree 13 (remainder < 2e-17 relative). */
+static inline FA_T FN(fa_expm1_poly)(FA_T r)
+{
+    FA_T p;
+#if FA_DOUBLE
+    p = 1.0 / 6227020800.0;                       /* 1/13! */
+    p = FN(fa_mad)(p, r, 1.0 / 479001600.0);      /* 1/12! */
+    p = FN(fa_mad)(p, r, 1.0 / 39916800.0);
+    p = FN(fa_mad)(p, r, 1.0 / 3628800.0);
+    p = FN(fa_mad)(p, r, 1.0 / 362880.0);
+    p = FN(fa_mad)(p, r, 1.0 / 40320.0);
+    p = FN(fa_mad)(p, r, 1.0 / 5040.0);
+    p = FN(fa_mad)(p, r, 1.0 / 720.0);
+    p = FN(fa_mad)(p, r, 1.0 / 120.0);
+    p = FN(fa_mad)(p, r, 1.0 / 24.0);
+    p = FN(fa_mad)(p, r, 1.0 / 6.0);
+    p = FN(fa_mad)(p, r, 0.5);
+#else
+    p = (float)(1.0 / 5040.0);
+    p = FN(fa_mad)(p, r, (float)(1.0 / 720.0));
+    p = FN(fa_mad)(p, r, (float)(1.0 / 120.0));
+    p = FN(fa_mad)(p, r, (float)(1.0 / 24.0));
+    p = FN(fa_mad)(p, r, (float)(1.0 / 6.0));
+    p = FN(fa_mad)(p, r, 0.5f);
+#endif
+    return FN(fa_mad)(r * r, p, r);
+}
+
+/* Cody-Waite reduction: x = n ln2 + r, |r| <= ln2/2 (+ lo added to r).
+ * ln2_hi has few enough bits that n*ln2_hi is exact for the clamped n. */
+static inline FA_T FN(fa_exp_reduce)(FA_T x, FA_T lo, FA_I *ni, FA_T *nf)
+{
+#if FA_DOUBLE
+    const FA_T log2e = 0x1.71547652b82fep0;
+    const FA_T ln2_hi = 0x1.62e42fee00000p-1;
+    const FA_T ln2_lo = 0x1.a39ef35793c76p-33;
+#else
+    const FA_T log2e = 0x1.715476p0f;
+    const FA_T ln2_hi = 0x1.62e4p-1f;
+    const FA_T ln2_lo = 0x1.7f7d1cp-20f;
+#endif
+    FA_T n = FN(fa_rint_magic)(x * log2e, ni);
+    FA_T r = FN(fa_mad)(n, -ln2_hi, x);
+    r = FN(fa_mad)(n, -ln2_lo, r);
+    *nf = n;
+    return r + lo;
+}
+
+/* e^(x + lo) where |lo| is tiny compared with ulp-scale of x (lo carries the
+ * rounding error of an argument computed in double-word form; pass 0).
+ * Correct for the whole range: overflow to +inf, gradual underflow into the
+ * subnormals and to 0, NaN propagates. */
+static inline FA_T FN(fa_exp2w)(FA_T x, FA_T lo)
+{
+#if FA_DOUBLE
+    const FA_T xmin = -746.0, xmax = 710.0;
+#else
+    const FA_T xmin = -104.0f, xmax = 89.0f;
+#endif
+    FA_I ni, n1;
+    FA_T nf;
+    x = x > xmax ? xmax : x;            /* NaN compares false: kept */
+    x = x < xmin ? xmin : x;
+    FA_T r = FN(fa_exp_reduce)(x, lo, &ni, &nf);
+    FA_T q = FN(fa_expm1_poly)(r);
+    /* 2^n split in two factors so that n = 128 (float) / 1024 (double) and
+     * results in the subnormal range are reached without an invalid
+     * exponent field. */
+    (void)FN(fa_rint_magic)(nf * FA_C(0.5), &n1);
+    FA_T s1 = FN(fa_pow2i)(n1), s2 = FN(fa_pow2i)(ni - n1);
+    return ((FA_C(1.0) + q) * s1) * s2;
+}
+
+static inline FA_T FN(fa_exp)(FA_T x) { return FN(fa_exp2w)(x, FA_C(0.0)); }
+
+/* e^x - 1 for x <= 60 (callers never pass more; larger x is clamped).
+ * Keeps the sign of zero and full relative accuracy near 0. */
+static inline FA_T FN(fa_expm1)(FA_T x)
+{
+#if FA_DOUBLE
+    const FA_T xmin = -40.0;            /* e^-40 < 2^-54: result is -1 */
+#else
+    const FA_T xmin = -20.0f;           /* e^-20 < 2^-25 */
+#endif
+    FA_I ni;
+    FA_T nf;
+    FA_T xc = x > FA_C(60.0) ? FA_C(60.0) : x;
+    xc = xc < xmin ? xmin : xc;
+    FA_T r = FN(fa_exp_reduce)(xc, FA_C(0.0), &ni, &nf);
+    FA_T q = FN(fa_expm1_poly)(r);
+    FA_T s = FN(fa_pow2i)(ni);
+    FA_T res = FN(fa_mad)(s, q, s - FA_C(1.0));
+    return x == FA_C(0.0) ? x : res;
+}
+
+/* log(a) + c/a for a > 0 (finite, normal or subnormal), c a small
+ * correction.  a = m 2^k with m in [sqrt(2)/2, sqrt(2)), f = m - 1 (exact),
+ * s = f / (2 + f), log(1+f) = f - f^2/2 + s (f^2/2 + R(s^2)) with
+ * R(z) = 2z/3 + 2z^2/5 + ... (the atanh series; truncation < 1e-9 float,
+ * < 1e-17 double relative). */
+static inline FA_T FN(fa_log_core)(FA_T a, FA_T c)
+{
+#if FA_DOUBLE
+    const FA_U off = 0x3ff0000000000000ULL - 0x3fe6a09e667f3bcdULL;
+    const FA_U sqrth = 0x3fe6a09e667f3bcdULL;      /* sqrt(2)/2 */
+    const FA_U mmask = 0x000fffffffffffffULL;
+    const FA_T ln2_hi = 0x1.62e42fee00000p-1;
+    const FA_T ln2_lo = 0x1.a39ef35793c76p-33;
+    const FA_T tiny = 0x1p-1022, up = 0x1p54;
+    const FA_T magic = 0x1.8p52;
+    const int upk = 54;
+#else
+    const FA_U off = 0x3f800000U - 0x3f3504f3U;
+    const FA_U sqrth = 0x3f3504f3U;
+    const FA_U mmask = 0x007fffffU;
+    const FA_T ln2_hi = 0x1.62e4p-1f;
+    const FA_T ln2_lo = 0x1.7f7d1cp-20f;
+    const FA_T tiny = 0x1p-126f, up = 0x1p25f;
+    const FA_T magic = 0x1.8p23f;
+    const int upk = 25;
+#endif
+    FA_T sub = a < tiny ? FA_C(1.0) : FA_C(0.0);
+    FA_T as = a * (a < tiny ? up : FA_C(1.0));          /* a or a*2^upk */
+    FA_U ua = FN(fa_bits)(as) + off;
+    FA_I k = (FA_I)(ua >> FA_MANT) - FA_BIAS;
+    FA_T m = FN(fa_from_bits)((ua & mmask) + sqrth);
+    /* integer k -> float without an int->float conversion instruction
+     * (there is no packed int64->double below AVX-512) */
+    FA_T kf = FN(fa_from_bits)(FN(fa_bits)(magic) + (FA_U)k) - magic;
+    kf = kf - sub * (FA_T)upk;
+    FA_T f = m - FA_C(1.0);
+    FA_T s = f / (FA_C(2.0) + f);
+    FA_T z = s * s;
+    FA_T R;
+#if FA_DOUBLE
+    R = 2.0 / 21.0;
+    R = FN(fa_mad)(R, z, 2.0 / 19.0);
+    R = FN(fa_mad)(R, z, 2.0 / 17.0);
+    R = FN(fa_mad)(R, z, 2.0 / 15.0);
+    R = FN(fa_mad)(R, z, 2.0 / 13.0);
+    R = FN(fa_mad)(R, z, 2.0 / 11.0);
+    R = FN(fa_mad)(R, z, 2.0 / 9.0);
+    R = FN(fa_mad)(R, z, 2.0 / 7.0);
+    R = FN(fa_mad)(R, z, 2.0 / 5.0);
+    R = FN(fa_mad)(R, z, 2.0 / 3.0);
+#else
+    R = (float)(2.0 / 9.0);
+    R = FN(fa_mad)(R, z, (float)(2.0 / 7.0));
+    R = FN(fa_mad)(R, z, (float)(2.0 / 5.0));
+    R = FN(fa_mad)(R, z, (float)(2.0 / 3.0));
+#endif
+    R = R * z;
+    FA_T hfsq = FA_C(0.5) * f * f;
+    FA_T logm = f - (hfsq - s * (hfsq + R));
+    FA_T lo = FN(fa_mad)(kf, ln2_lo, c / a);
+    return FN(fa_mad)(kf, ln2_hi, logm + lo);
+}
+
+/* Natural log, all inputs: log(0) = -inf, log(<0) = NaN, log(inf) = inf. */
+static inline FA_T FN(fa_log)(FA_T x)
+{
+    FA_T xs = x > FA_C(0.0) ? x : FA_C(1.0);
+    FA_T r = FN(fa_log_core)(xs, FA_C(0.0));
+    r = x == FA_C(0.0) ? -(FA_T)INFINITY : r;
+    r = x < FA_C(0.0) ? (FA_T)NAN : r;
+    r = x == (FA_T)INFINITY ? x : r;
+    return x != x ? x : r;
+}
+
+/* log(1 + u), all inputs; full relative accuracy for tiny u. */
+static inline FA_T FN(fa_log1p)(FA_T u)
+{
+    FA_T us = u > FA_C(-1.0) ? u : FA_C(0.0);     /* also maps NaN to 0 */
+    us = us == (FA_T)INFINITY ? FA_C(0.0) : us;
+    FA_T a = FA_C(1.0) + us;
+    /* exact rounding error of a = fl(1 + us) (Fast2Sum, larger first) */
+    FA_T c = us > FA_C(1.0) ? (us - a) + FA_C(1.0) : (FA_C(1.0) - a) + us;
+    FA_T r = FN(fa_log_core)(a, c);
+    r = us == FA_C(0.0) ? u : r;                  /* log1p(+-0) = +-0 */
+    r = u == FA_C(-1.0) ? -(FA_T)INFINITY : r;
+    r = u < FA_C(-1.0) ? (FA_T)NAN : r;
+    r = u == (FA_T)INFINITY ? u : r;
+    return u != u ? u : r;
+}
+
+/* tanh(x) = sign(x) em / (em + 2), em = expm1(2|x|); |x| is clamped where
+ * tanh rounds to 1 (float: 10, double: 20).  <= ~2.5 ulp. */
+static inline FA_T FN(fa_tanh)(FA_T x)
+{
+#if FA_DOUBLE
+    const FA_T big = 20.0;
+#else
+    const FA_T big = 10.0f;
+#endif
+    FA_T ax = FN(fa_abs)(x);
+    ax = ax > big ? big : ax;
+    FA_T em = FN(fa_expm1)(ax + ax);
+    FA_T t = em / (em + FA_C(2.0));
+    return FN(fa_copysign)(t, x);
+}
+
+/* 1 / (1 + e^-x), one division, no overflow, relative accuracy in both
+ * tails (sigmoid(-100) = 3.7e-44, not 0). */
+static inline FA_T FN(fa_sigmoid)(FA_T x)
+{
+    FA_T e = FN(fa_exp)(-FN(fa_abs)(x));
+    FA_T num = x >= FA_C(0.0) ? FA_C(1.0) : e;     /* NaN: e is NaN */
+    return num / (FA_C(1.0) + e);
+}
+
+#undef FA_MANT
+#undef FA_BIAS
+#undef FA_C

@@ -1,0 +1,74 @@
+/*
+ * fa_omp.h -- OpenMP shim (the package builds and runs without OpenMP) and
+ * the thread-count rule of fastact:
+ *   - the count a call may use is omp_get_max_threads() of the calling
+ *     thread, so OMP_NUM_THREADS and threadpoolctl.threadpool_limits work;
+ *   - fastact.set_num_threads(n) sets it for the calling thread and records
+ *     n with a generation number; any other Python thread adopts it on its
+ *     next call (OpenMP's setting is per thread, fastact's is global).
+ */
+#ifndef FASTACT_OMP_H
+#define FASTACT_OMP_H
+
+#ifdef _OPENMP
+#include <omp.h>
+#define FA_HAVE_OPENMP 1
+#else
+#define FA_HAVE_OPENMP 0
+static inline int omp_get_max_threads(void) { return 1; }
+static inline void omp_set_num_threads(int n) { (void)n; }
+static inline int omp_get_num_procs(void) { return 1; }
+#endif
+
+#if defined(_MSC_VER)
+#define FA_TLS __declspec(thread)
+#else
+#define FA_TLS __thread
+#endif
+
+static int fa_global_threads = 0;
+static volatile int fa_global_gen = 0;
+static FA_TLS int fa_seen_gen = 0;
+
+static inline int fa_have_openmp(void) { return FA_HAVE_OPENMP; }
+
+/* threads the calling thread may use now */
+static inline int fa_threads_now(void)
+{
+    int gen = fa_global_gen;
+    if (gen != fa_seen_gen) {
+        fa_seen_gen = gen;
+        if (fa_global_threads > 0) omp_set_num_threads(fa_global_threads);
+    }
+    return omp_get_max_threads();
+}
+
+static inline void fa_set_threads(int n)
+{
+    fa_global_threads = n;
+    fa_global_gen = fa_global_gen + 1;
+    fa_seen_gen = fa_global_gen;
+    omp_set_num_threads(n);
+}
+
+static inline int fa_num_procs(void) { return omp_get_num_procs(); }
+
+/* CPU features for the kernel dispatch (x86-64 only; other architectures
+ * build only their baseline). */
+static inline int fa_cpu_supports(int level)
+{
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (level == 1)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (level == 2)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+            && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+            && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return level == 0;
+#else
+    return level == 0;
+#endif
+}
+
+#endif
