@@ -114,7 +114,9 @@ def main():
     spec = load_spec()
     # The threading cut-over per cost class, in elements (measured on the
     # project's 2-core Zen 4 machine; see README "Threads").
-    grains = {"cheap": 262144, "exp": 32768, "heavy": 8192}
+    # 1 vs 2 threads crossed over at ~100k (relu), ~6k (sigmoid), ~5k (mish)
+    # float32 elements; float64 uses half (twice the bytes and the flops).
+    grains = {"cheap": 98304, "exp": 8192, "heavy": 6144}
 
     write_if_changed(INC / "fa_list.h", spec.render_kernel_list())
     tp = (PKG / "_core.pyx.tp").read_text()
@@ -138,20 +140,22 @@ def main():
     omp_flags = ["-fopenmp"] if openmp else []
 
     include_dirs = [str(INC), np.get_include()]
+    headers = sorted(str(p.relative_to(HERE)) for p in INC.glob("*.h"))
     macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
     exts = [Extension("fastact._core", ["src/fastact/_core.pyx"], include_dirs=include_dirs,
-                      define_macros=macros, extra_compile_args=CORE_FLAGS + omp_flags,
+                      define_macros=macros, depends=headers,
+                      extra_compile_args=CORE_FLAGS + omp_flags,
                       extra_link_args=omp_flags)]
     axis_src = PKG / "_axis.pyx"
     if axis_src.exists():
         exts.append(Extension("fastact._axis", ["src/fastact/_axis.pyx"],
-                              include_dirs=include_dirs, define_macros=macros,
+                              include_dirs=include_dirs, define_macros=macros, depends=headers,
                               extra_compile_args=KERNEL_FLAGS + ISA_FLAGS["baseline"] + omp_flags,
                               extra_link_args=omp_flags))
     for isa in isas:
         exts.append(Extension(f"fastact._kernels_{isa}", [f"src/fastact/_kernels_{isa}.pyx"],
                               include_dirs=[str(INC)],
-                              define_macros=[("FA_ISA_NAME", f'"{isa}"')],
+                              define_macros=[("FA_ISA_NAME", f'"{isa}"')], depends=headers,
                               extra_compile_args=KERNEL_FLAGS + ISA_FLAGS[isa]))
 
     info = {

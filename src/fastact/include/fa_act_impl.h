@@ -16,8 +16,10 @@
 
 #if FA_DOUBLE
 #define FA_C(x) (x)
+#define FA_TWO_M64 0x1p-64
 #else
 #define FA_C(x) (x##f)
+#define FA_TWO_M64 0x1p-64f
 #endif
 
 /* x if x is NaN, else d: makes the derivative of a piecewise function NaN
@@ -203,10 +205,11 @@ static inline double fa_gelu_tanh_fwd_d(double x, const double *p)
     (void)p;
     double uh, ul;
     fa_gelu_tanh_arg_d(x, &uh, &ul);
-    double e = fa_exp2w_d(-fa_abs_d(uh), uh >= 0.0 ? -ul : ul);
-    double s = (uh >= 0.0 ? 1.0 : e) / (1.0 + e);
-    double y = x * s;
-    return s == 0.0 ? fa_copysign_d(0.0, x) : y;
+    double es = fa_exp2w_s64_d(-fa_abs_d(uh), uh >= 0.0 ? -ul : ul);
+    double d = 1.0 + es * 0x1p-64;
+    double xs = es == 0.0 ? 0.0 : x;
+    double neg = ((xs * es) / d) * 0x1p-64;
+    return uh >= 0.0 ? x / d : neg;
 }
 /* d/dx x sigmoid(2u) = s + x s sm (2u)',  (2u)' = 2c (1 + 3k x^2) */
 static inline double fa_gelu_tanh_bx_d(double g, double x, const double *p)
@@ -215,12 +218,15 @@ static inline double fa_gelu_tanh_bx_d(double g, double x, const double *p)
     const double k3 = 3.0 * 0.044715, c2 = 2.0 * 0x1.9884533d43651p-1;
     double uh, ul;
     fa_gelu_tanh_arg_d(x, &uh, &ul);
-    double e = fa_exp2w_d(-fa_abs_d(uh), uh >= 0.0 ? -ul : ul);
+    double es = fa_exp2w_s64_d(-fa_abs_d(uh), uh >= 0.0 ? -ul : ul);
+    double e = es * 0x1p-64;
     double d = 1.0 + e;
-    double s = (uh >= 0.0 ? 1.0 : e) / d;
-    double sm = (uh >= 0.0 ? e : 1.0) / d;
     double du = c2 * fa_mad_d(k3 * x, x, 1.0);
-    double r = fa_mad_d(x * s, sm * du, s);
+    double xs = es == 0.0 ? 0.0 : x;
+    /* s + x s sm du with s = 1/d, sm = e/d (uh >= 0) or s = e/d, sm = 1/d */
+    double pos = fa_mad_d(x * (e / d), du, 1.0) / d;
+    double neg = ((es / d) * fa_mad_d(xs * du, 1.0 / d, 1.0)) * 0x1p-64;
+    double r = uh >= 0.0 ? pos : neg;
     double lim = x > 0.0 ? 1.0 : 0.0;
     return g * (fa_abs_d(x) > 1e10 ? fa_nanpass_d(x, lim) : r);
 }
@@ -236,25 +242,32 @@ static inline float fa_gelu_tanh_bx_f(float g, float x, const float *p)
 #endif
 
 /* ------------------------------------------------------ silu / swish */
-/* x * sigmoid(b x) with one division; the product is 0 (not NaN) where
- * sigmoid underflows to 0, which gives swish(-inf) = 0. */
+/* x * sigmoid(b x) with one division.  For b x < 0 the product is formed
+ * on e^-|bx| scaled by 2^64 and scaled back once, so results in the
+ * subnormal range keep their accuracy (silu(-100) in float32); where the
+ * product underflows it is a signed 0 (swish(-inf) = 0). */
 static inline FA_T FN(fa_swish_core)(FA_T x, FA_T b)
 {
     FA_T bx = b * x;
-    FA_T e = FN(fa_exp)(-FN(fa_abs)(bx));
-    FA_T s = (bx >= FA_C(0.0) ? FA_C(1.0) : e) / (FA_C(1.0) + e);
-    FA_T y = x * s;
-    return s == FA_C(0.0) ? FN(fa_copysign)(FA_C(0.0), x) : y;
+    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), FA_C(0.0));
+    FA_T d = FA_C(1.0) + es * FA_TWO_M64;
+    FA_T pos = x / d;
+    FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;          /* inf * 0 -> 0 */
+    FA_T neg = ((xs * es) / d) * FA_TWO_M64;
+    return bx >= FA_C(0.0) ? pos : neg;
 }
-/* d/dx x sigmoid(bx) = s (1 + b x sm), s = sigmoid(bx), sm = sigmoid(-bx) */
+/* d/dx x sigmoid(bx) = s (1 + b x sm), s = sigmoid(bx), sm = sigmoid(-bx);
+ * limits 1 (bx -> inf) and 0 (bx -> -inf). */
 static inline FA_T FN(fa_swish_dcore)(FA_T x, FA_T b)
 {
     FA_T bx = b * x;
-    FA_T e = FN(fa_exp)(-FN(fa_abs)(bx));
+    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), FA_C(0.0));
+    FA_T e = es * FA_TWO_M64;
     FA_T d = FA_C(1.0) + e;
-    FA_T s = (bx >= FA_C(0.0) ? FA_C(1.0) : e) / d;
-    FA_T sm = (bx >= FA_C(0.0) ? e : FA_C(1.0)) / d;
-    FA_T r = s * FN(fa_mad)(bx, sm, FA_C(1.0));
+    FA_T pos = FN(fa_mad)(bx, e / d, FA_C(1.0)) / d;           /* s = 1/d, sm = e/d */
+    FA_T bxs = es == FA_C(0.0) ? FA_C(0.0) : bx;
+    FA_T neg = ((es / d) * FN(fa_mad)(bxs, FA_C(1.0) / d, FA_C(1.0))) * FA_TWO_M64;
+    FA_T r = bx >= FA_C(0.0) ? pos : neg;
     FA_T lim = bx > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0);
     return FN(fa_abs)(bx) == (FA_T)INFINITY ? lim : r;
 }
@@ -272,28 +285,32 @@ static inline FA_T FN(fa_swish_bx)(FA_T g, FA_T x, const FA_T *p) { return g * F
 #else
 #define FA_MISH_CLAMP 15.0f
 #endif
+/* computed on e scaled by 2^64 (see fa_swish_core) */
 static inline FA_T FN(fa_mish_fwd)(FA_T x, const FA_T *p)
 {
     (void)p;
     FA_T xc = x > FA_MISH_CLAMP ? FA_MISH_CLAMP : x;
-    FA_T e = FN(fa_exp)(xc);
-    FA_T n = e * (e + FA_C(2.0));
-    FA_T t = n / (n + FA_C(2.0));
-    FA_T y = x * t;
-    return t == FA_C(0.0) ? FN(fa_copysign)(FA_C(0.0), x) : y;
+    FA_T es = FN(fa_exp2w_s64)(xc, FA_C(0.0));
+    FA_T e = es * FA_TWO_M64;
+    FA_T ns = es * (e + FA_C(2.0));                       /* n 2^64 */
+    FA_T ts = ns / FN(fa_mad)(ns, FA_TWO_M64, FA_C(2.0));  /* t 2^64 */
+    FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;
+    return (xs * ts) * FA_TWO_M64;
 }
 /* mish' = t + x sech^2(sp) sigmoid(x), sech^2(sp) = 4(n+1)/(n+2)^2 */
 static inline FA_T FN(fa_mish_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
     FA_T xc = x > FA_MISH_CLAMP ? FA_MISH_CLAMP : x;
-    FA_T e = FN(fa_exp)(xc);
-    FA_T n = e * (e + FA_C(2.0));
+    FA_T es = FN(fa_exp2w_s64)(xc, FA_C(0.0));
+    FA_T e = es * FA_TWO_M64;
+    FA_T n = es * FA_TWO_M64 * (e + FA_C(2.0));
     FA_T n2 = n + FA_C(2.0);
-    FA_T t = n / n2;
+    FA_T ts = (es * (e + FA_C(2.0))) / n2;
     FA_T sech2 = (FA_C(4.0) * (n + FA_C(1.0))) / (n2 * n2);
-    FA_T sig = e / (FA_C(1.0) + e);
-    FA_T r = t + x * (sech2 * sig);
+    FA_T sigs = es / (FA_C(1.0) + e);
+    FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;
+    FA_T r = FN(fa_mad)(xs, sech2 * sigs, ts) * FA_TWO_M64;
     FA_T lim = x > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0);
     return g * (FN(fa_abs)(x) == (FA_T)INFINITY ? lim : r);
 }
@@ -494,3 +511,4 @@ static inline FA_T FN(fa_squareplus_bx)(FA_T g, FA_T x, const FA_T *p)
 }
 
 #undef FA_C
+#undef FA_TWO_M64

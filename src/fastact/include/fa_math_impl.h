@@ -194,6 +194,33 @@ static inline FA_T FN(fa_exp2w)(FA_T x, FA_T lo)
 
 static inline FA_T FN(fa_exp)(FA_T x) { return FN(fa_exp2w)(x, FA_C(0.0)); }
 
+/* e^(x + lo) * 2^64, and exactly 0 where e^x * |x| underflows whatever
+ * moderate factor multiplies it (x < -149 float, x < -790 double).  For
+ * products like x e^x that land in the subnormal range: computing e^x
+ * there first would keep only a few significant bits; callers form the
+ * product on the scaled value and multiply by 2^-64 once at the end. */
+#define FA_EXPK_SHIFT 64
+static inline FA_T FN(fa_exp2w_s64)(FA_T x, FA_T lo)
+{
+#if FA_DOUBLE
+    const FA_T xmin = -790.0, xmax = 710.0;
+#else
+    const FA_T xmin = -149.0f, xmax = 89.0f;
+#endif
+    FA_I ni, n1;
+    FA_T nf;
+    FA_T xc = x > xmax ? xmax : x;
+    xc = xc < xmin ? xmin : xc;
+    FA_T r = FN(fa_exp_reduce)(xc, lo, &ni, &nf);
+    FA_T q = FN(fa_expm1_poly)(r);
+    ni = ni + FA_EXPK_SHIFT;
+    (void)FN(fa_rint_magic)((nf + (FA_T)FA_EXPK_SHIFT) * FA_C(0.5), &n1);
+    FA_T s1 = FN(fa_pow2i)(n1), s2 = FN(fa_pow2i)(ni - n1);
+    FA_T res = ((FA_C(1.0) + q) * s1) * s2;
+    return x < xmin ? FA_C(0.0) : res;
+}
+
+
 /* e^x - 1 for x <= 60 (callers never pass more; larger x is clamped).
  * Keeps the sign of zero and full relative accuracy near 0. */
 static inline FA_T FN(fa_expm1)(FA_T x)
