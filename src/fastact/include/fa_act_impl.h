@@ -251,10 +251,10 @@ static inline FA_T FN(fa_swish_core)(FA_T x, FA_T b)
     FA_T bx = b * x;
     FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), FA_C(0.0));
     FA_T d = FA_C(1.0) + es * FA_TWO_M64;
-    FA_T pos = x / d;
     FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;          /* inf * 0 -> 0 */
-    FA_T neg = ((xs * es) / d) * FA_TWO_M64;
-    return bx >= FA_C(0.0) ? pos : neg;
+    int pos = bx >= FA_C(0.0);
+    FA_T num = pos ? x : xs * es;
+    return (num / d) * (pos ? FA_C(1.0) : FA_TWO_M64);
 }
 /* d/dx x sigmoid(bx) = s (1 + b x sm), s = sigmoid(bx), sm = sigmoid(-bx);
  * limits 1 (bx -> inf) and 0 (bx -> -inf). */
@@ -264,10 +264,13 @@ static inline FA_T FN(fa_swish_dcore)(FA_T x, FA_T b)
     FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), FA_C(0.0));
     FA_T e = es * FA_TWO_M64;
     FA_T d = FA_C(1.0) + e;
-    FA_T pos = FN(fa_mad)(bx, e / d, FA_C(1.0)) / d;           /* s = 1/d, sm = e/d */
+    /* bx >= 0: s = 1/d, sm = e/d; bx < 0: s = e/d, sm = 1/d (e scaled) */
+    FA_T rd = FA_C(1.0) / d;
     FA_T bxs = es == FA_C(0.0) ? FA_C(0.0) : bx;
-    FA_T neg = ((es / d) * FN(fa_mad)(bxs, FA_C(1.0) / d, FA_C(1.0))) * FA_TWO_M64;
-    FA_T r = bx >= FA_C(0.0) ? pos : neg;
+    int pos = bx >= FA_C(0.0);
+    FA_T s = pos ? rd : es * rd;
+    FA_T sm = pos ? e * rd : rd;
+    FA_T r = (s * FN(fa_mad)(bxs, sm, FA_C(1.0))) * (pos ? FA_C(1.0) : FA_TWO_M64);
     FA_T lim = bx > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0);
     return FN(fa_abs)(bx) == (FA_T)INFINITY ? lim : r;
 }

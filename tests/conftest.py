@@ -1,0 +1,167 @@
+"""Shared helpers for the fastact test suite.
+
+Everything is parametrized from the spec (fastact._spec.SPECS) and the
+reference parameter sets (fastact._reference.PARAM_CASES); no hand-kept list
+of activations.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastact as fa
+from fastact import _reference as R
+from fastact import _spec
+
+ELEMENTWISE = [s for s in _spec.SPECS if s.kind == "elementwise"]
+ELEMENTWISE_NAMES = [s.name for s in ELEMENTWISE]
+FLOATS = (np.float32, np.float64)
+
+# (name, params) for every elementwise activation and parameter set
+CASES = [(s.name, p) for s in ELEMENTWISE for p in R.PARAM_CASES[s.name]]
+
+
+def case_id(name, params):
+    spec = _spec.BY_NAME[name]
+    diff = {k: v for k, v in params.items() if k in spec.defaults and spec.defaults[k] != v}
+    return name + "".join(f"-{k}={v}" for k, v in diff.items())
+
+
+CASE_PARAMS = [pytest.param(n, p, id=case_id(n, p)) for n, p in CASES]
+DEFAULT_CASES = [pytest.param(s.name, R.PARAM_CASES[s.name][0], id=s.name) for s in ELEMENTWISE]
+
+
+def forward(name, x, params, **kw):
+    return getattr(fa, name)(x, **params, **kw)
+
+
+def backward(name, g, x, params, **kw):
+    return getattr(fa, name + "_backward")(g, x, **params, **kw)
+
+
+def eps(dtype):
+    return float(np.finfo(dtype).eps)
+
+
+# ------------------------------------------------------------ ULP errors
+
+def ulp_of(ref_hi, dtype):
+    """Spacing of the dtype at the (exact) reference: 2**(floor(log2|ref|)
+    - (p - 1)), never below the smallest subnormal (so a tiny or zero
+    reference uses the subnormal spacing)."""
+    fi = np.finfo(dtype)
+    p = fi.nmant + 1
+    tiny_sub = float(fi.smallest_subnormal)
+    _, e = np.frexp(np.abs(ref_hi))
+    u = np.ldexp(1.0, (e - p).astype(np.int32))
+    return np.maximum(u, tiny_sub)
+
+
+def ulp_errors(y, hi, lo, dtype):
+    """|y - ref| in ulp of ref (dtype), ref = hi + lo (double-double).
+    NaN/inf must match exactly (0 if they do, inf if not); a reference
+    beyond the dtype's range expects the infinity of its sign."""
+    y = np.asarray(y, dtype=np.float64)
+    hi = np.asarray(hi, dtype=np.float64)
+    lo = np.asarray(lo, dtype=np.float64)
+    fi = np.finfo(dtype)
+    exp_nan = np.isnan(hi)
+    if np.dtype(dtype) == np.float64:
+        exp_inf = np.isinf(hi)
+    else:   # beyond max + half an ulp rounds to inf
+        big = float(fi.max) + 2.0 ** (fi.maxexp - fi.nmant - 2)
+        exp_inf = ~exp_nan & (np.abs(hi) >= big)
+    err = np.zeros(y.shape)
+    with np.errstate(all="ignore"):
+        exp_inf_val = np.where(exp_inf, np.sign(hi) * np.inf, 0.0)
+        fin = ~exp_nan & ~exp_inf
+        d = np.abs((y - hi) - lo) / ulp_of(np.where(fin, hi, 1.0), dtype)
+        err = np.where(fin, np.where(np.isfinite(y), d, np.inf), err)
+        err = np.where(exp_nan, np.where(np.isnan(y), 0.0, np.inf), err)
+        err = np.where(exp_inf, np.where(y == exp_inf_val, 0.0, np.inf), err)
+    return err
+
+
+# ------------------------------------------------------- results (README)
+
+_RESULTS: dict = {}
+
+
+@pytest.fixture(scope="session")
+def ulp_results():
+    return _RESULTS
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _RESULTS:
+        return
+    out = Path(__file__).with_name("ulp_report.json")
+    try:
+        out.write_text(json.dumps(_RESULTS, indent=1, sort_keys=True))
+    except OSError:  # pragma: no cover - read-only checkout
+        pass
+    tr = terminalreporter
+    tr.section("fastact measured max ULP error (fwd / bwd)")
+    isas = sorted({k.split("|")[0] for k in _RESULTS})
+    for isa in isas:
+        tr.write_line(f"[{isa}]  case: fwd f32 | fwd f64 || bwd f32 | bwd f64  (budgets in ())")
+        rows = sorted({k.split("|")[1] for k in _RESULTS if k.startswith(isa + "|")})
+        for case in rows:
+            cells = []
+            for which in ("fwd", "bwd"):
+                for dt in ("float32", "float64"):
+                    r = _RESULTS.get(f"{isa}|{case}|{dt}|{which}")
+                    cells.append("-" if r is None else f"{r['max_ulp']:.3g} ({r['budget']})")
+            tr.write_line(f"  {case:<40s} {cells[0]:>12s} {cells[1]:>12s} || "
+                          f"{cells[2]:>12s} {cells[3]:>12s}")
+    tr.write_line(f"written to {out}")
+
+
+def record(isa, case, dtype, which, max_ulp, budget, **extra):
+    _RESULTS[f"{isa}|{case}|{np.dtype(dtype).name}|{which}"] = dict(
+        max_ulp=float(max_ulp), budget=budget, **extra)
+
+
+def fmt_bad(x, y, ref, err, k=8):
+    idx = np.argsort(-np.nan_to_num(err, nan=np.inf, posinf=1e300))[:k]
+    return "\n".join(f"  x={x[i]!r:>26} got={y[i]!r:>26} ref={ref[i]!r:>26} err={err[i]:.3g} ulp"
+                     for i in idx if err[i] > 0)
+
+
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    n = fa.get_num_threads()
+    yield
+    if fa.get_num_threads() != n:
+        fa.set_num_threads(n)
+
+
+def nan_eq(a, b):
+    a = np.asarray(a)
+    b = np.asarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and bool(
+        np.all((a == b) | (np.isnan(a) & np.isnan(b))))
+
+
+def bitwise_eq(a, b):
+    a = np.ascontiguousarray(a)
+    b = np.ascontiguousarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+os.environ.setdefault("HYPOTHESIS_PROFILE", "fastact")
+try:
+    from hypothesis import HealthCheck, settings
+    settings.register_profile("fastact", max_examples=60, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("fastact")
+except ImportError:  # pragma: no cover
+    pass
+
+__all__ = ["math"]
