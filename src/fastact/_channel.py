@@ -47,8 +47,15 @@ def prelu(x, weight, *, axis=1, out=None):
     fname = "prelu"
     a, comp, res, w, wb, ax = _prepare(fname, x, weight, axis)
     out = _api.check_out(out, a.shape, res, fname, ((a, "x"), (w, "weight")))
+    with np.errstate(all="ignore"):
+        return _prelu_fwd(a, comp, res, wb, out)
+
+
+def _prelu_fwd(a, comp, res, wb, out):
     xc = a.astype(comp, copy=False)
-    y = np.where(xc > 0, xc, wb * xc)
+    # weight 0 gives 0 for every x < 0 (also -inf: the limit, not 0 * -inf)
+    neg = np.where(wb == 0, np.where(np.isnan(xc), xc, 0), wb * xc)
+    y = np.where(xc > 0, xc, neg)
     return _api._finish(y.astype(comp, copy=False), out, res, a.ndim == 0)
 
 
@@ -66,6 +73,11 @@ def prelu_backward(grad_output, x, weight, *, axis=1):
     if g.shape != a.shape:
         raise ValueError(f"{fname}(): grad_output has shape {g.shape} but x has shape "
                          f"{a.shape}; they must be equal (no broadcasting)")
+    with np.errstate(all="ignore"):
+        return _prelu_bwd(a, g, w, wb, ax, comp, res, fname)
+
+
+def _prelu_bwd(a, g, w, wb, ax, comp, res, fname):
     xc = a.astype(comp, copy=False)
     gc = g.astype(comp, copy=False)
     d = np.where(xc > 0, np.ones((), comp), wb)

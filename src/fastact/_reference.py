@@ -35,7 +35,8 @@ Conventions (those of the kernels, ../include/fa_act_impl.h):
   torch on the exact input: hard_sigmoid' = slope on -3 < x < 3 for the
   default slope/offset (torch's hardsigmoid), else where the exact
   ``slope * x + offset`` is strictly inside (0, 1); hard_swish' = 0 for
-  x < -3, x/3 + 1/2 (2 * slope * x + 1/2) for -3 <= x <= 3, 1 for x > 3;
+  x <= -3, x/3 + 1/2 (2 * slope * x + 1/2) for -3 < x < 3, 1 for x >= 3
+  (what torch 2.x's hardswish_backward does);
 * softplus's threshold branch is taken where ``dtype(beta * x) > threshold``
   (the rounded product, as torch and the kernel do; the branch is part of
   the definition, it changes the value by up to ~2e-9 relative);
@@ -128,7 +129,7 @@ def kinks(name: str, params: dict) -> list:
     k = {
         "relu": [0.0], "relu6": [0.0, 6.0], "leaky_relu": [0.0], "elu": [0.0],
         "selu": [0.0], "celu": [0.0], "binary_step": [0.0], "hard_swish": [-3.0, 3.0],
-        "squareplus": [0.0],
+        "squareplus": [0.0], "softsign": [0.0],
     }.get(name, [])
     if name in ("softshrink", "hardshrink"):
         k = [-p["lambd"], p["lambd"]]
@@ -368,10 +369,11 @@ def _der_fn(name: str, p: dict, dtype):
         s = mpf(_rnd(1 / 6, dtype))
 
         def parts(x):
-            # torch's hardswish backward: 0 for x < -3, x/3 + 1/2 for x <= 3, else 1
-            if x < -3:
+            # torch's hardswish backward (torch 2.x): 0 for x <= -3,
+            # x/3 + 1/2 for -3 < x < 3, 1 for x >= 3
+            if x <= -3:
                 return (zero,)
-            if x <= 3:
+            if x < 3:
                 return (2 * s * x, mpf(0.5))
             return (one,)
         return (lambda x: sum(parts(x))), (lambda x: sum(abs(t) for t in parts(x)))

@@ -98,7 +98,11 @@ static inline FA_T FN(fa_relu6_bx)(FA_T g, FA_T x, const FA_T *p)
 
 /* --------------------------------------------------------- leaky_relu */
 /* p[0] = negative_slope (also the PReLU kernel, with p[0] = weight[c]) */
-static inline FA_T FN(fa_leaky_relu_fwd)(FA_T x, const FA_T *p) { return x > FA_C(0.0) ? x : p[0] * x; }
+static inline FA_T FN(fa_leaky_relu_fwd)(FA_T x, const FA_T *p)
+{
+    FA_T neg = p[0] == FA_C(0.0) ? FA_C(0.0) * (x != x ? x : FA_C(1.0)) : p[0] * x;  /* 0*-inf -> 0 */
+    return x > FA_C(0.0) ? x : neg;
+}
 static inline FA_T FN(fa_leaky_relu_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     return g * FN(fa_nanpass)(x, x > FA_C(0.0) ? FA_C(1.0) : p[0]);
@@ -154,27 +158,42 @@ static inline FA_T FN(fa_celu_fwd)(FA_T x, const FA_T *p)
     FA_T neg = p[0] * FN(fa_expm1)(xn / p[0]);
     return x > FA_C(0.0) ? x : neg;
 }
+/* exp(x / alpha) with the quotient's rounding error carried (exp amplifies
+ * it by |x / alpha|): q + ql = x / alpha to about twice the precision */
 static inline FA_T FN(fa_celu_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     FA_T xn = x > FA_C(0.0) ? FA_C(0.0) : x;
-    return g * (x > FA_C(0.0) ? FA_C(1.0) : FN(fa_exp)(xn / p[0]));
+    FA_T q = xn / p[0];
+    FA_T ph, pl;
+    FN(fa_two_prod)(q, p[0], &ph, &pl);
+    FA_T ql = ((xn - ph) - pl) / p[0];
+    ql = FN(fa_abs)(ql) < (FA_T)INFINITY ? ql : FA_C(0.0);
+    return g * (x > FA_C(0.0) ? FA_C(1.0) : FN(fa_exp2w)(q, ql));
 }
 
 /* --------------------------------------------------------------- gelu */
-/* erf form: x Phi(x).  Phi is evaluated in double (see fa_phi_d in
- * fa_special.h); the float kernels compute in double and round once. */
+/* erf form: x Phi(x), Phi from fa_erf_impl.h (vectorized, relative accuracy
+ * in the lower tail).  For x < 0 the product is formed on Phi * 2^64 and
+ * scaled back once (results reach the subnormals near x = -38).  The float
+ * kernels evaluate in double (fa_phi_fd_d) and round once. */
 #if FA_DOUBLE
 static inline double fa_gelu_fwd_d(double x, const double *p)
 {
     (void)p;
-    double y = x * fa_phi_d(x);
+    int neg = x < 0.0;
+    double ph = fa_phi_k_d(x, neg ? 64 : 0);
+    double xs = ph == 0.0 ? 0.0 : x;                 /* -inf * 0 -> -0 */
+    double y = (xs * ph) * (neg ? 0x1p-64 : 1.0);
     return x == -(double)INFINITY ? -0.0 : y;
 }
 /* Phi(x) + x phi(x) */
 static inline double fa_gelu_bx_d(double g, double x, const double *p)
 {
     (void)p;
-    double d = fa_phi_d(x) + x * fa_npdf_d(x);
+    int neg = x < 0.0;
+    double ph = fa_phi_k_d(x, neg ? 64 : 0);
+    double pd = neg ? fa_npdf_s64_d(x) : fa_npdf_d(x);
+    double d = fa_mad_d(x, pd, ph) * (neg ? 0x1p-64 : 1.0);
     double lim = x > 0.0 ? 1.0 : 0.0;
     return g * (fa_abs_d(x) > 40.0 ? fa_nanpass_d(x, lim) : d);
 }
@@ -232,9 +251,21 @@ static inline double fa_gelu_tanh_bx_d(double g, double x, const double *p)
 }
 #else
 static inline float fa_gelu_fwd_f(float x, const float *p)
-{ (void)p; return (float)fa_gelu_fwd_d((double)x, 0); }
+{
+    (void)p;
+    double xd = (double)x;
+    double y = xd * fa_phi_fd_d(xd);
+    return x == -(float)INFINITY ? -0.0f : (float)y;
+}
 static inline float fa_gelu_bx_f(float g, float x, const float *p)
-{ (void)p; return (float)fa_gelu_bx_d((double)g, (double)x, 0); }
+{
+    (void)p;
+    double xd = (double)x;
+    double d = fa_mad_d(xd, fa_npdf_fd_d(xd), fa_phi_fd_d(xd));
+    double lim = x > 0.0f ? 1.0 : 0.0;
+    d = fa_abs_d(xd) > 40.0 ? fa_nanpass_d(xd, lim) : d;
+    return (float)((double)g * d);
+}
 static inline float fa_gelu_tanh_fwd_f(float x, const float *p)
 { (void)p; return (float)fa_gelu_tanh_fwd_d((double)x, 0); }
 static inline float fa_gelu_tanh_bx_f(float g, float x, const float *p)
@@ -246,10 +277,21 @@ static inline float fa_gelu_tanh_bx_f(float g, float x, const float *p)
  * on e^-|bx| scaled by 2^64 and scaled back once, so results in the
  * subnormal range keep their accuracy (silu(-100) in float32); where the
  * product underflows it is a signed 0 (swish(-inf) = 0). */
+/* b x = bx + bxl exactly (two-product): exp amplifies the rounding error of
+ * b x by |b x|; beta = 0 gives x/2 (also at +-inf) */
+static inline void FN(fa_scaled_arg)(FA_T x, FA_T b, FA_T *bx, FA_T *bxl)
+{
+    FA_T h, l;
+    FN(fa_two_prod)(b, x, &h, &l);
+    int fin = FN(fa_abs)(l) < (FA_T)INFINITY;   /* Dekker's split overflows for huge x */
+    *bx = b == FA_C(0.0) ? FA_C(0.0) : h;
+    *bxl = (b == FA_C(0.0)) | !fin ? FA_C(0.0) : l;
+}
 static inline FA_T FN(fa_swish_core)(FA_T x, FA_T b)
 {
-    FA_T bx = b * x;
-    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), FA_C(0.0));
+    FA_T bx, bxl;
+    FN(fa_scaled_arg)(x, b, &bx, &bxl);
+    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), bx >= FA_C(0.0) ? -bxl : bxl);
     FA_T d = FA_C(1.0) + es * FA_TWO_M64;
     FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;          /* inf * 0 -> 0 */
     int pos = bx >= FA_C(0.0);
@@ -260,8 +302,9 @@ static inline FA_T FN(fa_swish_core)(FA_T x, FA_T b)
  * limits 1 (bx -> inf) and 0 (bx -> -inf). */
 static inline FA_T FN(fa_swish_dcore)(FA_T x, FA_T b)
 {
-    FA_T bx = b * x;
-    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), FA_C(0.0));
+    FA_T bx, bxl;
+    FN(fa_scaled_arg)(x, b, &bx, &bxl);
+    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), bx >= FA_C(0.0) ? -bxl : bxl);
     FA_T e = es * FA_TWO_M64;
     FA_T d = FA_C(1.0) + e;
     /* bx >= 0: s = 1/d, sm = e/d; bx < 0: s = e/d, sm = 1/d (e scaled) */
@@ -298,7 +341,8 @@ static inline FA_T FN(fa_mish_fwd)(FA_T x, const FA_T *p)
     FA_T ns = es * (e + FA_C(2.0));                       /* n 2^64 */
     FA_T ts = ns / FN(fa_mad)(ns, FA_TWO_M64, FA_C(2.0));  /* t 2^64 */
     FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;
-    return (xs * ts) * FA_TWO_M64;
+    /* x >= 0: t >= 0.6, scale t back first (x * t 2^64 could overflow) */
+    return x >= FA_C(0.0) ? x * (ts * FA_TWO_M64) : (xs * ts) * FA_TWO_M64;
 }
 /* mish' = t + x sech^2(sp) sigmoid(x), sech^2(sp) = 4(n+1)/(n+2)^2 */
 static inline FA_T FN(fa_mish_bx)(FA_T g, FA_T x, const FA_T *p)
@@ -314,8 +358,9 @@ static inline FA_T FN(fa_mish_bx)(FA_T g, FA_T x, const FA_T *p)
     FA_T sigs = es / (FA_C(1.0) + e);
     FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;
     FA_T r = FN(fa_mad)(xs, sech2 * sigs, ts) * FA_TWO_M64;
-    FA_T lim = x > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0);
-    return g * (FN(fa_abs)(x) == (FA_T)INFINITY ? lim : r);
+    /* above the clamp mish' = 1 + x 4 e^-2x (...) rounds to 1 */
+    r = x > FA_MISH_CLAMP ? FA_C(1.0) : r;
+    return g * (x == -(FA_T)INFINITY ? FA_C(0.0) : r);
 }
 #undef FA_MISH_CLAMP
 
@@ -323,16 +368,20 @@ static inline FA_T FN(fa_mish_bx)(FA_T g, FA_T x, const FA_T *p)
 /* p[0] = beta (> 0), p[1] = threshold.  max(z,0) + log1p(e^-|z|), z = bx */
 static inline FA_T FN(fa_softplus_fwd)(FA_T x, const FA_T *p)
 {
-    FA_T z = p[0] * x;
-    FA_T e = FN(fa_exp)(-FN(fa_abs)(z));
+    FA_T z, zl;
+    FN(fa_scaled_arg)(x, p[0], &z, &zl);
+    FA_T e = FN(fa_exp2w)(-FN(fa_abs)(z), z >= FA_C(0.0) ? -zl : zl);
     FA_T m = z > FA_C(0.0) ? z : FA_C(0.0);
     FA_T sp = (m + FN(fa_log1p)(e)) / p[0];
     return z > p[1] ? x : sp;
 }
 static inline FA_T FN(fa_softplus_bx)(FA_T g, FA_T x, const FA_T *p)
 {
-    FA_T z = p[0] * x;
-    return z > p[1] ? g : g * FN(fa_sigmoid)(z);
+    FA_T z, zl;
+    FN(fa_scaled_arg)(x, p[0], &z, &zl);
+    FA_T e = FN(fa_exp2w)(-FN(fa_abs)(z), z >= FA_C(0.0) ? -zl : zl);
+    FA_T s = (z >= FA_C(0.0) ? FA_C(1.0) : e) / (FA_C(1.0) + e);
+    return z > p[1] ? g : g * s;
 }
 
 /* ----------------------------------------------------------- softsign */
@@ -347,7 +396,7 @@ static inline FA_T FN(fa_softsign_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
     FA_T d = FA_C(1.0) + FN(fa_abs)(x);
-    return g / (d * d);
+    return (g / d) / d;
 }
 
 /* ------------------------------------------------------- hard_sigmoid */
@@ -355,14 +404,19 @@ static inline FA_T FN(fa_softsign_bx)(FA_T g, FA_T x, const FA_T *p)
  * on every ISA, so hard_sigmoid(+-3) is exactly 1 / 0 with the defaults. */
 static inline FA_T FN(fa_hard_sigmoid_fwd)(FA_T x, const FA_T *p)
 {
-    FA_T v = p[0] * x + p[1];
+    FA_T v = (p[0] == FA_C(0.0) ? FA_C(0.0) * (x != x ? x : FA_C(1.0)) : p[0] * x) + p[1];
     v = v < FA_C(0.0) ? FA_C(0.0) : v;
     return v > FA_C(1.0) ? FA_C(1.0) : v;
 }
+/* slope strictly between the kinks, decided on x as torch does (-3 < x < 3
+ * for the defaults); the kinks -offset/slope and (1-offset)/slope are
+ * correctly rounded quotients, loop-invariant */
 static inline FA_T FN(fa_hard_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
 {
-    FA_T v = p[0] * x + p[1];
-    FA_T d = (v > FA_C(0.0)) & (v < FA_C(1.0)) ? p[0] : FA_C(0.0);
+    FA_T k0 = -p[1] / p[0], k1 = (FA_C(1.0) - p[1]) / p[0];
+    FA_T lo = k0 < k1 ? k0 : k1, hi = k0 < k1 ? k1 : k0;
+    FA_T d = (x > lo) & (x < hi) ? p[0] : FA_C(0.0);
+    d = p[0] == FA_C(0.0) ? FA_C(0.0) : d;
     return g * FN(fa_nanpass)(x, d);
 }
 
@@ -375,15 +429,15 @@ static inline FA_T FN(fa_hard_swish_fwd)(FA_T x, const FA_T *p)
     FA_T v = slope * x + FA_C(0.5);
     v = v < FA_C(0.0) ? FA_C(0.0) : v;
     v = v > FA_C(1.0) ? FA_C(1.0) : v;
-    return x * v;
+    return v == FA_C(0.0) ? FA_C(0.0) * (x != x ? x : FA_C(1.0)) : x * v;
 }
 static inline FA_T FN(fa_hard_swish_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
     const FA_T slope = (FA_T)(1.0 / 6.0);
-    FA_T v = slope * x + FA_C(0.5);
-    FA_T mid = (slope + slope) * x + FA_C(0.5);     /* x/3 + 1/2 */
-    FA_T d = v < FA_C(0.0) ? FA_C(0.0) : (v <= FA_C(1.0) ? mid : FA_C(1.0));
+    /* torch: 0 for x <= -3, x/3 + 1/2 strictly inside, 1 for x >= 3 */
+    FA_T mid = (slope + slope) * x + FA_C(0.5);
+    FA_T d = x <= FA_C(-3.0) ? FA_C(0.0) : (x < FA_C(3.0) ? mid : FA_C(1.0));
     return g * FN(fa_nanpass)(x, d);
 }
 
@@ -479,35 +533,40 @@ static inline FA_T FN(fa_binary_step_bx)(FA_T g, FA_T x, const FA_T *p)
 }
 
 /* --------------------------------------------------------- squareplus */
-/* p[0] = b (>= 0).  s = sqrt(x^2 + b) (|x| where x^2 would overflow or b
- * is negligible); x >= 0: x/2 + s/2; x < 0: (b/2) / (s + |x|) (no
- * cancellation). */
-static inline FA_T FN(fa_squareplus_s)(FA_T x, FA_T b)
+/* p[0] = b (>= 0).  s = sqrt(x^2 + b) as a hypot of |x| and sqrt(b) (no
+ * overflow for huge |x|, no underflow of x^2 for tiny |x|):
+ * m = max, t = min/max, s = m sqrt(1 + t^2).  x >= 0: x/2 + s/2;
+ * x < 0: (b/4) / (s/2 + |x|/2) (no cancellation, no overflow). */
+static inline void FN(fa_squareplus_s)(FA_T x, FA_T b, FA_T *s, FA_T *ratio)
 {
-#if FA_DOUBLE
-    const FA_T big = 0x1p60;
-#else
-    const FA_T big = 0x1p30f;
-#endif
+    FA_T rb = FN(fa_sqrt)(b);
     FA_T ax = FN(fa_abs)(x);
-    FA_T xs = ax > big ? FA_C(0.0) : x;
-    FA_T s = FN(fa_sqrt)(FN(fa_mad)(xs, xs, b));
-    return ax > big ? ax : s;
+    int big = ax > rb;
+    FA_T m = big ? ax : rb, mn = big ? rb : ax;
+    FA_T t = mn / m;
+    t = m == FA_C(0.0) ? FA_C(0.0) : t;
+    t = m == (FA_T)INFINITY ? FA_C(0.0) : t;
+    FA_T u = FN(fa_sqrt)(FN(fa_mad)(t, t, FA_C(1.0)));
+    *s = m * u;
+    *ratio = (big ? FA_C(1.0) : t) / u;          /* |x| / s */
 }
 static inline FA_T FN(fa_squareplus_fwd)(FA_T x, const FA_T *p)
 {
-    FA_T b = p[0];
-    FA_T s = FN(fa_squareplus_s)(x, b);
+    FA_T b = p[0], s, ratio;
+    FN(fa_squareplus_s)(x, b, &s, &ratio);
     FA_T pos = FA_C(0.5) * x + FA_C(0.5) * s;
-    FA_T neg = (FA_C(0.5) * b) / (s + FN(fa_abs)(x));
+    FA_T neg = (FA_C(0.25) * b) / (FA_C(0.5) * s + FA_C(0.5) * FN(fa_abs)(x));
+    neg = b == FA_C(0.0) ? FA_C(0.0) : neg;
     return x >= FA_C(0.0) ? pos : (x < FA_C(0.0) ? neg : x);
 }
 static inline FA_T FN(fa_squareplus_bx)(FA_T g, FA_T x, const FA_T *p)
 {
-    FA_T b = p[0];
-    FA_T s = FN(fa_squareplus_s)(x, b);
-    FA_T pos = FA_C(0.5) + FA_C(0.5) * (x / s);
-    FA_T neg = ((FA_C(0.5) * b) / (s + FN(fa_abs)(x))) / s;
+    FA_T b = p[0], s, ratio;
+    FN(fa_squareplus_s)(x, b, &s, &ratio);
+    FA_T pos = FA_C(0.5) + FA_C(0.5) * ratio;
+    /* x < 0: (1 + x/s)/2 = y/s */
+    FA_T neg = ((FA_C(0.25) * b) / (FA_C(0.5) * s + FA_C(0.5) * FN(fa_abs)(x))) / s;
+    neg = b == FA_C(0.0) ? FA_C(0.0) : neg;
     FA_T d = x >= FA_C(0.0) ? pos : neg;
     d = s == FA_C(0.0) ? FA_C(0.5) : d;         /* b = 0, x = 0 */
     return g * FN(fa_nanpass)(x, d);

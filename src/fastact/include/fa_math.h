@@ -24,7 +24,7 @@
 #define FA_DOUBLE 1
 #define FN(name) name##_d
 #include "fa_math_impl.h"
-#include "fa_special.h"
+#include "fa_erf_impl.h"
 #undef FA_T
 #undef FA_U
 #undef FA_I
@@ -37,6 +37,7 @@
 #define FA_DOUBLE 0
 #define FN(name) name##_f
 #include "fa_math_impl.h"
+#include "fa_erf_impl.h"
 #undef FA_T
 #undef FA_U
 #undef FA_I

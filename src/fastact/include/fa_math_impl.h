@@ -182,6 +182,7 @@ static inline FA_T FN(fa_exp2w)(FA_T x, FA_T lo)
 #endif
     FA_I ni, n1;
     FA_T nf;
+    lo = (x > xmax) | (x < xmin) ? FA_C(0.0) : lo;   /* a clamped x drops lo */
     x = x > xmax ? xmax : x;            /* NaN compares false: kept */
     x = x < xmin ? xmin : x;
     FA_T r = FN(fa_exp_reduce)(x, lo, &ni, &nf);
@@ -217,6 +218,7 @@ static inline FA_T FN(fa_exp2w_s64)(FA_T x, FA_T lo)
 #endif
     FA_I ni, n1;
     FA_T nf;
+    lo = (x > xmax) | (x < xmin) ? FA_C(0.0) : lo;
     FA_T xc = x > xmax ? xmax : x;
     xc = xc < xmin ? xmin : xc;
     FA_T r = FN(fa_exp_reduce)(xc, lo, &ni, &nf);
