@@ -12,7 +12,7 @@ is achievable near a zero of f' (silu' at -1.2785, mish' at -1.1924, gelu'
 at -0.7518, hard_swish' at -1.5, swish' at -1.2785/beta).
 
 Run with `-s` or look at the terminal summary for the table of measured
-maxima; they are also written to tests/ulp_report.json.
+maxima; with FASTACT_ULP_REPORT=path they are also written there as JSON.
 """
 
 from __future__ import annotations
