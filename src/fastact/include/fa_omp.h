@@ -53,6 +53,15 @@ static inline void fa_set_threads(int n)
 
 static inline int fa_num_procs(void) { return omp_get_num_procs(); }
 
+#include <time.h>
+/* monotonic seconds (for the contention back-off of the driver) */
+static inline double fa_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* CPU features for the kernel dispatch (x86-64 only; other architectures
  * build only their baseline). */
 static inline int fa_cpu_supports(int level)
