@@ -66,7 +66,8 @@ static inline FA_T FN(fa_tanh_bx)(FA_T g, FA_T x, const FA_T *p)
     FA_T ax = FN(fa_abs)(x);
     FA_T e = FN(fa_exp)(-(ax + ax));
     FA_T d = FA_C(1.0) + e;
-    return g * ((FA_C(4.0) * e) / (d * d));
+    FA_T s2 = (FA_C(4.0) * e) / (d * d);
+    return g * (s2 > FA_C(1.0) ? FA_C(1.0) : s2);      /* keep sech^2 <= 1 */
 }
 static inline FA_T FN(fa_tanh_by)(FA_T g, FA_T y, const FA_T *p)
 {
