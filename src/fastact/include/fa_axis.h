@@ -12,9 +12,9 @@
 #include "fa_axis_table.h"
 #include "fa_math.h"
 
-/* elements per block of a row sum (float64 rows: 8 lanes x 64 terms, then
+/* elements per block of a row sum (8 or 16 lanes, then
  * Kahan between blocks) */
-#define FA_AX_BLK 512
+#define FA_AX_BLK 256
 
 #define FA_T double
 #define FA_DOUBLE 1

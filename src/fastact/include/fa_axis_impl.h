@@ -6,12 +6,11 @@
  * Numerics (see README "Along an axis"):
  *   - every exponential is max-shifted: exp(x - max), so no finite input
  *     overflows; log_softmax = (x - max) - log(sum), in that order;
- *   - sums of exponentials (and of g * y) are accumulated in double:
- *     float32 lanes are widened and added in double (error ~ n 2^-53);
- *     float64 rows add 8-lane partial sums over blocks of FA_AX_BLK
- *     elements and combine the blocks by Kahan summation; float64 columns
- *     use Kahan summation per column.  Row sums of softmax are then 1 to
- *     within a few ulp whatever n.
+ *   - sums of exponentials (and of g * y): rows add lane-parallel partial
+ *     sums over blocks of FA_AX_BLK elements (16 or 32 terms per lane) and
+ *     combine the blocks by Kahan summation in double; column blocks use
+ *     Kahan summation per column.  Row sums of softmax are then 1 to within
+ *     a few ulp whatever n.
  *   - special values come out of the IEEE arithmetic itself (max ignores
  *     NaN, the sum does not): NaN in a row -> the row is NaN; an all -inf
  *     row -> x - max = NaN -> NaN (softmax, log_softmax); a +inf entry ->
@@ -29,6 +28,13 @@
 #define FA_C(x) (x##f)
 #endif
 
+/* Table entries are `flatten`ed: GCC otherwise stops inlining fa_exp into
+ * functions this size and calls it once per element (scalar, 10x slower). */
+#if defined(__GNUC__) || defined(__clang__)
+#define FA_AX_FLAT __attribute__((flatten))
+#else
+#define FA_AX_FLAT
+#endif
 #define FA_AX_PRAGMA(x) _Pragma(#x)
 #define FA_AX_SIMD _Pragma("omp simd")
 #define FA_AX_SIMD_SUM(a) FA_AX_PRAGMA(omp simd reduction(+:a))
@@ -66,55 +72,50 @@ static inline int FN(fa_ax_rhasnan)(const FA_T *x, ptrdiff_t n)
 }
 
 /* sum of e_i = exp(sg x_i - m); stores e_i in `store` when not NULL; when
- * g is not NULL also sums g_i e_i into *dot.  Returns the sum. */
+ * g is not NULL also sums g_i e_i into *dot.  Returns the sum.
+ * Per block of FA_AX_BLK elements: one elementwise loop (the exponentials,
+ * into `store` or a stack buffer), then lane-parallel sums in FA_T (<= 16
+ * or 32 terms per lane), then Kahan summation of the block sums in double.
+ * (Sums that widen float32 to double inside the loop did not vectorize.) */
 static inline double FN(fa_ax_rsumexp)(const FA_T *x, const FA_T *g, FA_T *store,
                                        ptrdiff_t n, FA_T sg, FA_T m, double *dot)
 {
+    FA_T buf[FA_AX_BLK];
     double s = 0.0, c = 0.0, d = 0.0, dc = 0.0;
     for (ptrdiff_t b = 0; b < n; b += FA_AX_BLK) {
-        ptrdiff_t e = n - b < FA_AX_BLK ? n : b + FA_AX_BLK;
-        double bs = 0.0, bd = 0.0;
+        ptrdiff_t len = n - b < FA_AX_BLK ? n - b : FA_AX_BLK;
+        const FA_T *xb = x + b;
+        FA_T *e = store ? store + b : buf;
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) e[i] = FN(fa_exp)(sg * xb[i] - m);
+        FA_T bs = FA_C(0.0);
+        FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) bs += e[i];
+        FN(fa_ax_kahan)(&s, &c, (double)bs);
         if (g) {
-            FA_AX_SIMD_SUM2(bs, bd)
-            for (ptrdiff_t i = b; i < e; i++) {
-                FA_T v = FN(fa_exp)(sg * x[i] - m);
-                bs += (double)v;
-                bd += (double)(g[i] * v);
-            }
-        } else if (store) {
-            FA_AX_SIMD_SUM(bs)
-            for (ptrdiff_t i = b; i < e; i++) {
-                FA_T v = FN(fa_exp)(sg * x[i] - m);
-                store[i] = v;
-                bs += (double)v;
-            }
-        } else {
-            FA_AX_SIMD_SUM(bs)
-            for (ptrdiff_t i = b; i < e; i++)
-                bs += (double)FN(fa_exp)(sg * x[i] - m);
+            const FA_T *gb = g + b;
+            FA_T bd = FA_C(0.0);
+            FA_AX_SIMD_SUM(bd) for (ptrdiff_t i = 0; i < len; i++) bd += gb[i] * e[i];
+            FN(fa_ax_kahan)(&d, &dc, (double)bd);
         }
-        FN(fa_ax_kahan)(&s, &c, bs);
-        if (g) FN(fa_ax_kahan)(&d, &dc, bd);
     }
     if (dot) *dot = d - dc;
     return s - c;
 }
 
-/* sum of a[i] * b[i] (b NULL: sum of a[i]) */
+/* sum of a[i] * b[i] (b NULL: sum of a[i]), blocked as above */
 static inline double FN(fa_ax_rdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
 {
     double s = 0.0, c = 0.0;
     for (ptrdiff_t k = 0; k < n; k += FA_AX_BLK) {
-        ptrdiff_t e = n - k < FA_AX_BLK ? n : k + FA_AX_BLK;
-        double bs = 0.0;
+        ptrdiff_t len = n - k < FA_AX_BLK ? n - k : FA_AX_BLK;
+        const FA_T *ak = a + k;
+        FA_T bs = FA_C(0.0);
         if (b) {
-            FA_AX_SIMD_SUM(bs)
-            for (ptrdiff_t i = k; i < e; i++) bs += (double)(a[i] * b[i]);
+            const FA_T *bk = b + k;
+            FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) bs += ak[i] * bk[i];
         } else {
-            FA_AX_SIMD_SUM(bs)
-            for (ptrdiff_t i = k; i < e; i++) bs += (double)a[i];
+            FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) bs += ak[i];
         }
-        FN(fa_ax_kahan)(&s, &c, bs);
+        FN(fa_ax_kahan)(&s, &c, (double)bs);
     }
     return s - c;
 }
@@ -217,20 +218,19 @@ static inline void FN(fa_ax_cmax)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, p
 }
 
 /* per column: s = sum e, e = exp(sg x - m) (stored when store != NULL);
- * with g: d = sum g e */
+ * with g: d = sum g e.  Kahan summation per column in FA_T, vectorized
+ * across the columns (compensated: error ~ 2 eps whatever n). */
+#define FA_AX_KAHAN_K(S, C, V) do { FA_T y_ = (V) - C[k], t_ = S[k] + y_; \
+    C[k] = (t_ - S[k]) - y_; S[k] = t_; } while (0)
+
 static inline void FN(fa_ax_csum)(const FA_T *x, const FA_T *g, FA_T *store, ptrdiff_t n,
                                   ptrdiff_t inner, ptrdiff_t w, FA_T sg, const FA_T *m,
-                                  double *s, double *d)
+                                  FA_T *s, FA_T *d)
 {
-#if FA_DOUBLE
-    double c[FA_AX_WMAX], dc[FA_AX_WMAX];
-#endif
+    FA_T c[FA_AX_WMAX], dc[FA_AX_WMAX];
     for (ptrdiff_t k = 0; k < w; k++) {
-        s[k] = 0.0;
-        if (d) d[k] = 0.0;
-#if FA_DOUBLE
-        c[k] = 0.0; dc[k] = 0.0;
-#endif
+        s[k] = FA_C(0.0); c[k] = FA_C(0.0); dc[k] = FA_C(0.0);
+        if (d) d[k] = FA_C(0.0);
     }
     for (ptrdiff_t j = 0; j < n; j++) {
         const FA_T *r = x + j * inner;
@@ -238,76 +238,47 @@ static inline void FN(fa_ax_csum)(const FA_T *x, const FA_T *g, FA_T *store, ptr
             const FA_T *gr = g + j * inner;
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
                 FA_T v = FN(fa_exp)(sg * r[k] - m[k]);
-#if FA_DOUBLE
-                double y1 = v - c[k], t1 = s[k] + y1;
-                c[k] = (t1 - s[k]) - y1; s[k] = t1;
-                double y2 = gr[k] * v - dc[k], t2 = d[k] + y2;
-                dc[k] = (t2 - d[k]) - y2; d[k] = t2;
-#else
-                s[k] += (double)v;
-                d[k] += (double)(gr[k] * v);
-#endif
+                FA_AX_KAHAN_K(s, c, v);
+                FA_AX_KAHAN_K(d, dc, gr[k] * v);
+            }
+        } else if (store) {
+            FA_T *st = store + j * inner;
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
+                FA_T v = FN(fa_exp)(sg * r[k] - m[k]);
+                st[k] = v;
+                FA_AX_KAHAN_K(s, c, v);
             }
         } else {
-            FA_T *st = store ? store + j * inner : NULL;
-            if (st) {
-                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                    FA_T v = FN(fa_exp)(sg * r[k] - m[k]);
-                    st[k] = v;
-#if FA_DOUBLE
-                    double y1 = v - c[k], t1 = s[k] + y1;
-                    c[k] = (t1 - s[k]) - y1; s[k] = t1;
-#else
-                    s[k] += (double)v;
-#endif
-                }
-            } else {
-                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                    FA_T v = FN(fa_exp)(sg * r[k] - m[k]);
-#if FA_DOUBLE
-                    double y1 = v - c[k], t1 = s[k] + y1;
-                    c[k] = (t1 - s[k]) - y1; s[k] = t1;
-#else
-                    s[k] += (double)v;
-#endif
-                }
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
+                FA_T v = FN(fa_exp)(sg * r[k] - m[k]);
+                FA_AX_KAHAN_K(s, c, v);
             }
         }
     }
-#if FA_DOUBLE
     for (ptrdiff_t k = 0; k < w; k++) {
         s[k] -= c[k];
         if (d) d[k] -= dc[k];
     }
-#endif
 }
 
-/* per column: sum of a * b (b NULL: of a) */
+/* per column: sum of a * b (b NULL: of a), Kahan per column */
 static inline void FN(fa_ax_cdot)(const FA_T *a, const FA_T *b, ptrdiff_t n, ptrdiff_t inner,
-                                  ptrdiff_t w, double *s)
+                                  ptrdiff_t w, FA_T *s)
 {
-#if FA_DOUBLE
-    double c[FA_AX_WMAX];
-    for (ptrdiff_t k = 0; k < w; k++) c[k] = 0.0;
-#endif
-    for (ptrdiff_t k = 0; k < w; k++) s[k] = 0.0;
+    FA_T c[FA_AX_WMAX];
+    for (ptrdiff_t k = 0; k < w; k++) { s[k] = FA_C(0.0); c[k] = FA_C(0.0); }
     for (ptrdiff_t j = 0; j < n; j++) {
         const FA_T *ar = a + j * inner;
-        const FA_T *br = b ? b + j * inner : NULL;
-        FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-            FA_T v = br ? ar[k] * br[k] : ar[k];
-#if FA_DOUBLE
-            double y1 = v - c[k], t1 = s[k] + y1;
-            c[k] = (t1 - s[k]) - y1; s[k] = t1;
-#else
-            s[k] += (double)v;
-#endif
+        if (b) {
+            const FA_T *br = b + j * inner;
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) FA_AX_KAHAN_K(s, c, ar[k] * br[k]);
+        } else {
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) FA_AX_KAHAN_K(s, c, ar[k]);
         }
     }
-#if FA_DOUBLE
     for (ptrdiff_t k = 0; k < w; k++) s[k] -= c[k];
-#endif
 }
+#undef FA_AX_KAHAN_K
 
 /* the column block of item it: x offset, output offset (reduced), width */
 static inline ptrdiff_t FN(fa_ax_block)(const fa_ax_job *j, ptrdiff_t it, ptrdiff_t *xoff,
@@ -322,7 +293,7 @@ static inline ptrdiff_t FN(fa_ax_block)(const fa_ax_job *j, ptrdiff_t it, ptrdif
 
 /* ------------------------------------------------------ table entries */
 
-static void FN(fa_ax_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+FA_AX_FLAT static void FN(fa_ax_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
 {
     const FA_T *x = (const FA_T *)j->x;
     FA_T *out = (FA_T *)j->out;
@@ -333,7 +304,7 @@ static void FN(fa_ax_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
         return;
     }
     FA_T m[FA_AX_WMAX], sf[FA_AX_WMAX];
-    double s[FA_AX_WMAX];
+    FA_T s[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
         FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
@@ -346,7 +317,7 @@ static void FN(fa_ax_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
     }
 }
 
-static void FN(fa_ax_log_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+FA_AX_FLAT static void FN(fa_ax_log_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
 {
     const FA_T *x = (const FA_T *)j->x;
     FA_T *out = (FA_T *)j->out;
@@ -358,7 +329,7 @@ static void FN(fa_ax_log_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1
         return;
     }
     FA_T m[FA_AX_WMAX], ls[FA_AX_WMAX];
-    double s[FA_AX_WMAX];
+    FA_T s[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
         FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
@@ -372,7 +343,7 @@ static void FN(fa_ax_log_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1
     }
 }
 
-static void FN(fa_ax_logsumexp)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+FA_AX_FLAT static void FN(fa_ax_logsumexp)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
 {
     const FA_T *x = (const FA_T *)j->x;
     FA_T *out = (FA_T *)j->out;
@@ -382,7 +353,7 @@ static void FN(fa_ax_logsumexp)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
         return;
     }
     FA_T m[FA_AX_WMAX];
-    double s[FA_AX_WMAX];
+    FA_T s[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
         FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
@@ -396,7 +367,7 @@ static void FN(fa_ax_logsumexp)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
     }
 }
 
-static void FN(fa_ax_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+FA_AX_FLAT static void FN(fa_ax_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
 {
     const FA_T *x = (const FA_T *)j->x, *g = (const FA_T *)j->g;
     FA_T *out = (FA_T *)j->out;
@@ -408,12 +379,12 @@ static void FN(fa_ax_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
         return;
     }
     FA_T m[FA_AX_WMAX], sf[FA_AX_WMAX], df[FA_AX_WMAX];
-    double s[FA_AX_WMAX], d[FA_AX_WMAX];
+    FA_T s[FA_AX_WMAX], d[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
         FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
         FN(fa_ax_csum)(x + xo, g + xo, NULL, n, inner, w, sg, m, s, d);
-        for (ptrdiff_t k = 0; k < w; k++) { sf[k] = (FA_T)s[k]; df[k] = (FA_T)(d[k] / s[k]); }
+        for (ptrdiff_t k = 0; k < w; k++) { sf[k] = (FA_T)s[k]; df[k] = (FA_T)((double)d[k] / (double)s[k]); }
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *xr = x + xo + r * inner, *gr = g + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
@@ -425,7 +396,7 @@ static void FN(fa_ax_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
     }
 }
 
-static void FN(fa_ax_softmax_by)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+FA_AX_FLAT static void FN(fa_ax_softmax_by)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
 {
     const FA_T *y = (const FA_T *)j->x, *g = (const FA_T *)j->g;
     FA_T *out = (FA_T *)j->out;
@@ -437,7 +408,7 @@ static void FN(fa_ax_softmax_by)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
         return;
     }
     FA_T df[FA_AX_WMAX];
-    double d[FA_AX_WMAX];
+    FA_T d[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
         FN(fa_ax_cdot)(g + xo, y + xo, n, inner, w, d);
@@ -450,7 +421,7 @@ static void FN(fa_ax_softmax_by)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
     }
 }
 
-static void FN(fa_ax_log_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+FA_AX_FLAT static void FN(fa_ax_log_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
 {
     const FA_T *x = (const FA_T *)j->x, *g = (const FA_T *)j->g;
     FA_T *out = (FA_T *)j->out;
@@ -461,7 +432,7 @@ static void FN(fa_ax_log_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t
         return;
     }
     FA_T m[FA_AX_WMAX], sf[FA_AX_WMAX], gf[FA_AX_WMAX];
-    double s[FA_AX_WMAX], gs[FA_AX_WMAX];
+    FA_T s[FA_AX_WMAX], gs[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
         FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
@@ -477,7 +448,7 @@ static void FN(fa_ax_log_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t
     }
 }
 
-static void FN(fa_ax_log_softmax_by)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+FA_AX_FLAT static void FN(fa_ax_log_softmax_by)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
 {
     const FA_T *y = (const FA_T *)j->x, *g = (const FA_T *)j->g;
     FA_T *out = (FA_T *)j->out;
@@ -488,7 +459,7 @@ static void FN(fa_ax_log_softmax_by)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t
         return;
     }
     FA_T gf[FA_AX_WMAX];
-    double gs[FA_AX_WMAX];
+    FA_T gs[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
         FN(fa_ax_cdot)(g + xo, NULL, n, inner, w, gs);
@@ -502,7 +473,7 @@ static void FN(fa_ax_log_softmax_by)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t
     }
 }
 
-static void FN(fa_ax_logsumexp_b)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+FA_AX_FLAT static void FN(fa_ax_logsumexp_b)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
 {
     const FA_T *x = (const FA_T *)j->x, *g = (const FA_T *)j->g;
     FA_T *out = (FA_T *)j->out;
@@ -513,7 +484,7 @@ static void FN(fa_ax_logsumexp_b)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1
         return;
     }
     FA_T m[FA_AX_WMAX], q[FA_AX_WMAX];
-    double s[FA_AX_WMAX];
+    FA_T s[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
         FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
@@ -557,7 +528,7 @@ static void FN(fa_ax_logsumexp_b)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1
  * is W consecutive elements of one outer index. */
 
 #define FA_AX_PAIR_FWD(NAME, EXPR) \
-static void FN(fa_ax_##NAME)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
+FA_AX_FLAT static void FN(fa_ax_##NAME)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
 { \
     const FA_T *x = (const FA_T *)j->x; \
     FA_T *out = (FA_T *)j->out; \
@@ -575,7 +546,7 @@ static void FN(fa_ax_##NAME)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
 }
 
 #define FA_AX_PAIR_BWD(NAME, GA, GB) \
-static void FN(fa_ax_##NAME##_b)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
+FA_AX_FLAT static void FN(fa_ax_##NAME##_b)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
 { \
     const FA_T *x = (const FA_T *)j->x, *g = (const FA_T *)j->g; \
     FA_T *out = (FA_T *)j->out; \
@@ -614,4 +585,5 @@ FA_AX_PAIR_BWD(geglu_tanh, FN(fa_gelu_tanh_bx)(gv * bv, av, 0), gv * FN(fa_gelu_
 #undef FA_AX_SIMD_SUM2
 #undef FA_AX_SIMD_MAX
 #undef FA_AX_PRAGMA
+#undef FA_AX_FLAT
 #undef FA_C
