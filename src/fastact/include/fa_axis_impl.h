@@ -7,7 +7,7 @@
  *   - every exponential is max-shifted: exp(x - max), so no finite input
  *     overflows; log_softmax = (x - max) - log(sum), in that order;
  *   - sums of exponentials (and of g * y): rows add lane-parallel partial
- *     sums over blocks of FA_AX_BLK elements (16 or 32 terms per lane) and
+ *     sums over blocks of FA_AX_BLK elements (64 or 128 terms per lane) and
  *     combine the blocks by Kahan summation in double; column blocks use
  *     Kahan summation per column.  Row sums of softmax are then 1 to within
  *     a few ulp whatever n.
@@ -75,8 +75,7 @@ static inline int FN(fa_ax_rhasnan)(const FA_T *x, ptrdiff_t n)
 /* sum of e_i = exp(sg x_i - m); stores e_i in `store` when not NULL; when
  * g is not NULL also sums g_i e_i into *dot.  Returns the sum.
  * Per block of FA_AX_BLK elements: one elementwise loop (the exponentials,
- * into `store` or a stack buffer), then lane-parallel sums in FA_T (<= 16
- * or 32 terms per lane), then Kahan summation of the block sums in double.
+ * into `store` or a stack buffer), then lane-parallel sums in FA_T, then Kahan summation of the block sums in double.
  * (Sums that widen float32 to double inside the loop did not vectorize.) */
 static inline double FN(fa_ax_rsumexp)(const FA_T *x, const FA_T *g, FA_T *store,
                                        ptrdiff_t n, FA_T sg, FA_T m, double *dot)
