@@ -207,9 +207,10 @@ static void FN(fa_ax_log_softmax_row)(const FA_T *x, FA_T *o, ptrdiff_t n, FA_T 
     FA_T m;
     double s = FN(fa_ax_online)(x, NULL, n, sg, &m, NULL);
     /* an all -inf row: x - m is NaN, as it should be */
-    /* log of the sum in FA_T: one rounding of s, then <= ~1 ulp (a double
-     * log per row cost 40% on rows of 64 floats) */
-    FA_T ls = FN(fa_log)((FA_T)s);
+    /* log of the double sum, in double: where one entry dominates, s = 1 +
+     * (small) and rounding s to FA_T first would cost up to ~1000 ulp of
+     * the tiny log(s) */
+    FA_T ls = (FA_T)FN(fa_ax_logsum)(s);
     FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = (sg * x[i] - m) - ls;
 }
 
