@@ -443,6 +443,13 @@ def test_special_values(dt, transpose):
     np.testing.assert_array_equal(lb[5], [0, 1, 0, 0])
 
 
+def test_log_softmax_dominant_entry():
+    # log(1 + 2e-9): the float32 block sums are widened to double
+    for dt in FLOATS:
+        r = fa.log_softmax(np.array([0.0, -20.0], dt))
+        np.testing.assert_allclose(r[0], -np.log1p(np.exp(-20.0)), rtol=4 * eps(dt))
+
+
 def test_empty_and_degenerate():
     assert fa.logsumexp(np.zeros((3, 0))).tolist() == [-INF] * 3
     assert fa.logsumexp(np.zeros(0)) == -INF

@@ -157,11 +157,11 @@ static inline double FN(fa_ax_online)(const FA_T *x, FA_T *store, ptrdiff_t n, F
             if (FN(fa_ax_rhasnan)(xb, len)) { s = (double)NAN; }
             continue;
         }
-        FA_T bs = FA_C(0.0);
+        double bs = 0.0;     /* float32 lanes widened: exact-ish block sums */
         FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) {
             FA_T v = FN(fa_exp)(sg * xb[i] - m);
             e[i] = v;
-            bs += v;
+            bs += (double)v;
         }
         FN(fa_ax_kahan)(&s, &c, (double)bs);
     }
