@@ -36,7 +36,17 @@ def use(isa: str) -> None:
                          f"this build and CPU support {supported_isas()}")
     mod = importlib.import_module(f"fastact._kernels_{isa}")
     _core._set_table(mod.table)
+    _use_axis(mod)
     _current = isa
+
+
+def _use_axis(mod) -> None:
+    # along-axis family: the same level's row kernels go to fastact._axis
+    try:
+        from fastact import _axis
+    except ImportError:  # pragma: no cover - built without _axis.pyx
+        return
+    _axis._set_table(mod.axis_table)
 
 
 def current() -> str:

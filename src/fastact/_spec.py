@@ -30,8 +30,9 @@ REQUIRED = object()
 class Param:
     name: str
     default: object = REQUIRED
-    # "float" (converted to the computation dtype) or "choice" (a string
-    # selecting a kernel variant, never passed to C)
+    # "float" (converted to the computation dtype), "choice" (a string
+    # selecting a kernel variant, never passed to C) or "int" (an axis or a
+    # count of the along-axis family)
     type: str = "float"
     choices: tuple = ()
     # validity check on the float value: None, ">0", ">=0", "!=0"
@@ -89,6 +90,9 @@ class Activation:
 
 
 _E = "elementwise"
+_A = "axis"
+# the axis of the along-axis family ("int": an integer, never passed to C)
+_AXIS = Param("axis", -1, type="int")
 _SELU = "alpha = 1.6732632423543772, scale = 1.0507009873554805"
 
 SPECS: tuple = (
@@ -144,6 +148,31 @@ SPECS: tuple = (
     Activation("prelu", "channel",
                "x if x > 0 else weight[c] * x (c: index along `axis`)",
                kernel="leaky_relu", ulp=(0, 0), cost="cheap", piecewise=True),
+    # ---- along an axis (issue 4): kind "axis", not in KERNELS; the kernels
+    # ---- are include/fa_axis.h, the entry points fastact/_axis_api.py
+    Activation("softmax", _A, "exp(x - max) / sum(exp(x - max)) along axis",
+               params=(_AXIS,), grad_from_output=True, ulp=(4, 4)),
+    Activation("log_softmax", _A, "(x - max) - log(sum(exp(x - max))) along axis",
+               params=(_AXIS,), grad_from_output=True, ulp=(4, 4)),
+    Activation("softmin", _A, "softmax(-x) along axis",
+               params=(_AXIS,), grad_from_output=True, ulp=(4, 4)),
+    Activation("logsumexp", _A, "max + log(sum(exp(x - max))), the axis removed",
+               params=(_AXIS,), ulp=(4, 4)),
+    Activation("glu", _A, "a * sigmoid(b), a, b = halves of x along axis",
+               params=(_AXIS,), ulp=(4, 4)),
+    Activation("swiglu", _A, "silu(a) * b, a, b = halves of x along axis",
+               params=(_AXIS,), ulp=(4, 4)),
+    Activation("geglu", _A, "gelu(a) * b, a, b = halves of x along axis",
+               params=(_AXIS, Param("approximate", "none", type="choice",
+                                    choices=("none", "tanh"))),
+               kernel={"none": "geglu", "tanh": "geglu_tanh"}, ulp=(4, 4), cost="heavy"),
+    Activation("maxout", _A, "max over consecutive groups of `pieces` along axis",
+               params=(Param("pieces", type="int", check=">0"), _AXIS), ulp=(0, 0),
+               cost="cheap", piecewise=True),
+    Activation("sparsemax", _A, "max(x - tau, 0), tau: the row sums to 1 "
+               "(Martins & Astudillo 2016)", params=(_AXIS,), ulp=(8, 8), cost="cheap"),
+    Activation("softmax_jacobian", _A, "diag(s) - s s^T, s = softmax(x) along axis "
+               "(no backward)", params=(_AXIS,), ulp=(8, 8)),
 )
 
 BY_NAME = {s.name: s for s in SPECS}

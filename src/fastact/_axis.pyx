@@ -1,0 +1,147 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""OpenMP driver of the along-axis kernels (softmax family, logsumexp, GLU
+family).
+
+The kernels themselves live in include/fa_axis.h and are compiled once per
+instruction-set level into the fastact._kernels_<isa> modules;
+fastact._dispatch hands the chosen level's table (the capsule
+`axis_table`) to `_set_table`.  Arguments, dtypes, layouts and `out=` are
+handled in fastact._axis_api, which calls `run` with C-contiguous arrays
+seen as (outer, n, inner) blocks (see fa_axis_table.h).
+"""
+
+cimport numpy as cnp
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from cython.parallel cimport prange
+
+cnp.import_array()
+
+cdef extern from "fa_axis_table.h":
+    ctypedef struct fa_ax_job:
+        const void *x
+        const void *g
+        void *out
+        Py_ssize_t outer, n, inner, cols, W
+        double sg
+    ctypedef void (*fa_ax_fn)(const fa_ax_job *j, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil
+    ctypedef struct fa_ax_table:
+        int nops
+        const fa_ax_fn *fns
+        const char *isa
+    const char *FA_AX_CAPSULE_NAME
+    int FA_AX_NOPS
+    int FA_AX_WMAX
+    int FA_AX_GLU
+
+cdef const fa_ax_table *_tab = NULL
+
+# the op codes of fa_axis_table.h, by name
+OPS = ("softmax", "log_softmax", "logsumexp", "softmax_bx", "softmax_by",
+       "log_softmax_bx", "log_softmax_by", "logsumexp_b",
+       "glu", "glu_b", "swiglu", "swiglu_b", "geglu", "geglu_b", "geglu_tanh", "geglu_tanh_b")
+OP = {name: i for i, name in enumerate(OPS)}
+
+# threading cut-over in elements (exp-class work; same as the elementwise
+# kernels of cost "exp")
+cdef Py_ssize_t GRAIN = 32768
+# bytes of one column block kept in cache (n rows x W columns)
+cdef Py_ssize_t COLBLOCK_BYTES = 256 * 1024
+# elements per item of the GLU family
+cdef Py_ssize_t PAIR_ITEM = 8192
+
+
+def _set_table(capsule):
+    """Install the along-axis kernels of one instruction-set module."""
+    global _tab
+    cdef const fa_ax_table *t = <const fa_ax_table *>PyCapsule_GetPointer(capsule, FA_AX_CAPSULE_NAME)
+    if t.nops != FA_AX_NOPS or len(OPS) != FA_AX_NOPS:
+        raise ImportError("fastact: along-axis kernel module does not match _axis; rebuild")
+    _tab = t
+    return t.isa.decode()
+
+
+def _current_isa():
+    return None if _tab == NULL else _tab.isa.decode()
+
+
+cdef Py_ssize_t _col_width(Py_ssize_t n, Py_ssize_t inner, Py_ssize_t isz) noexcept nogil:
+    # columns per block: n x W elements in COLBLOCK_BYTES, a multiple of 16
+    # (one AVX-512 float32 vector), at least 16; independent of the thread
+    # count so results do not depend on it
+    cdef Py_ssize_t w = COLBLOCK_BYTES // (n * isz + 1)
+    w = (w // 16) * 16
+    if w < 16:
+        w = 16
+    if w > FA_AX_WMAX:
+        w = FA_AX_WMAX
+    if w > inner:
+        w = inner
+    return w
+
+
+def run(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t n,
+        Py_ssize_t inner, double sg, int nthreads):
+    """Run kernel `op` on C-contiguous native arrays of one float dtype.
+
+    x (or y): (outer, n, inner); g: like x, or (outer, inner) for
+    logsumexp_b, or (outer, n/2, inner) for the GLU backward; out: the
+    result's layout.  Nothing is checked here beyond the dtype."""
+    if _tab == NULL:
+        raise RuntimeError("fastact: along-axis kernels not installed")
+    cdef int t = cnp.PyArray_TYPE(x)
+    cdef int d = 1 if t == cnp.NPY_DOUBLE else 0
+    cdef fa_ax_fn f = _tab.fns[2 * op + d]
+    cdef fa_ax_job job
+    cdef Py_ssize_t items, work, per, nchunk, c, i0, i1, ck
+    cdef int nt
+    job.x = cnp.PyArray_DATA(x)
+    job.g = NULL if g is None else cnp.PyArray_DATA(<cnp.ndarray>g)
+    job.out = cnp.PyArray_DATA(out)
+    job.outer = outer
+    job.n = n
+    job.inner = inner
+    job.sg = sg
+    job.cols = 0
+    if op >= FA_AX_GLU:
+        job.cols = (n // 2) * inner
+        job.W = PAIR_ITEM
+        per = PAIR_ITEM
+        items = outer * ((job.cols + PAIR_ITEM - 1) // PAIR_ITEM)
+        work = outer * n * inner
+    else:
+        if inner == 1:
+            job.W = 1
+            per = n
+            items = outer
+        else:
+            job.W = _col_width(n, inner, cnp.PyArray_ITEMSIZE(x))
+            per = n * job.W
+            items = outer * ((inner + job.W - 1) // job.W)
+        work = outer * n * inner
+    if items <= 0:
+        return
+    nt = nthreads
+    if work < GRAIN:
+        nt = 1
+    elif nt > work // (GRAIN // 2):
+        nt = <int>(work // (GRAIN // 2))
+    if nt > items:
+        nt = <int>items
+    with nogil:
+        if nt <= 1:
+            f(&job, 0, items)
+        else:
+            # items per chunk: >= ~16k elements, ~8 chunks per thread, so
+            # that a thread whose core is busy holds up at most one chunk
+            ck = items // (8 * nt)
+            if ck * per < 16384:
+                ck = (16384 + per - 1) // per
+            if ck < 1:
+                ck = 1
+            nchunk = (items + ck - 1) // ck
+            for c in prange(nchunk, num_threads=nt, schedule='dynamic', chunksize=1):
+                i0 = c * ck
+                i1 = i0 + ck
+                if i1 > items:
+                    i1 = items
+                f(&job, i0, i1)

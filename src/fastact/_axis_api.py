@@ -1,0 +1,468 @@
+"""The along-axis family: softmax, log_softmax, softmin, logsumexp, the GLU
+family, maxout, sparsemax and softmax_jacobian (../shared/API.md, "Along an
+axis").
+
+Layout: every input is seen as a C-contiguous (outer, n, inner) block, n the
+length of the axis.  A C-ordered input is used as it is, a Fortran-ordered
+one as its (C-ordered) transpose with the axis mirrored; only other strided
+layouts, non-native byte orders and dtype conversions cost one copy.  The
+kernels (include/fa_axis.h, one build per instruction-set level, driven by
+fastact._axis) walk axis != -1 in blocks of adjacent columns, so no
+transposed copy is ever made.
+
+maxout, sparsemax and softmax_jacobian are written with NumPy on the same
+(outer, n, inner) view (no compiled kernel yet).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fastact import _api
+
+try:  # numpy >= 1.25
+    from numpy.exceptions import AxisError
+except ImportError:  # pragma: no cover
+    from numpy import AxisError
+
+__all__ = [
+    "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
+    "softmin", "softmin_backward", "logsumexp", "logsumexp_backward",
+    "glu", "glu_backward", "swiglu", "swiglu_backward", "geglu", "geglu_backward",
+    "maxout", "maxout_backward", "sparsemax", "sparsemax_backward", "softmax_jacobian",
+]
+
+
+def _ext():
+    from fastact import _axis, _core
+
+    return _axis, _core
+
+
+# ------------------------------------------------------------ arguments
+
+def _axis_index(fname: str, axis, ndim: int) -> int:
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{fname}(): axis must be an int, got {type(axis).__name__}")
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise AxisError(axis, ndim, f"{fname}(): axis")
+    return axis % ndim
+
+
+def _int_param(fname: str, name: str, v) -> int:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{fname}(): {name} must be an int, got {type(v).__name__}")
+    if v < 1:
+        raise ValueError(f"{fname}(): {name} must be >= 1, got {v}")
+    return int(v)
+
+
+def _input(fname: str, x, argname: str = "x"):
+    a, comp, res = _api.prepare(x, fname, argname)
+    if a.ndim == 0:
+        raise ValueError(f"{fname}(): {argname} must have at least one dimension (the "
+                         f"along-axis functions need ndim >= 1), got a 0-d input")
+    return a, comp, res
+
+
+def _grad(fname: str, g, shape, comp, what: str):
+    ga = _api.as_array(g, fname, "grad_output")
+    _api.dtypes(ga.dtype, fname, "grad_output")
+    if ga.shape != tuple(shape):
+        raise ValueError(f"{fname}(): grad_output has shape {ga.shape} but {what} has shape "
+                         f"{tuple(shape)}; they must be equal (no broadcasting)")
+    return ga
+
+
+def _x_or_y(fname: str, x, y):
+    if (x is None) == (y is None):
+        raise TypeError(f"{fname}(): pass exactly one of x and y= (the forward output), "
+                        f"got {'both' if x is not None else 'neither'}")
+    return (y, "y", True) if x is None else (x, "x", False)
+
+
+# --------------------------------------------------------------- layout
+
+def _native(a: np.ndarray, comp: np.dtype) -> np.ndarray:
+    if a.dtype == comp and a.dtype.isnative and a.flags.aligned:
+        return a
+    return a.astype(comp, order="K")
+
+
+class _View:
+    """x as a C-contiguous (outer, n, inner) block: `base` (C-contiguous),
+    `ax` (the axis in base), `tr` (base is the transpose of the input)."""
+
+    def __init__(self, a: np.ndarray, comp: np.dtype, ax: int):
+        a = _native(a, comp)
+        if a.flags.c_contiguous:
+            self.base, self.ax, self.tr = a, ax, False
+        elif a.flags.f_contiguous:
+            self.base, self.ax, self.tr = a.T, a.ndim - 1 - ax, True
+        else:
+            self.base, self.ax, self.tr = np.ascontiguousarray(a), ax, False
+        shp = self.base.shape
+        self.outer = int(np.prod(shp[:self.ax], dtype=np.int64))
+        self.n = shp[self.ax]
+        self.inner = int(np.prod(shp[self.ax + 1:], dtype=np.int64))
+        self.comp = comp
+
+    def like(self, arr: np.ndarray) -> np.ndarray:
+        """another array of the input's (user) shape, in base layout"""
+        arr = _native(arr, self.comp)
+        return np.ascontiguousarray(arr.T if self.tr else arr)
+
+    def bshape(self, user_shape) -> tuple:
+        return tuple(reversed(user_shape)) if self.tr else tuple(user_shape)
+
+    def target(self, out, user_shape) -> np.ndarray:
+        """where the kernel writes: out itself when its layout fits"""
+        if out is not None:
+            cand = out.T if self.tr else out
+            if cand.dtype == self.comp and cand.flags.c_contiguous and cand.flags.aligned:
+                return cand
+        return np.empty(self.bshape(user_shape), dtype=self.comp)
+
+    def finish(self, t: np.ndarray, out, res) -> np.ndarray:
+        u = t.T if self.tr else t
+        if out is not None:
+            if not np.shares_memory(u, out):
+                np.copyto(out, u, casting="unsafe")
+            return out
+        return u if u.dtype == res else u.astype(res)
+
+
+def _run(op: str, v: _View, xb, gb, t, sg=1.0, n=None):
+    _axis, _core = _ext()
+    _axis.run(_axis.OP[op], xb, gb, t, v.outer, v.n if n is None else n, v.inner,
+              float(sg), _core.get_num_threads())
+
+
+# ------------------------------------------------------- softmax family
+
+def _softmax_like(fname, op, x, axis, out, sg=1.0):
+    a, comp, res = _input(fname, x)
+    ax = _axis_index(fname, axis, a.ndim)
+    out = _api.check_out(out, a.shape, res, fname, ((a, "x"),))
+    v = _View(a, comp, ax)
+    t = v.target(out, a.shape)
+    if a.size:
+        _run(op, v, v.base, None, t, sg)
+    return v.finish(t, out, res)
+
+
+def softmax(x, axis=-1, *, out=None):
+    """softmax(x, axis=-1, *, out=None)
+
+    exp(x - max) / sum(exp(x - max)) along `axis` (max-shifted: finite for
+    any finite input).  -inf entries get 0; a row of only -inf, a row with
+    +inf or a row with NaN gives NaN (as torch)."""
+    return _softmax_like("softmax", "softmax", x, axis, out)
+
+
+def softmin(x, axis=-1, *, out=None):
+    """softmin(x, axis=-1, *, out=None) = softmax(-x, axis)."""
+    return _softmax_like("softmin", "softmax", x, axis, out, sg=-1.0)
+
+
+def log_softmax(x, axis=-1, *, out=None):
+    """log_softmax(x, axis=-1, *, out=None)
+
+    (x - max) - log(sum(exp(x - max))) along `axis`, in that order."""
+    return _softmax_like("log_softmax", "log_softmax", x, axis, out)
+
+
+def _softmax_like_backward(fname, op, g, x, y, axis, out, sg=1.0):
+    xv, xname, from_y = _x_or_y(fname, x, y)
+    a, comp, res = _input(fname, xv, xname)
+    ax = _axis_index(fname, axis, a.ndim)
+    ga = _grad(fname, g, a.shape, comp, xname)
+    out = _api.check_out(out, a.shape, res, fname, ((a, xname), (ga, "grad_output")))
+    v = _View(a, comp, ax)
+    gb = v.like(ga)
+    t = v.target(out, a.shape)
+    if a.size:
+        _run(op + ("_by" if from_y else "_bx"), v, v.base, gb, t, sg)
+    return v.finish(t, out, res)
+
+
+def softmax_backward(grad_output, x=None, axis=-1, *, y=None, out=None):
+    """softmax_backward(grad_output, x, axis=-1, *, y=None, out=None)
+
+    y * (grad_output - sum(grad_output * y)), y = softmax(x, axis); pass
+    either x or y= (the forward output)."""
+    return _softmax_like_backward("softmax_backward", "softmax", grad_output, x, y, axis, out)
+
+
+def softmin_backward(grad_output, x=None, axis=-1, *, y=None, out=None):
+    """softmin_backward(grad_output, x, axis=-1, *, y=None, out=None)
+
+    -y * (grad_output - sum(grad_output * y)), y = softmin(x, axis); pass
+    either x or y= (the forward output)."""
+    return _softmax_like_backward("softmin_backward", "softmax", grad_output, x, y, axis, out,
+                                  sg=-1.0)
+
+
+def log_softmax_backward(grad_output, x=None, axis=-1, *, y=None, out=None):
+    """log_softmax_backward(grad_output, x, axis=-1, *, y=None, out=None)
+
+    grad_output - softmax(x) * sum(grad_output) (= grad_output at -inf
+    entries); pass either x or y= (the forward output, then exp(y) is the
+    softmax)."""
+    return _softmax_like_backward("log_softmax_backward", "log_softmax", grad_output, x, y,
+                                  axis, out)
+
+
+def logsumexp(x, axis=-1, *, out=None):
+    """logsumexp(x, axis=-1, *, out=None)
+
+    max + log(sum(exp(x - max))) along `axis`, which is removed.  -inf for
+    a row of only -inf and for an axis of length 0; +inf when a row holds
+    +inf; NaN when it holds NaN."""
+    fname = "logsumexp"
+    a, comp, res = _input(fname, x)
+    ax = _axis_index(fname, axis, a.ndim)
+    rshape = a.shape[:ax] + a.shape[ax + 1:]
+    out = _api.check_out(out, rshape, res, fname, ((a, "x"),))
+    v = _View(a, comp, ax)
+    t = v.target(out, rshape)
+    if t.size:
+        if v.n == 0:
+            t[...] = -np.inf
+        else:
+            _run("logsumexp", v, v.base, None, t)
+    r = v.finish(t, out, res)
+    return r[()] if (out is None and r.ndim == 0) else r
+
+
+def logsumexp_backward(grad_output, x, axis=-1, *, out=None):
+    """logsumexp_backward(grad_output, x, axis=-1, *, out=None)
+
+    grad_output (of logsumexp's shape, the axis removed) times softmax(x)
+    along `axis`.  A row of only -inf (logsumexp constant -inf) gets 0
+    (torch gives NaN there)."""
+    fname = "logsumexp_backward"
+    a, comp, res = _input(fname, x)
+    ax = _axis_index(fname, axis, a.ndim)
+    rshape = a.shape[:ax] + a.shape[ax + 1:]
+    ga = _grad(fname, grad_output, rshape, comp, "logsumexp(x)")
+    out = _api.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
+    v = _View(a, comp, ax)
+    gb = v.like(ga)
+    t = v.target(out, a.shape)
+    if a.size:
+        _run("logsumexp_b", v, v.base, gb, t)
+    return v.finish(t, out, res)
+
+
+# ----------------------------------------------------------- GLU family
+
+_GEGLU_OPS = {"none": "geglu", "tanh": "geglu_tanh"}
+
+
+def _glu_op(fname, name, approximate):
+    if name != "geglu":
+        return name
+    if not isinstance(approximate, str) or approximate not in _GEGLU_OPS:
+        raise ValueError(f"{fname}(): approximate must be 'none' or 'tanh', "
+                         f"got {approximate!r}")
+    return _GEGLU_OPS[approximate]
+
+
+def _half(fname, a, ax):
+    n = a.shape[ax]
+    if n % 2:
+        raise ValueError(f"{fname}(): x has odd length {n} along axis {ax}; it must split "
+                         f"into two halves of equal length")
+    return a.shape[:ax] + (n // 2,) + a.shape[ax + 1:]
+
+
+def _glu_forward(fname, name, x, axis, out, approximate="none"):
+    op = _glu_op(fname, name, approximate)
+    a, comp, res = _input(fname, x)
+    ax = _axis_index(fname, axis, a.ndim)
+    hshape = _half(fname, a, ax)
+    out = _api.check_out(out, hshape, res, fname, ((a, "x"),))
+    v = _View(a, comp, ax)
+    t = v.target(out, hshape)
+    if a.size:
+        _run(op, v, v.base, None, t)
+    return v.finish(t, out, res)
+
+
+def _glu_backward(fname, name, g, x, axis, out, approximate="none"):
+    op = _glu_op(fname, name, approximate) + "_b"
+    a, comp, res = _input(fname, x)
+    ax = _axis_index(fname, axis, a.ndim)
+    hshape = _half(fname, a, ax)
+    ga = _grad(fname, g, hshape, comp, f"{name}(x)")
+    out = _api.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
+    v = _View(a, comp, ax)
+    gb = v.like(ga)
+    t = v.target(out, a.shape)
+    if a.size:
+        _run(op, v, v.base, gb, t)
+    return v.finish(t, out, res)
+
+
+def glu(x, axis=-1, *, out=None):
+    """glu(x, axis=-1, *, out=None): a * sigmoid(b), a and b the two halves
+    of x along `axis` (odd length: ValueError)."""
+    return _glu_forward("glu", "glu", x, axis, out)
+
+
+def glu_backward(grad_output, x, axis=-1, *, out=None):
+    """glu_backward(grad_output, x, axis=-1, *, out=None): the gradient
+    with respect to x (x's shape): [g sigmoid(b), g a sigmoid'(b)]."""
+    return _glu_backward("glu_backward", "glu", grad_output, x, axis, out)
+
+
+def swiglu(x, axis=-1, *, out=None):
+    """swiglu(x, axis=-1, *, out=None): silu(a) * b, a and b the two halves
+    of x along `axis`."""
+    return _glu_forward("swiglu", "swiglu", x, axis, out)
+
+
+def swiglu_backward(grad_output, x, axis=-1, *, out=None):
+    """swiglu_backward(grad_output, x, axis=-1, *, out=None):
+    [g b silu'(a), g silu(a)]."""
+    return _glu_backward("swiglu_backward", "swiglu", grad_output, x, axis, out)
+
+
+def geglu(x, axis=-1, approximate="none", *, out=None):
+    """geglu(x, axis=-1, approximate="none", *, out=None): gelu(a) * b, the
+    erf form of gelu, or its tanh form with approximate="tanh"."""
+    return _glu_forward("geglu", "geglu", x, axis, out, approximate)
+
+
+def geglu_backward(grad_output, x, axis=-1, approximate="none", *, out=None):
+    """geglu_backward(grad_output, x, axis=-1, approximate="none", *,
+    out=None): [g b gelu'(a), g gelu(a)]."""
+    return _glu_backward("geglu_backward", "geglu", grad_output, x, axis, out, approximate)
+
+
+# ---------------------------------------------------------------- maxout
+
+def _maxout_prep(fname, x, pieces, axis):
+    a, comp, res = _input(fname, x)
+    ax = _axis_index(fname, axis, a.ndim)
+    p = _int_param(fname, "pieces", pieces)
+    n = a.shape[ax]
+    if n % p:
+        raise ValueError(f"{fname}(): x has length {n} along axis {ax}, which pieces={p} "
+                         f"does not divide")
+    mshape = a.shape[:ax] + (n // p,) + a.shape[ax + 1:]
+    return a, comp, res, ax, p, mshape
+
+
+def maxout(x, pieces, axis=-1, *, out=None):
+    """maxout(x, pieces, axis=-1, *, out=None): the max over consecutive
+    groups of `pieces` entries along `axis` (its length must be a multiple
+    of pieces); NaN in a group gives NaN."""
+    fname = "maxout"
+    a, comp, res, ax, p, mshape = _maxout_prep(fname, x, pieces, axis)
+    out = _api.check_out(out, mshape, res, fname, ((a, "x"),))
+    v = _View(a, comp, ax)
+    t = v.target(out, mshape)
+    if t.size:
+        blk = v.base.reshape(v.outer, v.n // p, p, v.inner)
+        np.max(blk, axis=2, out=t.reshape(v.outer, v.n // p, v.inner))
+    return v.finish(t, out, res)
+
+
+def maxout_backward(grad_output, x, pieces, axis=-1, *, out=None):
+    """maxout_backward(grad_output, x, pieces, axis=-1, *, out=None):
+    grad_output goes to the first maximum of each group (the first NaN if
+    the group holds NaN), 0 elsewhere."""
+    fname = "maxout_backward"
+    a, comp, res, ax, p, mshape = _maxout_prep(fname, x, pieces, axis)
+    ga = _grad(fname, grad_output, mshape, comp, "maxout(x)")
+    out = _api.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
+    v = _View(a, comp, ax)
+    gb = v.like(ga).reshape(v.outer, v.n // p, 1, v.inner)
+    if a.size:
+        blk = v.base.reshape(v.outer, v.n // p, p, v.inner)
+        idx = np.argmax(blk, axis=2)[:, :, None, :]
+        r = np.zeros(blk.shape, dtype=comp)
+        np.put_along_axis(r, idx, gb, axis=2)
+        r = r.reshape(v.base.shape)
+    else:
+        r = np.zeros(v.base.shape, dtype=comp)
+    return v.finish(r, out, res)
+
+
+# ------------------------------------------------------------- sparsemax
+
+def _sparsemax_rows(z: np.ndarray) -> np.ndarray:
+    """sparsemax over the last axis of z (Martins & Astudillo 2016, Alg. 1:
+    sort, cumulative sums, support size k(z), threshold tau)."""
+    n = z.shape[-1]
+    zs = -np.sort(-z, axis=-1)
+    cs = np.cumsum(zs, axis=-1)
+    k = np.arange(1, n + 1, dtype=z.dtype)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        support = (1 + k * zs) > cs
+        kz = support.sum(axis=-1, keepdims=True)
+        csk = np.take_along_axis(cs, np.maximum(kz - 1, 0), axis=-1)
+        tau = (csk - 1) / kz.astype(z.dtype)
+        p = np.maximum(z - tau, 0).astype(z.dtype, copy=False)
+    bad = np.isnan(z).any(axis=-1, keepdims=True) | (kz == 0)
+    return np.where(bad, np.asarray(np.nan, z.dtype), p)
+
+
+def _moved(fname, x, axis):
+    a, comp, res = _input(fname, x)
+    ax = _axis_index(fname, axis, a.ndim)
+    return a, comp, res, ax, np.moveaxis(_native(a, comp), ax, -1)
+
+
+def sparsemax(x, axis=-1, *, out=None):
+    """sparsemax(x, axis=-1, *, out=None): the Euclidean projection of each
+    row onto the probability simplex (Martins & Astudillo 2016): max(x -
+    tau, 0) with tau such that the row sums to 1.  -inf entries get 0; a
+    row of only -inf, or with +inf or NaN, gives NaN."""
+    fname = "sparsemax"
+    a, comp, res, ax, z = _moved(fname, x, axis)
+    out = _api.check_out(out, a.shape, res, fname, ((a, "x"),))
+    p = _sparsemax_rows(z) if a.size else np.empty(z.shape, comp)
+    r = np.moveaxis(p, -1, ax)
+    return _api._finish(r, out, res, False)
+
+
+def sparsemax_backward(grad_output, x, axis=-1, *, out=None):
+    """sparsemax_backward(grad_output, x, axis=-1, *, out=None): on the
+    support S of sparsemax(x) (its positive entries), g - mean_S(g); 0
+    elsewhere."""
+    fname = "sparsemax_backward"
+    a, comp, res, ax, z = _moved(fname, x, axis)
+    ga = _grad(fname, grad_output, a.shape, comp, "x")
+    out = _api.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
+    if a.size:
+        p = _sparsemax_rows(z)
+        gm = np.moveaxis(_native(ga, comp), ax, -1)
+        s = (p > 0).astype(comp)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = (gm * s).sum(axis=-1, keepdims=True) / s.sum(axis=-1, keepdims=True)
+        r = s * (gm - m)
+        r = np.where(np.isnan(p), p, r)
+    else:
+        r = np.empty(z.shape, comp)
+    return _api._finish(np.moveaxis(r, -1, ax), out, res, False)
+
+
+# ------------------------------------------------------ softmax_jacobian
+
+def softmax_jacobian(x, axis=-1):
+    """softmax_jacobian(x, axis=-1): the Jacobian diag(s) - s s^T of
+    s = softmax(x, axis) for each row; shape
+    np.moveaxis(x, axis, -1).shape + (n,) (for 1-D x the (n, n) matrix)."""
+    fname = "softmax_jacobian"
+    a, comp, res = _input(fname, x)
+    ax = _axis_index(fname, axis, a.ndim)
+    s = np.moveaxis(softmax(_native(a, comp), axis=ax), ax, -1)
+    n = s.shape[-1]
+    j = -(s[..., :, None] * s[..., None, :])
+    i = np.arange(n)
+    j[..., i, i] = s * (1 - s)
+    return j if j.dtype == res else j.astype(res)

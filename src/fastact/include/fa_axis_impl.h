@@ -1,0 +1,667 @@
+/*
+ * fa_axis_impl.h -- the along-axis kernels, written once for a generic
+ * floating type and included twice by fa_axis.h (FA_T, FA_DOUBLE, FN as
+ * in fa_math_impl.h).
+ *
+ * Numerics (see README "Along an axis"):
+ *   - every exponential is max-shifted: exp(x - max), so no finite input
+ *     overflows; log_softmax = (x - max) - log(sum), in that order;
+ *   - sums of exponentials (and of g * y): rows add lane-parallel partial
+ *     sums over blocks of FA_AX_BLK elements (64 or 128 terms per lane) and
+ *     combine the blocks by Kahan summation in double; column blocks use
+ *     Kahan summation per column.  Row sums of softmax are then 1 to within
+ *     a few ulp whatever n.
+ *   - special values come out of the IEEE arithmetic itself (max ignores
+ *     NaN, the sum does not): NaN in a row -> the row is NaN; an all -inf
+ *     row -> x - max = NaN -> NaN (softmax, log_softmax); a +inf entry ->
+ *     inf - inf = NaN -> NaN (softmax, as torch); logsumexp tests max for
+ *     +-inf explicitly.
+ *
+ * Memory: the forward rows are read once from memory (online max-and-sum
+ * over L1-sized blocks, fa_ax_online); a block of columns is read twice
+ * (max, then the exponentials) but the driver sizes it to stay in L2, so
+ * memory is streamed once from DRAM there too.
+ */
+
+#if FA_DOUBLE
+#define FA_C(x) (x)
+#else
+#define FA_C(x) (x##f)
+#endif
+
+/* Table entries are `flatten`ed: GCC otherwise stops inlining fa_exp into
+ * functions this size and calls it once per element (scalar, 10x slower). */
+#if defined(__GNUC__) || defined(__clang__)
+#define FA_AX_FLAT __attribute__((flatten))
+#else
+#define FA_AX_FLAT
+#endif
+#define FA_AX_PRAGMA(x) _Pragma(#x)
+#define FA_AX_SIMD _Pragma("omp simd")
+#define FA_AX_SIMD_SUM(a) FA_AX_PRAGMA(omp simd reduction(+:a))
+#define FA_AX_SIMD_SUM2(a, b) FA_AX_PRAGMA(omp simd reduction(+:a, b))
+#define FA_AX_SIMD_MAX(a) FA_AX_PRAGMA(omp simd reduction(max:a))
+
+/* Kahan step (float64 columns and blocks): s + c += v */
+static inline void FN(fa_ax_kahan)(double *s, double *c, double v)
+{
+    double y = v - *c;
+    double t = *s + y;
+    *c = (t - *s) - y;
+    *s = t;
+}
+
+/* ------------------------------------------------------------- rows */
+
+/* max of sg * x over a row, ignoring NaN; -inf for an empty row */
+static inline FA_T FN(fa_ax_rmax)(const FA_T *x, ptrdiff_t n, FA_T sg)
+{
+    FA_T m = -(FA_T)INFINITY;
+    FA_AX_SIMD_MAX(m)
+    for (ptrdiff_t i = 0; i < n; i++) {
+        FA_T v = sg * x[i];
+        m = v > m ? v : m;
+    }
+    return m;
+}
+
+static inline int FN(fa_ax_rhasnan)(const FA_T *x, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++)
+        if (x[i] != x[i]) return 1;
+    return 0;
+}
+
+/* sum of e_i = exp(sg x_i - m); stores e_i in `store` when not NULL; when
+ * g is not NULL also sums g_i e_i into *dot.  Returns the sum.
+ * Per block of FA_AX_BLK elements: one elementwise loop (the exponentials,
+ * into `store` or a stack buffer), then lane-parallel sums in FA_T, then Kahan summation of the block sums in double.
+ * (Sums that widen float32 to double inside the loop did not vectorize.) */
+static inline double FN(fa_ax_rsumexp)(const FA_T *x, const FA_T *g, FA_T *store,
+                                       ptrdiff_t n, FA_T sg, FA_T m, double *dot)
+{
+    FA_T buf[FA_AX_BLK];
+    double s = 0.0, c = 0.0, d = 0.0, dc = 0.0;
+    for (ptrdiff_t b = 0; b < n; b += FA_AX_BLK) {
+        ptrdiff_t len = n - b < FA_AX_BLK ? n - b : FA_AX_BLK;
+        const FA_T *xb = x + b;
+        FA_T *e = store ? store + b : buf;
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) e[i] = FN(fa_exp)(sg * xb[i] - m);
+        FA_T bs = FA_C(0.0);
+        FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) bs += e[i];
+        FN(fa_ax_kahan)(&s, &c, (double)bs);
+        if (g) {
+            const FA_T *gb = g + b;
+            FA_T bd = FA_C(0.0);
+            FA_AX_SIMD_SUM(bd) for (ptrdiff_t i = 0; i < len; i++) bd += gb[i] * e[i];
+            FN(fa_ax_kahan)(&d, &dc, (double)bd);
+        }
+    }
+    if (dot) *dot = d - dc;
+    return s - c;
+}
+
+/* sum of a[i] * b[i] (b NULL: sum of a[i]), blocked as above */
+static inline double FN(fa_ax_rdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
+{
+    double s = 0.0, c = 0.0;
+    for (ptrdiff_t k = 0; k < n; k += FA_AX_BLK) {
+        ptrdiff_t len = n - k < FA_AX_BLK ? n - k : FA_AX_BLK;
+        const FA_T *ak = a + k;
+        FA_T bs = FA_C(0.0);
+        if (b) {
+            const FA_T *bk = b + k;
+            FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) bs += ak[i] * bk[i];
+        } else {
+            FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) bs += ak[i];
+        }
+        FN(fa_ax_kahan)(&s, &c, (double)bs);
+    }
+    return s - c;
+}
+
+/* log of a positive double sum, in double */
+static inline double FN(fa_ax_logsum)(double s) { return fa_log_d(s); }
+
+/* One read of the row from memory (online max-and-sum over blocks): for
+ * each block of FA_AX_BLK elements, m = max(m, block max) (the running sum
+ * in double is rescaled by exp(m_old - m) when m grows), then the block's
+ * e = exp(sg x - m) are summed (and stored for softmax, with the m they
+ * used).  The block is read twice from L1, the row once from memory.
+ * Returns the sum (double) and the final max in *mfin; mb[b] receives the
+ * max used by block b (store != NULL).  Blocks that are all -inf while the
+ * running max is still -inf contribute 0 (stored as 0). */
+static inline double FN(fa_ax_online)(const FA_T *x, FA_T *store, ptrdiff_t n, FA_T sg,
+                                      FA_T *mfin, FA_T *mb)
+{
+    FA_T buf[FA_AX_BLK];
+    FA_T m = -(FA_T)INFINITY;
+    double s = 0.0, c = 0.0;
+    for (ptrdiff_t b = 0, k = 0; b < n; b += FA_AX_BLK, k++) {
+        ptrdiff_t len = n - b < FA_AX_BLK ? n - b : FA_AX_BLK;
+        const FA_T *xb = x + b;
+        FA_T *e = store ? store + b : buf;
+        FA_T bm = FN(fa_ax_rmax)(xb, len, sg);
+        if (bm > m) {
+            if (m != -(FA_T)INFINITY) {
+                double f = fa_exp_d((double)m - (double)bm);
+                s *= f;
+                c *= f;
+            }
+            m = bm;
+        }
+        if (mb) mb[k] = m;
+        if (m == -(FA_T)INFINITY) {          /* nothing finite yet */
+            if (store)
+                for (ptrdiff_t i = 0; i < len; i++) e[i] = xb[i] != xb[i] ? xb[i] : FA_C(0.0);
+            if (FN(fa_ax_rhasnan)(xb, len)) { s = (double)NAN; }
+            continue;
+        }
+        double bs = 0.0;     /* float32 lanes widened: exact-ish block sums */
+        FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) {
+            FA_T v = FN(fa_exp)(sg * xb[i] - m);
+            e[i] = v;
+            bs += (double)v;
+        }
+        FN(fa_ax_kahan)(&s, &c, (double)bs);
+    }
+    *mfin = m;
+    return s - c;
+}
+
+/* rows longer than this many blocks use the three-pass form */
+#define FA_AX_MAXB 1024
+
+static void FN(fa_ax_softmax_row)(const FA_T *x, FA_T *o, ptrdiff_t n, FA_T sg)
+{
+    FA_T m, mb[FA_AX_MAXB];
+    if (n > FA_AX_BLK * FA_AX_MAXB) {
+        m = FN(fa_ax_rmax)(x, n, sg);
+        FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, o, n, sg, m, NULL);
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = o[i] / s;
+        return;
+    }
+    double s = FN(fa_ax_online)(x, o, n, sg, &m, mb);
+    if (m == -(FA_T)INFINITY) {               /* all -inf (or NaN): NaN as torch */
+        for (ptrdiff_t i = 0; i < n; i++) o[i] = (FA_T)NAN;
+        return;
+    }
+    /* block b holds exp(sg x - mb[b]); y = that * exp(mb[b] - m) / s.  The
+     * blocks after the last raise of the max (usually all but a few) divide
+     * by s directly. */
+    FA_T sf = (FA_T)s;
+    for (ptrdiff_t b = 0, k = 0; b < n; b += FA_AX_BLK, k++) {
+        ptrdiff_t len = n - b < FA_AX_BLK ? n - b : FA_AX_BLK;
+        FA_T *ob = o + b;
+        if (mb[k] == m) {
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) ob[i] = ob[i] / sf;
+        } else {
+            FA_T f = (FA_T)(fa_exp_d((double)mb[k] - (double)m) / s);
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) ob[i] = ob[i] * f;
+        }
+    }
+}
+
+static void FN(fa_ax_log_softmax_row)(const FA_T *x, FA_T *o, ptrdiff_t n, FA_T sg)
+{
+    FA_T m;
+    double s = FN(fa_ax_online)(x, NULL, n, sg, &m, NULL);
+    /* an all -inf row: x - m is NaN, as it should be */
+    /* log of the double sum, in double: where one entry dominates, s = 1 +
+     * (small) and rounding s to FA_T first would cost up to ~1000 ulp of
+     * the tiny log(s) */
+    FA_T ls = (FA_T)FN(fa_ax_logsum)(s);
+    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = (sg * x[i] - m) - ls;
+}
+
+static FA_T FN(fa_ax_lse_finish)(FA_T m, double s, int hasnan)
+{
+    if (m == (FA_T)INFINITY || m == -(FA_T)INFINITY)
+        return hasnan ? (FA_T)NAN : m;
+    return (FA_T)((double)m + FN(fa_ax_logsum)(s));   /* NaN in the row: s is NaN */
+}
+
+static FA_T FN(fa_ax_logsumexp_row)(const FA_T *x, ptrdiff_t n)
+{
+    FA_T m;
+    double s = FN(fa_ax_online)(x, NULL, n, FA_C(1.0), &m, NULL);
+    if (m == (FA_T)INFINITY || m == -(FA_T)INFINITY)
+        return FN(fa_ax_lse_finish)(m, 0.0, FN(fa_ax_rhasnan)(x, n));
+    return FN(fa_ax_lse_finish)(m, s, 0);
+}
+
+/* g * dsoftmax(sg x): sg (y (g - sum(g y))), y = e / s, sum(g y) = sum(g e) / s */
+static void FN(fa_ax_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrdiff_t n, FA_T sg)
+{
+    double dot;
+    FA_T m = FN(fa_ax_rmax)(x, n, sg);
+    double sd = FN(fa_ax_rsumexp)(x, g, NULL, n, sg, m, &dot);
+    FA_T s = (FA_T)sd, d = (FA_T)(dot / sd);
+    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) {
+        FA_T y = FN(fa_exp)(sg * x[i] - m) / s;
+        o[i] = sg * (y * (g[i] - d));
+    }
+}
+
+static void FN(fa_ax_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n, FA_T sg)
+{
+    FA_T d = (FA_T)FN(fa_ax_rdot)(g, y, n);
+    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = sg * (y[i] * (g[i] - d));
+}
+
+/* g - softmax(x) sum(g) */
+static void FN(fa_ax_log_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrdiff_t n)
+{
+    FA_T m = FN(fa_ax_rmax)(x, n, FA_C(1.0));
+    FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, NULL, n, FA_C(1.0), m, NULL);
+    FA_T gs = (FA_T)FN(fa_ax_rdot)(g, NULL, n);
+    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++)
+        o[i] = g[i] - (FN(fa_exp)(x[i] - m) / s) * gs;
+}
+
+static void FN(fa_ax_log_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n)
+{
+    FA_T gs = (FA_T)FN(fa_ax_rdot)(g, NULL, n);
+    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = g[i] - FN(fa_exp)(y[i]) * gs;
+}
+
+/* g * softmax(x); a row of only -inf (logsumexp = -inf, a constant) gets 0 */
+static void FN(fa_ax_logsumexp_b_row)(FA_T gv, const FA_T *x, FA_T *o, ptrdiff_t n)
+{
+    FA_T m = FN(fa_ax_rmax)(x, n, FA_C(1.0));
+    if (m == -(FA_T)INFINITY) {
+        FA_T f = FN(fa_ax_rhasnan)(x, n) ? (FA_T)NAN : gv * FA_C(0.0);
+        for (ptrdiff_t i = 0; i < n; i++) o[i] = f;
+        return;
+    }
+    FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, o, n, FA_C(1.0), m, NULL);
+    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = gv * (o[i] / s);
+}
+
+/* ---------------------------------------------------------- columns */
+/* A block of w <= FA_AX_WMAX adjacent columns: element (j, k) at
+ * p[j * inner + k].  Vectorized across the columns. */
+
+static inline void FN(fa_ax_cmax)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, ptrdiff_t w,
+                                  FA_T sg, FA_T *m)
+{
+    for (ptrdiff_t k = 0; k < w; k++) m[k] = -(FA_T)INFINITY;
+    for (ptrdiff_t j = 0; j < n; j++) {
+        const FA_T *r = x + j * inner;
+        FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
+            FA_T v = sg * r[k];
+            m[k] = v > m[k] ? v : m[k];
+        }
+    }
+}
+
+/* per column: s = sum e, e = exp(sg x - m) (stored when store != NULL);
+ * with g: d = sum g e.  Kahan summation per column in FA_T, vectorized
+ * across the columns (compensated: error ~ 2 eps whatever n). */
+#define FA_AX_KAHAN_K(S, C, V) do { FA_T y_ = (V) - C[k], t_ = S[k] + y_; \
+    C[k] = (t_ - S[k]) - y_; S[k] = t_; } while (0)
+
+static inline void FN(fa_ax_csum)(const FA_T *x, const FA_T *g, FA_T *store, ptrdiff_t n,
+                                  ptrdiff_t inner, ptrdiff_t w, FA_T sg, const FA_T *m,
+                                  FA_T *s, FA_T *d)
+{
+    FA_T c[FA_AX_WMAX], dc[FA_AX_WMAX];
+    for (ptrdiff_t k = 0; k < w; k++) {
+        s[k] = FA_C(0.0); c[k] = FA_C(0.0); dc[k] = FA_C(0.0);
+        if (d) d[k] = FA_C(0.0);
+    }
+    for (ptrdiff_t j = 0; j < n; j++) {
+        const FA_T *r = x + j * inner;
+        if (g) {
+            const FA_T *gr = g + j * inner;
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
+                FA_T v = FN(fa_exp)(sg * r[k] - m[k]);
+                FA_AX_KAHAN_K(s, c, v);
+                FA_AX_KAHAN_K(d, dc, gr[k] * v);
+            }
+        } else if (store) {
+            FA_T *st = store + j * inner;
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
+                FA_T v = FN(fa_exp)(sg * r[k] - m[k]);
+                st[k] = v;
+                FA_AX_KAHAN_K(s, c, v);
+            }
+        } else {
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
+                FA_T v = FN(fa_exp)(sg * r[k] - m[k]);
+                FA_AX_KAHAN_K(s, c, v);
+            }
+        }
+    }
+    for (ptrdiff_t k = 0; k < w; k++) {
+        s[k] -= c[k];
+        if (d) d[k] -= dc[k];
+    }
+}
+
+/* per column: sum of a * b (b NULL: of a), Kahan per column */
+static inline void FN(fa_ax_cdot)(const FA_T *a, const FA_T *b, ptrdiff_t n, ptrdiff_t inner,
+                                  ptrdiff_t w, FA_T *s)
+{
+    FA_T c[FA_AX_WMAX];
+    for (ptrdiff_t k = 0; k < w; k++) { s[k] = FA_C(0.0); c[k] = FA_C(0.0); }
+    for (ptrdiff_t j = 0; j < n; j++) {
+        const FA_T *ar = a + j * inner;
+        if (b) {
+            const FA_T *br = b + j * inner;
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) FA_AX_KAHAN_K(s, c, ar[k] * br[k]);
+        } else {
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) FA_AX_KAHAN_K(s, c, ar[k]);
+        }
+    }
+    for (ptrdiff_t k = 0; k < w; k++) s[k] -= c[k];
+}
+#undef FA_AX_KAHAN_K
+
+/* the column block of item it: x offset, output offset (reduced), width */
+static inline ptrdiff_t FN(fa_ax_block)(const fa_ax_job *j, ptrdiff_t it, ptrdiff_t *xoff,
+                                        ptrdiff_t *roff)
+{
+    ptrdiff_t nblk = (j->inner + j->W - 1) / j->W;
+    ptrdiff_t o = it / nblk, c0 = (it % nblk) * j->W;
+    *xoff = o * j->n * j->inner + c0;
+    *roff = o * j->inner + c0;
+    return j->inner - c0 < j->W ? j->inner - c0 : j->W;
+}
+
+/* ------------------------------------------------------ table entries */
+
+FA_AX_FLAT static void FN(fa_ax_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+{
+    const FA_T *x = (const FA_T *)j->x;
+    FA_T *out = (FA_T *)j->out;
+    FA_T sg = (FA_T)j->sg;
+    ptrdiff_t n = j->n, inner = j->inner;
+    if (inner == 1) {
+        for (ptrdiff_t r = i0; r < i1; r++) FN(fa_ax_softmax_row)(x + r * n, out + r * n, n, sg);
+        return;
+    }
+    FA_T m[FA_AX_WMAX], sf[FA_AX_WMAX];
+    FA_T s[FA_AX_WMAX];
+    for (ptrdiff_t it = i0; it < i1; it++) {
+        ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
+        FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
+        FN(fa_ax_csum)(x + xo, NULL, out + xo, n, inner, w, sg, m, s, NULL);
+        for (ptrdiff_t k = 0; k < w; k++) sf[k] = (FA_T)s[k];
+        for (ptrdiff_t r = 0; r < n; r++) {
+            FA_T *orow = out + xo + r * inner;
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) orow[k] = orow[k] / sf[k];
+        }
+    }
+}
+
+FA_AX_FLAT static void FN(fa_ax_log_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+{
+    const FA_T *x = (const FA_T *)j->x;
+    FA_T *out = (FA_T *)j->out;
+    FA_T sg = (FA_T)j->sg;
+    ptrdiff_t n = j->n, inner = j->inner;
+    if (inner == 1) {
+        for (ptrdiff_t r = i0; r < i1; r++)
+            FN(fa_ax_log_softmax_row)(x + r * n, out + r * n, n, sg);
+        return;
+    }
+    FA_T m[FA_AX_WMAX], ls[FA_AX_WMAX];
+    FA_T s[FA_AX_WMAX];
+    for (ptrdiff_t it = i0; it < i1; it++) {
+        ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
+        FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
+        FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, sg, m, s, NULL);
+        for (ptrdiff_t k = 0; k < w; k++) ls[k] = (FA_T)FN(fa_ax_logsum)(s[k]);
+        for (ptrdiff_t r = 0; r < n; r++) {
+            const FA_T *xr = x + xo + r * inner;
+            FA_T *orow = out + xo + r * inner;
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) orow[k] = (sg * xr[k] - m[k]) - ls[k];
+        }
+    }
+}
+
+FA_AX_FLAT static void FN(fa_ax_logsumexp)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+{
+    const FA_T *x = (const FA_T *)j->x;
+    FA_T *out = (FA_T *)j->out;
+    ptrdiff_t n = j->n, inner = j->inner;
+    if (inner == 1) {
+        for (ptrdiff_t r = i0; r < i1; r++) out[r] = FN(fa_ax_logsumexp_row)(x + r * n, n);
+        return;
+    }
+    FA_T m[FA_AX_WMAX];
+    FA_T s[FA_AX_WMAX];
+    for (ptrdiff_t it = i0; it < i1; it++) {
+        ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
+        FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
+        FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, FA_C(1.0), m, s, NULL);
+        for (ptrdiff_t k = 0; k < w; k++) {
+            int nan = 0;
+            if (m[k] == (FA_T)INFINITY || m[k] == -(FA_T)INFINITY)
+                for (ptrdiff_t r = 0; r < n; r++) nan |= x[xo + r * inner + k] != x[xo + r * inner + k];
+            out[ro + k] = FN(fa_ax_lse_finish)(m[k], s[k], nan);
+        }
+    }
+}
+
+FA_AX_FLAT static void FN(fa_ax_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+{
+    const FA_T *x = (const FA_T *)j->x, *g = (const FA_T *)j->g;
+    FA_T *out = (FA_T *)j->out;
+    FA_T sg = (FA_T)j->sg;
+    ptrdiff_t n = j->n, inner = j->inner;
+    if (inner == 1) {
+        for (ptrdiff_t r = i0; r < i1; r++)
+            FN(fa_ax_softmax_bx_row)(g + r * n, x + r * n, out + r * n, n, sg);
+        return;
+    }
+    FA_T m[FA_AX_WMAX], sf[FA_AX_WMAX], df[FA_AX_WMAX];
+    FA_T s[FA_AX_WMAX], d[FA_AX_WMAX];
+    for (ptrdiff_t it = i0; it < i1; it++) {
+        ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
+        FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
+        FN(fa_ax_csum)(x + xo, g + xo, NULL, n, inner, w, sg, m, s, d);
+        for (ptrdiff_t k = 0; k < w; k++) { sf[k] = (FA_T)s[k]; df[k] = (FA_T)((double)d[k] / (double)s[k]); }
+        for (ptrdiff_t r = 0; r < n; r++) {
+            const FA_T *xr = x + xo + r * inner, *gr = g + xo + r * inner;
+            FA_T *orow = out + xo + r * inner;
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
+                FA_T y = FN(fa_exp)(sg * xr[k] - m[k]) / sf[k];
+                orow[k] = sg * (y * (gr[k] - df[k]));
+            }
+        }
+    }
+}
+
+FA_AX_FLAT static void FN(fa_ax_softmax_by)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+{
+    const FA_T *y = (const FA_T *)j->x, *g = (const FA_T *)j->g;
+    FA_T *out = (FA_T *)j->out;
+    FA_T sg = (FA_T)j->sg;
+    ptrdiff_t n = j->n, inner = j->inner;
+    if (inner == 1) {
+        for (ptrdiff_t r = i0; r < i1; r++)
+            FN(fa_ax_softmax_by_row)(g + r * n, y + r * n, out + r * n, n, sg);
+        return;
+    }
+    FA_T df[FA_AX_WMAX];
+    FA_T d[FA_AX_WMAX];
+    for (ptrdiff_t it = i0; it < i1; it++) {
+        ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
+        FN(fa_ax_cdot)(g + xo, y + xo, n, inner, w, d);
+        for (ptrdiff_t k = 0; k < w; k++) df[k] = (FA_T)d[k];
+        for (ptrdiff_t r = 0; r < n; r++) {
+            const FA_T *yr = y + xo + r * inner, *gr = g + xo + r * inner;
+            FA_T *orow = out + xo + r * inner;
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) orow[k] = sg * (yr[k] * (gr[k] - df[k]));
+        }
+    }
+}
+
+FA_AX_FLAT static void FN(fa_ax_log_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+{
+    const FA_T *x = (const FA_T *)j->x, *g = (const FA_T *)j->g;
+    FA_T *out = (FA_T *)j->out;
+    ptrdiff_t n = j->n, inner = j->inner;
+    if (inner == 1) {
+        for (ptrdiff_t r = i0; r < i1; r++)
+            FN(fa_ax_log_softmax_bx_row)(g + r * n, x + r * n, out + r * n, n);
+        return;
+    }
+    FA_T m[FA_AX_WMAX], sf[FA_AX_WMAX], gf[FA_AX_WMAX];
+    FA_T s[FA_AX_WMAX], gs[FA_AX_WMAX];
+    for (ptrdiff_t it = i0; it < i1; it++) {
+        ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
+        FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
+        FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, FA_C(1.0), m, s, NULL);
+        FN(fa_ax_cdot)(g + xo, NULL, n, inner, w, gs);
+        for (ptrdiff_t k = 0; k < w; k++) { sf[k] = (FA_T)s[k]; gf[k] = (FA_T)gs[k]; }
+        for (ptrdiff_t r = 0; r < n; r++) {
+            const FA_T *xr = x + xo + r * inner, *gr = g + xo + r * inner;
+            FA_T *orow = out + xo + r * inner;
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
+                orow[k] = gr[k] - (FN(fa_exp)(xr[k] - m[k]) / sf[k]) * gf[k];
+        }
+    }
+}
+
+FA_AX_FLAT static void FN(fa_ax_log_softmax_by)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+{
+    const FA_T *y = (const FA_T *)j->x, *g = (const FA_T *)j->g;
+    FA_T *out = (FA_T *)j->out;
+    ptrdiff_t n = j->n, inner = j->inner;
+    if (inner == 1) {
+        for (ptrdiff_t r = i0; r < i1; r++)
+            FN(fa_ax_log_softmax_by_row)(g + r * n, y + r * n, out + r * n, n);
+        return;
+    }
+    FA_T gf[FA_AX_WMAX];
+    FA_T gs[FA_AX_WMAX];
+    for (ptrdiff_t it = i0; it < i1; it++) {
+        ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
+        FN(fa_ax_cdot)(g + xo, NULL, n, inner, w, gs);
+        for (ptrdiff_t k = 0; k < w; k++) gf[k] = (FA_T)gs[k];
+        for (ptrdiff_t r = 0; r < n; r++) {
+            const FA_T *yr = y + xo + r * inner, *gr = g + xo + r * inner;
+            FA_T *orow = out + xo + r * inner;
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
+                orow[k] = gr[k] - FN(fa_exp)(yr[k]) * gf[k];
+        }
+    }
+}
+
+FA_AX_FLAT static void FN(fa_ax_logsumexp_b)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
+{
+    const FA_T *x = (const FA_T *)j->x, *g = (const FA_T *)j->g;
+    FA_T *out = (FA_T *)j->out;
+    ptrdiff_t n = j->n, inner = j->inner;
+    if (inner == 1) {
+        for (ptrdiff_t r = i0; r < i1; r++)
+            FN(fa_ax_logsumexp_b_row)(g[r], x + r * n, out + r * n, n);
+        return;
+    }
+    FA_T m[FA_AX_WMAX], q[FA_AX_WMAX];
+    FA_T s[FA_AX_WMAX];
+    for (ptrdiff_t it = i0; it < i1; it++) {
+        ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
+        FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
+        int anyinf = 0;
+        for (ptrdiff_t k = 0; k < w; k++) anyinf |= m[k] == -(FA_T)INFINITY;
+        if (anyinf) {   /* rare: a column of only -inf (or NaN) */
+            for (ptrdiff_t k = 0; k < w; k++) {
+                const FA_T *xc = x + xo + k;
+                FA_T *oc = out + xo + k;
+                if (m[k] == -(FA_T)INFINITY) {
+                    int nan = 0;
+                    for (ptrdiff_t r = 0; r < n; r++) nan |= xc[r * inner] != xc[r * inner];
+                    FA_T f = nan ? (FA_T)NAN : g[ro + k] * FA_C(0.0);
+                    for (ptrdiff_t r = 0; r < n; r++) oc[r * inner] = f;
+                } else {
+                    FA_T mk = m[k];
+                    double sk = 0.0, ck = 0.0;
+                    for (ptrdiff_t r = 0; r < n; r++) {
+                        FA_T v = FN(fa_exp)(xc[r * inner] - mk);
+                        oc[r * inner] = v;
+                        FN(fa_ax_kahan)(&sk, &ck, (double)v);
+                    }
+                    FA_T sf = (FA_T)(sk - ck), gv = g[ro + k];
+                    for (ptrdiff_t r = 0; r < n; r++) oc[r * inner] = gv * (oc[r * inner] / sf);
+                }
+            }
+            continue;
+        }
+        FN(fa_ax_csum)(x + xo, NULL, out + xo, n, inner, w, FA_C(1.0), m, s, NULL);
+        for (ptrdiff_t k = 0; k < w; k++) q[k] = (FA_T)s[k];
+        const FA_T *gk = g + ro;
+        for (ptrdiff_t r = 0; r < n; r++) {
+            FA_T *orow = out + xo + r * inner;
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) orow[k] = gk[k] * (orow[k] / q[k]);
+        }
+    }
+}
+
+/* ------------------------------------------------------- GLU family */
+/* a, b: the two halves (each `cols` elements per outer index); the item
+ * is W consecutive elements of one outer index. */
+
+#define FA_AX_PAIR_FWD(NAME, EXPR) \
+FA_AX_FLAT static void FN(fa_ax_##NAME)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
+{ \
+    const FA_T *x = (const FA_T *)j->x; \
+    FA_T *out = (FA_T *)j->out; \
+    ptrdiff_t cols = j->cols, nblk = (cols + j->W - 1) / j->W; \
+    for (ptrdiff_t it = i0; it < i1; it++) { \
+        ptrdiff_t o = it / nblk, c0 = (it % nblk) * j->W; \
+        ptrdiff_t w = cols - c0 < j->W ? cols - c0 : j->W; \
+        const FA_T *a = x + o * 2 * cols + c0, *b = a + cols; \
+        FA_T *y = out + o * cols + c0; \
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < w; i++) { \
+            FA_T av = a[i], bv = b[i]; \
+            y[i] = EXPR; \
+        } \
+    } \
+}
+
+#define FA_AX_PAIR_BWD(NAME, GA, GB) \
+FA_AX_FLAT static void FN(fa_ax_##NAME##_b)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
+{ \
+    const FA_T *x = (const FA_T *)j->x, *g = (const FA_T *)j->g; \
+    FA_T *out = (FA_T *)j->out; \
+    ptrdiff_t cols = j->cols, nblk = (cols + j->W - 1) / j->W; \
+    for (ptrdiff_t it = i0; it < i1; it++) { \
+        ptrdiff_t o = it / nblk, c0 = (it % nblk) * j->W; \
+        ptrdiff_t w = cols - c0 < j->W ? cols - c0 : j->W; \
+        const FA_T *a = x + o * 2 * cols + c0, *b = a + cols; \
+        const FA_T *gg = g + o * cols + c0; \
+        FA_T *oa = out + o * 2 * cols + c0, *ob = oa + cols; \
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < w; i++) { \
+            FA_T av = a[i], bv = b[i], gv = gg[i]; \
+            FA_T ga = GA, gb = GB; \
+            oa[i] = ga; \
+            ob[i] = gb; \
+        } \
+    } \
+}
+
+/* glu: a sigmoid(b); d/da = sigmoid(b), d/db = a sigmoid'(b) */
+FA_AX_PAIR_FWD(glu, av * FN(fa_sigmoid)(bv))
+FA_AX_PAIR_BWD(glu, gv * FN(fa_sigmoid)(bv), FN(fa_sigmoid_bx)(gv * av, bv, 0))
+/* swiglu: silu(a) b */
+FA_AX_PAIR_FWD(swiglu, FN(fa_silu_fwd)(av, 0) * bv)
+FA_AX_PAIR_BWD(swiglu, FN(fa_silu_bx)(gv * bv, av, 0), gv * FN(fa_silu_fwd)(av, 0))
+/* geglu: gelu(a) b (erf form and tanh form) */
+FA_AX_PAIR_FWD(geglu, FN(fa_gelu_fwd)(av, 0) * bv)
+FA_AX_PAIR_BWD(geglu, FN(fa_gelu_bx)(gv * bv, av, 0), gv * FN(fa_gelu_fwd)(av, 0))
+FA_AX_PAIR_FWD(geglu_tanh, FN(fa_gelu_tanh_fwd)(av, 0) * bv)
+FA_AX_PAIR_BWD(geglu_tanh, FN(fa_gelu_tanh_bx)(gv * bv, av, 0), gv * FN(fa_gelu_tanh_fwd)(av, 0))
+
+#undef FA_AX_PAIR_FWD
+#undef FA_AX_PAIR_BWD
+#undef FA_AX_SIMD
+#undef FA_AX_SIMD_SUM
+#undef FA_AX_SIMD_SUM2
+#undef FA_AX_SIMD_MAX
+#undef FA_AX_PRAGMA
+#undef FA_AX_FLAT
+#undef FA_C

@@ -1,0 +1,68 @@
+/*
+ * fa_axis_table.h -- the interface between the along-axis driver
+ * (fastact/_axis.pyx, compiled once) and the along-axis row kernels
+ * (include/fa_axis.h, compiled once per instruction-set level into each
+ * fastact._kernels_<isa> module and exported as the capsule `axis_table`).
+ *
+ * Every operation sees its array as a C-contiguous (outer, n, inner) block:
+ * n is the length of the axis, inner the product of the dimensions after
+ * it.  The driver never copies or transposes a contiguous input: a
+ * Fortran-ordered array is the C-ordered transpose with the axis mirrored.
+ *
+ * Work is cut into "items", which the driver hands out to OpenMP threads:
+ *   - reductions (softmax family, logsumexp): one row when inner == 1,
+ *     else one block of W adjacent columns (W <= FA_AX_WMAX) of one outer
+ *     index, walked row by row with a running max/sum per column;
+ *   - elementwise pairs (GLU family): W consecutive elements of one outer
+ *     index's half of length cols = (n / 2) * inner.
+ * An item's result depends only on the item, never on the thread split:
+ * results are bitwise identical for any thread count.
+ */
+#ifndef FASTACT_AXIS_TABLE_H
+#define FASTACT_AXIS_TABLE_H
+#include <stddef.h>
+
+#define FA_AX_WMAX 512
+
+typedef struct {
+    const void *x;      /* input (the forward output y for the *_BY ops) */
+    const void *g;      /* grad_output (backward ops), else NULL */
+    void *out;          /* result */
+    ptrdiff_t outer, n, inner;
+    ptrdiff_t cols;     /* elementwise ops: (n / 2) * inner */
+    ptrdiff_t W;        /* item width (columns or elements) */
+    double sg;          /* +1, or -1 for softmin (softmax of -x) */
+} fa_ax_job;
+
+typedef void (*fa_ax_fn)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1);
+
+enum {
+    FA_AX_SOFTMAX = 0,      /* also softmin (sg = -1) */
+    FA_AX_LOG_SOFTMAX,
+    FA_AX_LOGSUMEXP,        /* out: (outer, inner) */
+    FA_AX_SOFTMAX_BX,
+    FA_AX_SOFTMAX_BY,
+    FA_AX_LOG_SOFTMAX_BX,
+    FA_AX_LOG_SOFTMAX_BY,
+    FA_AX_LOGSUMEXP_B,      /* g: (outer, inner) */
+    FA_AX_GLU,
+    FA_AX_GLU_B,
+    FA_AX_SWIGLU,
+    FA_AX_SWIGLU_B,
+    FA_AX_GEGLU,
+    FA_AX_GEGLU_B,
+    FA_AX_GEGLU_TANH,
+    FA_AX_GEGLU_TANH_B,
+    FA_AX_NOPS
+};
+
+/* entry 2 * op + d: d = 0 float32, 1 float64 */
+typedef struct {
+    int nops;
+    const fa_ax_fn *fns;
+    const char *isa;
+} fa_ax_table;
+
+#define FA_AX_CAPSULE_NAME "fastact._axis_table"
+
+#endif

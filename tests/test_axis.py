@@ -1,0 +1,686 @@
+"""Tests of the along-axis family (API.md, "Along an axis"): softmax,
+log_softmax, softmin, logsumexp, glu, swiglu, geglu, maxout, sparsemax and
+softmax_jacobian, forward and backward.
+
+Parametrized over the spec entries of kind "axis".  References are float64
+NumPy formulas evaluated on the (float32 or float64) input, plus mpmath
+spot checks for logsumexp and log_softmax.  No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import fastact as fa
+from fastact import _spec
+
+try:
+    from numpy.exceptions import AxisError
+except ImportError:  # pragma: no cover
+    from numpy import AxisError
+
+AXIS_SPECS = [s for s in _spec.SPECS if s.kind == "axis"]
+AXIS_NAMES = [s.name for s in AXIS_SPECS]
+WITH_BACKWARD = [n for n in AXIS_NAMES if n != "softmax_jacobian"]
+C_KERNEL = ["softmax", "log_softmax", "softmin", "logsumexp", "glu", "swiglu", "geglu"]
+FLOATS = (np.float32, np.float64)
+RNG = np.random.default_rng(20240604)
+
+
+def eps(dt):
+    return float(np.finfo(dt).eps)
+
+
+# --------------------------------------------------------------- references
+
+def _erfc(v):
+    try:
+        from scipy.special import erfc
+        return erfc(v)
+    except ImportError:  # pragma: no cover
+        return np.vectorize(math.erfc)(v)
+
+
+def _sig(v):
+    return np.where(v >= 0, 1 / (1 + np.exp(-np.abs(v))), np.exp(-np.abs(v)) / (1 + np.exp(-np.abs(v))))
+
+
+def _gelu(v, approximate):
+    if approximate == "tanh":
+        # 0.5 v (1 + tanh(u)) = v sigmoid(2u), without the cancellation of 1 + tanh
+        return v * _sig(2 * math.sqrt(2 / math.pi) * (v + 0.044715 * v ** 3))
+    return v * 0.5 * _erfc(-v / math.sqrt(2))   # erfc: accurate in the lower tail
+
+
+def ref_forward(name, x, axis=-1, pieces=2, approximate="none"):
+    """float64 reference on the values of x"""
+    x = np.asarray(x, dtype=np.float64)
+    if name in ("softmax", "softmin", "log_softmax", "logsumexp"):
+        z = -x if name == "softmin" else x
+        m = np.max(z, axis=axis, keepdims=True)
+        e = np.exp(z - m)
+        s = e.sum(axis=axis, keepdims=True)
+        if name == "log_softmax":
+            return (z - m) - np.log(s)
+        if name == "logsumexp":
+            return np.squeeze(m + np.log(s), axis=axis)
+        return e / s
+    if name in ("glu", "swiglu", "geglu"):
+        a, b = np.split(x, 2, axis=axis)
+        if name == "glu":
+            return a * _sig(b)
+        if name == "swiglu":
+            return a * _sig(a) * b
+        return _gelu(a, approximate) * b
+    if name == "maxout":
+        z = np.moveaxis(x, axis, -1)
+        z = z.reshape(z.shape[:-1] + (z.shape[-1] // pieces, pieces)).max(axis=-1)
+        return np.moveaxis(z, -1, axis)
+    if name == "sparsemax":
+        z = np.moveaxis(x, axis, -1)
+        out = np.empty_like(z)
+        for idx in np.ndindex(z.shape[:-1]):
+            out[idx] = _sparsemax_brute(z[idx])
+        return np.moveaxis(out, -1, axis)
+    if name == "softmax_jacobian":
+        s = np.moveaxis(ref_forward("softmax", x, axis), axis, -1)
+        return np.einsum("...i,ij->...ij", s, np.eye(s.shape[-1])) - s[..., :, None] * s[..., None, :]
+    raise KeyError(name)
+
+
+def _sparsemax_brute(z):
+    """Euclidean projection onto the simplex by bisection on tau."""
+    lo, hi = z.max() - 1.0, z.max()
+    for _ in range(200):
+        tau = 0.5 * (lo + hi)
+        if np.maximum(z - tau, 0).sum() > 1:
+            lo = tau
+        else:
+            hi = tau
+    return np.maximum(z - 0.5 * (lo + hi), 0)
+
+
+def call(name, x, axis=-1, **kw):
+    if name == "maxout":
+        return fa.maxout(x, kw.pop("pieces", 2), axis=axis, **kw)
+    return getattr(fa, name)(x, axis=axis, **kw)
+
+
+def call_bwd(name, g, x, axis=-1, **kw):
+    if name == "maxout":
+        return fa.maxout_backward(g, x, kw.pop("pieces", 2), axis=axis, **kw)
+    return getattr(fa, name + "_backward")(g, x, axis=axis, **kw)
+
+
+def out_shape(name, shape, axis, pieces=2):
+    shape = list(shape)
+    ax = axis % len(shape)
+    if name == "logsumexp":
+        del shape[ax]
+    elif name in ("glu", "swiglu", "geglu"):
+        shape[ax] //= 2
+    elif name == "maxout":
+        shape[ax] //= pieces
+    elif name == "softmax_jacobian":
+        n = shape.pop(ax)
+        shape += [n, n]
+    return tuple(shape)
+
+
+def tol(name, dt, x=None):
+    # relative tolerance against the float64 reference, absolute floor
+    # (log_softmax, logsumexp: plus a few eps of the shift, x - max)
+    e = eps(dt)
+    if name in ("log_softmax", "logsumexp") and x is not None:
+        return 8 * e, 4 * e * max(1.0, float(np.abs(x).max()))
+    if name in ("geglu",):
+        return 16 * e, 4 * e
+    if name in ("sparsemax",):
+        return 64 * e, 64 * e
+    return 8 * e, 2 * e
+
+
+def assert_close(got, ref, rtol, atol, msg=""):
+    got = np.asarray(got, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref), err_msg=msg + " (NaN positions)")
+    fin = np.isfinite(ref)
+    np.testing.assert_array_equal(got[~fin], ref[~fin], err_msg=msg + " (inf positions)")
+    np.testing.assert_allclose(got[fin], ref[fin], rtol=rtol, atol=atol, err_msg=msg)
+
+
+# ---------------------------------------------------------------- registry
+
+def test_registry_and_exports():
+    for name in WITH_BACKWARD:
+        e = fa.ACTIVATIONS[name]
+        assert e.kind == "axis"
+        assert e.forward is getattr(fa, name)
+        assert e.backward is getattr(fa, name + "_backward")
+        assert e.params["axis"] == -1
+        assert name in fa.__all__ and name + "_backward" in fa.__all__
+    assert "softmax_jacobian" not in fa.ACTIVATIONS
+    assert "softmax_jacobian" in fa.__all__
+    assert fa.ACTIVATIONS["geglu"].params["approximate"] == "none"
+    assert fa.ACTIVATIONS["maxout"].params["pieces"] is None
+    for s in AXIS_SPECS:
+        if s.grad_from_output:
+            assert s.name in ("softmax", "log_softmax", "softmin")
+    assert all(s.kind == "elementwise" for s in _spec.SPECS if s.name in _spec.KERNELS)
+
+
+# ------------------------------------------------------- forward, every axis
+
+SHAPES = [(6,), (4, 6), (2, 4, 6), (2, 2, 4, 6)]
+
+
+@pytest.mark.parametrize("name", AXIS_NAMES)
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+def test_forward_every_axis(name, dt):
+    for shape in SHAPES:
+        x = (RNG.standard_normal(shape) * 3).astype(dt)
+        rtol, atol = tol(name, dt, x)
+        for axis in list(range(len(shape))) + [-1]:
+            got = call(name, x, axis)
+            assert got.dtype == dt
+            assert got.shape == out_shape(name, shape, axis)
+            assert_close(got, ref_forward(name, x, axis), rtol, atol, f"{name} {shape} {axis}")
+
+
+@pytest.mark.parametrize("name", C_KERNEL)
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+@pytest.mark.parametrize("shape,axis", [((5, 1000), -1), ((4, 600), 0), ((3, 40, 530), 1),
+                                        ((2, 300, 17), 1), ((70, 4), 0)])
+def test_forward_larger(name, dt, shape, axis):
+    """rows longer than a summation block, column blocks with ragged tails"""
+    x = (RNG.standard_normal(shape) * 4).astype(dt)
+    rtol, atol = tol(name, dt, x)
+    assert_close(call(name, x, axis), ref_forward(name, x, axis), rtol, atol)
+
+
+def test_geglu_tanh():
+    for dt in FLOATS:
+        x = (RNG.standard_normal((4, 8)) * 3).astype(dt)
+        for axis in (0, 1):
+            ref = ref_forward("geglu", x, axis, approximate="tanh")
+            assert_close(fa.geglu(x, axis, approximate="tanh"), ref, 16 * eps(dt), 4 * eps(dt))
+
+
+# ------------------------------------------------------------------ layouts
+
+def _layouts(x):
+    yield "C", x
+    yield "F", np.asfortranarray(x)
+    yield "sliced", np.repeat(x, 2, axis=-1)[..., ::2]
+    yield "negative", np.ascontiguousarray(x[::-1, ..., ::-1])[::-1, ..., ::-1]
+    big = np.zeros((x.shape[0] * 2,) + x.shape[1:], x.dtype)
+    big[::2] = x
+    yield "strided0", big[::2]
+
+
+@pytest.mark.parametrize("name", AXIS_NAMES)
+def test_layouts(name):
+    x = (RNG.standard_normal((4, 6, 8)) * 3).astype(np.float64)
+    for axis in (0, 1, 2):
+        ref = call(name, np.ascontiguousarray(x), axis)
+        for lay, xv in _layouts(x):
+            np.testing.assert_array_equal(xv, x)
+            got = call(name, xv, axis)
+            np.testing.assert_allclose(got, ref, rtol=16 * eps(np.float64),
+                                       atol=1e-15 if name == "softmax_jacobian" else
+                                       tol(name, np.float64, x)[1] if name in ("log_softmax", "logsumexp") else 1e-300,
+                                       err_msg=f"{name} {lay} axis={axis}")
+        if name != "softmax_jacobian":
+            g = RNG.standard_normal(out_shape(name, x.shape, axis))
+            refb = call_bwd(name, g, np.ascontiguousarray(x), axis)
+            for lay, xv in _layouts(x):
+                got = call_bwd(name, np.asfortranarray(g), xv, axis)
+                np.testing.assert_allclose(got, refb, rtol=1e-13, atol=1e-15,
+                                           err_msg=f"{name}_backward {lay} axis={axis}")
+
+
+# -------------------------------------------------------------------- dtypes
+
+@pytest.mark.parametrize("name", AXIS_NAMES)
+def test_dtype_rules(name):
+    x64 = np.array([[0.5, -1.0, 2.0, 0.25], [1.0, 3.0, -2.0, 0.0]])
+    r16 = call(name, x64.astype(np.float16))
+    assert r16.dtype == np.float16
+    r32 = call(name, x64.astype(np.float16).astype(np.float32))
+    np.testing.assert_array_equal(r16, r32.astype(np.float16))
+    for xi in (x64.astype(np.int32), x64.astype(np.int64)):
+        r = call(name, xi)
+        assert r.dtype == np.float64
+        np.testing.assert_allclose(r, call(name, xi.astype(np.float64)), rtol=0, atol=0)
+    rb = call(name, x64 > 0)
+    assert rb.dtype == np.float64
+    rl = call(name, x64.tolist())
+    np.testing.assert_array_equal(rl, call(name, x64))
+    sw = x64.astype(np.dtype(">f8"))
+    np.testing.assert_array_equal(call(name, sw), call(name, x64))
+    for bad in (x64.astype(np.complex128), np.array([["a", "b"]]), x64.astype(np.longdouble)):
+        with pytest.raises(TypeError, match="x"):
+            call(name, bad)
+
+
+# -------------------------------------------------------------- out=, errors
+
+@pytest.mark.parametrize("name", [n for n in AXIS_NAMES if n != "softmax_jacobian"])
+@pytest.mark.parametrize("axis", [0, -1])
+def test_out(name, axis):
+    x = (RNG.standard_normal((4, 6)) * 2).astype(np.float32)
+    ref = call(name, x, axis)
+    o = np.full(ref.shape, 7.0, np.float32)
+    r = call(name, x, axis, out=o)
+    assert r is o
+    np.testing.assert_array_equal(o, ref)
+    # out of another layout
+    o = np.asfortranarray(np.full(ref.shape, 7.0, np.float32))
+    assert call(name, x, axis, out=o) is o
+    np.testing.assert_array_equal(o, ref)
+    # in place (same shape only)
+    if ref.shape == x.shape:
+        xi = x.copy()
+        assert call(name, xi, axis, out=xi) is xi
+        np.testing.assert_array_equal(xi, ref)
+    # errors, nothing written
+    o = np.full(ref.shape, 7.0, np.float32)
+    with pytest.raises(TypeError):
+        call(name, x, axis, out=o.astype(np.float64))
+    with pytest.raises(ValueError):
+        call(name, x, axis, out=np.zeros(ref.shape + (1,), np.float32))
+    o.flags.writeable = False
+    with pytest.raises(ValueError):
+        call(name, x, axis, out=o)
+    np.testing.assert_array_equal(o, 7.0)
+    # partial overlap with the input
+    buf = np.zeros(x.size + 1, np.float32)
+    xb = buf[:-1].reshape(x.shape)
+    xb[...] = x
+    ob = buf[1:1 + int(np.prod(ref.shape))].reshape(ref.shape)
+    with pytest.raises(ValueError, match="overlap"):
+        call(name, xb, axis, out=ob)
+    np.testing.assert_array_equal(xb, x)
+
+
+@pytest.mark.parametrize("name", WITH_BACKWARD)
+def test_backward_out_and_in_place(name):
+    x = (RNG.standard_normal((4, 6)) * 2).astype(np.float64)
+    for axis in (0, 1):
+        g = RNG.standard_normal(out_shape(name, x.shape, axis))
+        ref = call_bwd(name, g, x, axis)
+        o = np.empty_like(x)
+        assert call_bwd(name, g, x, axis, out=o) is o
+        np.testing.assert_array_equal(o, ref)
+        xi = x.copy()
+        assert call_bwd(name, g, xi, axis, out=xi) is xi
+        np.testing.assert_array_equal(xi, ref)
+        if g.shape == x.shape:
+            gi = g.copy()
+            assert call_bwd(name, gi, x, axis, out=gi) is gi
+            np.testing.assert_array_equal(gi, ref)
+        with pytest.raises(ValueError, match="grad_output"):
+            call_bwd(name, np.zeros(x.shape + (1,)), x, axis)
+        with pytest.raises(TypeError):
+            call_bwd(name, g, x, axis, out=np.empty_like(x, dtype=np.float32))
+
+
+@pytest.mark.parametrize("name", AXIS_NAMES)
+def test_errors(name):
+    with pytest.raises(ValueError, match="x"):
+        call(name, 1.5)
+    with pytest.raises(ValueError, match="x"):
+        call(name, np.float32(2.0))
+    x = np.zeros((2, 4))
+    with pytest.raises(AxisError):
+        call(name, x, 2)
+    with pytest.raises(AxisError):
+        call(name, x, -3)
+    with pytest.raises(TypeError, match="axis"):
+        call(name, x, 1.0)
+    with pytest.raises(TypeError, match="axis"):
+        call(name, x, True)
+
+
+def test_split_and_pieces_errors():
+    for name in ("glu", "swiglu", "geglu"):
+        with pytest.raises(ValueError, match="x"):
+            getattr(fa, name)(np.zeros((2, 5)))
+        with pytest.raises(ValueError, match="x"):
+            getattr(fa, name + "_backward")(np.zeros((1, 5)), np.zeros((3, 5)), axis=0)
+        getattr(fa, name)(np.zeros((2, 5)), axis=0)   # even along axis 0
+    with pytest.raises(ValueError, match="approximate"):
+        fa.geglu(np.zeros(4), approximate="erf")
+    with pytest.raises(ValueError, match="approximate"):
+        fa.geglu_backward(np.zeros(2), np.zeros(4), approximate=None)
+    with pytest.raises(ValueError, match="pieces"):
+        fa.maxout(np.zeros((2, 6)), 4)
+    with pytest.raises(ValueError, match="pieces"):
+        fa.maxout(np.zeros((2, 6)), 0)
+    with pytest.raises(TypeError, match="pieces"):
+        fa.maxout(np.zeros((2, 6)), 2.0)
+    with pytest.raises(ValueError, match="pieces"):
+        fa.maxout_backward(np.zeros((2, 1)), np.zeros((2, 6)), 4)
+    assert not hasattr(fa, "softmax_jacobian_backward")
+    with pytest.raises(TypeError):
+        fa.softmax_jacobian(np.zeros(3), out=np.zeros((3, 3)))
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_x_or_y(name):
+    bwd = getattr(fa, name + "_backward")
+    x = RNG.standard_normal((3, 5))
+    g = RNG.standard_normal((3, 5))
+    with pytest.raises(TypeError, match="y"):
+        bwd(g, x, y=x)
+    with pytest.raises(TypeError, match="y"):
+        bwd(g)
+    for dt in FLOATS:
+        for axis in (0, 1, -1):
+            xd, gd = x.astype(dt), g.astype(dt)
+            y = getattr(fa, name)(xd, axis)
+            a = bwd(gd, xd, axis)
+            b = bwd(gd, y=y, axis=axis)
+            assert b.dtype == dt
+            np.testing.assert_allclose(a, b, rtol=16 * eps(dt), atol=16 * eps(dt))
+
+
+# ------------------------------------------------------------ special values
+
+NAN, INF = np.nan, np.inf
+
+
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+@pytest.mark.parametrize("transpose", [False, True], ids=["rows", "columns"])
+def test_special_values(dt, transpose):
+    x = np.array([
+        [1000.0, 1000.0, -INF, 0.0],       # big, a -inf entry
+        [-INF, -INF, -INF, -INF],          # all -inf
+        [1.0, INF, 2.0, 3.0],              # +inf
+        [1.0, NAN, 2.0, 3.0],              # NaN
+        [-1e30 if dt == np.float32 else -1e300, 0.0, 1.0, 1e30 if dt == np.float32 else 1e300],
+        [-INF, 5.0, -INF, -INF],           # one finite
+    ], dtype=dt)
+    axis = 0 if transpose else 1
+    xx = np.ascontiguousarray(x.T) if transpose else x
+    T = (lambda a: a.T) if transpose else (lambda a: a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sm = T(fa.softmax(xx, axis))
+        lsm = T(fa.log_softmax(xx, axis))
+        smin = T(fa.softmin(xx, axis))
+        lse = fa.logsumexp(xx, axis)
+    np.testing.assert_array_equal(sm[0], [0.5, 0.5, 0.0, 0.0])
+    assert lsm[0, 2] == -INF and lsm[0, 0] == np.log(dt(0.5)).astype(dt)
+    np.testing.assert_allclose(lse[0], 1000 + np.log(2), rtol=eps(dt))
+    for a in (sm, lsm, smin):
+        assert np.isnan(a[1]).all() and np.isnan(a[3]).all()
+    assert np.isnan(sm[2]).all() and np.isnan(lsm[2]).all()
+    assert lse[1] == -INF and lse[2] == INF and np.isnan(lse[3])
+    assert lse[4] == x[4, 3]
+    np.testing.assert_array_equal(sm[4], [0, 0, 0, 1])
+    np.testing.assert_array_equal(sm[5], [0, 1, 0, 0])
+    np.testing.assert_array_equal(lsm[5], [-INF, 0, -INF, -INF])
+    assert lse[5] == 5.0
+    # softmin of -x is softmax of x (up to the order of the rows' NaN rules)
+    np.testing.assert_array_equal(T(fa.softmin(-xx, axis))[[0, 4, 5]], sm[[0, 4, 5]])
+    # the x- and y-form backward of log_softmax give g at -inf entries
+    g = np.arange(1.0, 1.0 + x.size, dtype=dt).reshape(x.shape)
+    gg = np.ascontiguousarray(g.T) if transpose else g
+    for gb in (fa.log_softmax_backward(gg, xx, axis), fa.log_softmax_backward(gg, y=T(lsm) if not transpose else np.ascontiguousarray(lsm.T), axis=axis)):
+        gb = T(gb)
+        assert gb[0, 2] == g[0, 2] and gb[5, 0] == g[5, 0] and gb[5, 3] == g[5, 3]
+        np.testing.assert_allclose(gb[5, 1], g[5, 1] - g[5].sum(), rtol=eps(dt))
+    # logsumexp backward: softmax weights; an all -inf row gets 0 (not NaN)
+    lb = T(fa.logsumexp_backward(np.ones(6, dt), xx, axis))
+    np.testing.assert_array_equal(lb[0], [0.5, 0.5, 0, 0])
+    np.testing.assert_array_equal(lb[1], 0.0)
+    assert np.isnan(lb[3]).all()
+    np.testing.assert_array_equal(lb[5], [0, 1, 0, 0])
+
+
+def test_log_softmax_dominant_entry():
+    # log(1 + 2e-9): the float32 block sums are widened to double
+    for dt in FLOATS:
+        r = fa.log_softmax(np.array([0.0, -20.0], dt))
+        # (float64: within the absolute eps of the shift, s = 1 + 2e-9 is a double)
+        np.testing.assert_allclose(r[0], -np.log1p(np.exp(-20.0)), rtol=4 * eps(dt),
+                                   atol=2 * eps(np.float64))
+
+
+def test_empty_and_degenerate():
+    assert fa.logsumexp(np.zeros((3, 0))).tolist() == [-INF] * 3
+    assert fa.logsumexp(np.zeros(0)) == -INF
+    assert isinstance(fa.logsumexp(np.zeros(0)), np.float64)
+    assert fa.logsumexp(np.zeros((0, 3)), axis=0).tolist() == [-INF] * 3
+    assert fa.logsumexp(np.zeros((0, 3))).shape == (0,)
+    assert isinstance(fa.logsumexp(np.array([1.0, 2.0], np.float32)), np.float32)
+    for name in AXIS_NAMES:
+        x = np.zeros((0, 4), np.float32)
+        r = call(name, x)
+        assert r.shape == out_shape(name, x.shape, -1) and r.dtype == np.float32
+        if name != "softmax_jacobian":
+            gb = call_bwd(name, np.zeros(r.shape, np.float32), x)
+            assert gb.shape == x.shape and gb.dtype == np.float32
+    np.testing.assert_array_equal(fa.softmax(np.array([[3.0]])), [[1.0]])
+    np.testing.assert_array_equal(fa.softmax(np.array([1e300, 1e300])), [0.5, 0.5])
+    assert fa.softmax(np.array([1000.0, 1000.0]), axis=0).tolist() == [0.5, 0.5]
+
+
+# ------------------------------------------------------------------ accuracy
+
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+@pytest.mark.parametrize("n", [3, 100, 1000, 50257])
+def test_row_sums(dt, n):
+    rows = max(2, 20000 // n)
+    x = (RNG.standard_normal((rows, n)) * 5).astype(dt)
+    bound = 4 * eps(dt) * max(1.0, math.log2(n))
+    for axis, xx in ((1, x), (0, np.ascontiguousarray(x.T))):
+        for f in (fa.softmax, fa.softmin):
+            # pairwise sum along a contiguous last axis (numpy sums other axes
+            # sequentially, which would add its own O(n) eps error)
+            y = np.ascontiguousarray(np.moveaxis(f(xx, axis).astype(np.float64), axis, -1))
+            s = y.sum(axis=-1)
+            assert np.abs(s - 1).max() <= bound, (f.__name__, axis, np.abs(s - 1).max() / eps(dt))
+
+
+def _ulp(ref, dt):
+    return np.spacing(np.abs(ref).astype(dt)).astype(np.float64)
+
+
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+def test_logsumexp_log_softmax_mpmath(dt):
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    rows = [RNG.standard_normal(50) * 3, RNG.standard_normal(7) * 30 + 100,
+            RNG.standard_normal(300) - 200, np.linspace(-5, 5, 11), RNG.standard_normal(1000)]
+    for r in rows:
+        x = r.astype(dt)
+        xs = [mpmath.mpf(float(v)) for v in x]
+        lse_ref = mpmath.log(mpmath.fsum(mpmath.exp(v) for v in xs))
+        m = float(x.max())
+        got = float(fa.logsumexp(x))
+        ref = float(lse_ref)
+        # 4 ulp of the result plus a few eps of the shift
+        assert abs(got - ref) <= 4 * _ulp(np.array(ref), dt) + 2 * eps(dt) * abs(m), (got, ref)
+        lsm = fa.log_softmax(x).astype(np.float64)
+        lref = np.array([float(v - lse_ref) for v in xs])
+        err = np.abs(lsm - lref)
+        allowed = 4 * _ulp(lref, dt) + 2 * eps(dt) * (abs(m) + np.abs(x.astype(np.float64)))
+        assert (err <= allowed).all(), (err / _ulp(lref, dt)).max()
+        # the same along axis 0 (column kernel)
+        xc = np.repeat(x[:, None], 3, axis=1)
+        np.testing.assert_allclose(fa.logsumexp(xc, axis=0), np.full(3, got), rtol=4 * eps(dt))
+
+
+# ------------------------------------------------------------------ gradients
+
+def _fd_grad(f, x, g, h=1e-6):
+    """d/dx sum(g * f(x)) by central differences (float64)"""
+    gx = np.zeros_like(x)
+    flat = x.reshape(-1)
+    for i in range(flat.size):
+        xp = flat.copy()
+        xm = flat.copy()
+        xp[i] += h
+        xm[i] -= h
+        gx.reshape(-1)[i] = (np.sum(g * f(xp.reshape(x.shape))) - np.sum(g * f(xm.reshape(x.shape)))) / (2 * h)
+    return gx
+
+
+@pytest.mark.parametrize("name", WITH_BACKWARD)
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_backward_finite_differences(name, axis):
+    x = RNG.standard_normal((4, 4)) * 1.5
+    if name == "maxout":   # keep the maxima apart from ties
+        x = x + np.arange(16).reshape(4, 4) * 0.01
+    g = RNG.standard_normal(out_shape(name, x.shape, axis))
+    kw = {}
+    got = call_bwd(name, g, x, axis, **kw)
+    ref = _fd_grad(lambda v: call(name, v, axis, **kw), x, g)
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-7)
+    if name == "geglu":
+        got = fa.geglu_backward(g, x, axis, approximate="tanh")
+        ref = _fd_grad(lambda v: fa.geglu(v, axis, approximate="tanh"), x, g)
+        np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-7)
+
+
+def _torch_fn(name, torch, axis, approximate="none"):
+    F = torch.nn.functional
+    return {
+        "softmax": lambda t: torch.softmax(t, axis),
+        "log_softmax": lambda t: torch.log_softmax(t, axis),
+        "softmin": lambda t: F.softmin(t, axis),
+        "logsumexp": lambda t: torch.logsumexp(t, axis),
+        "glu": lambda t: F.glu(t, axis),
+        "swiglu": lambda t: (lambda a, b: F.silu(a) * b)(*torch.chunk(t, 2, axis)),
+        "geglu": lambda t: (lambda a, b: F.gelu(a, approximate=approximate) * b)(*torch.chunk(t, 2, axis)),
+    }[name]
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin", "logsumexp", "glu",
+                                  "swiglu", "geglu"])
+def test_against_torch(name):
+    torch = pytest.importorskip("torch")
+    for shape, axis in (((5, 8), -1), ((6, 4, 10), 1), ((8, 3), 0)):
+        x = RNG.standard_normal(shape) * 3
+        for approx in (("none", "tanh") if name == "geglu" else ("none",)):
+            kw = {"approximate": approx} if name == "geglu" else {}
+            t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+            y = _torch_fn(name, torch, axis, approx)(t)
+            g = RNG.standard_normal(tuple(y.shape))
+            y.backward(torch.tensor(g))
+            np.testing.assert_allclose(call(name, x, axis, **kw), y.detach().numpy(),
+                                       rtol=1e-13, atol=1e-15 if approx == "none" else 1e-13)
+            # (torch's tanh-form gelu loses digits in the lower tail: atol)
+            np.testing.assert_allclose(call_bwd(name, g, x, axis, **kw), t.grad.numpy(),
+                                       rtol=1e-12, atol=1e-14 if approx == "none" else 1e-13)
+            # float32 against torch float32
+            t32 = torch.tensor(x, dtype=torch.float32)
+            np.testing.assert_allclose(call(name, x.astype(np.float32), axis, **kw),
+                                       _torch_fn(name, torch, axis, approx)(t32).numpy(),
+                                       rtol=2e-6, atol=1e-6)
+
+
+def test_torch_special_rows():
+    torch = pytest.importorskip("torch")
+    x = np.array([[1.0, INF, 2.0], [-INF, -INF, -INF], [NAN, 1.0, 2.0], [-INF, 1.0, 2.0]])
+    t = torch.tensor(x)
+    for name in ("softmax", "log_softmax", "logsumexp"):
+        assert_close(call(name, x), _torch_fn(name, torch, -1)(t).numpy(), 2 * eps(np.float64), 0)
+
+
+# ------------------------------------------------------------ maxout, sparsemax
+
+def test_maxout_first_maximum():
+    x = np.array([[1.0, 3.0, 3.0, 2.0, NAN, 5.0, 5.0, NAN]])
+    np.testing.assert_array_equal(fa.maxout(x, 2), [[3.0, 3.0, NAN, NAN]])
+    np.testing.assert_array_equal(fa.maxout(x, 4), [[3.0, NAN]])
+    g = np.array([[10.0, 20.0]])
+    np.testing.assert_array_equal(fa.maxout_backward(g, x, 4), [[0, 10, 0, 0, 20, 0, 0, 0]])
+    xc = np.ascontiguousarray(x.T)
+    np.testing.assert_array_equal(fa.maxout_backward(g.T, xc, 4, axis=0),
+                                  np.array([[0, 10, 0, 0, 20, 0, 0, 0]]).T)
+
+
+def test_sparsemax_properties():
+    np.testing.assert_allclose(fa.sparsemax(np.array([0.0, 0.5, 2.0])), [0, 0, 1])
+    np.testing.assert_allclose(fa.sparsemax(np.array([1.0, 1.2, 0.0])), [0.4, 0.6, 0.0])
+    for dt in FLOATS:
+        x = (RNG.standard_normal((50, 20)) * 2).astype(dt)
+        for axis in (0, 1):
+            p = fa.sparsemax(x, axis)
+            assert p.dtype == dt and (p >= 0).all()
+            np.testing.assert_allclose(p.sum(axis=axis), 1, rtol=0, atol=32 * eps(dt))
+    x = np.array([[-INF, 1.0, 1.2], [-INF, -INF, -INF], [NAN, 1.0, 0.0]])
+    p = fa.sparsemax(x)
+    np.testing.assert_allclose(p[0], [0, 0.4, 0.6])
+    assert np.isnan(p[1]).all() and np.isnan(p[2]).all()
+
+
+def test_softmax_jacobian():
+    x = RNG.standard_normal((2, 3, 5))
+    for axis in (0, 1, 2, -1):
+        J = fa.softmax_jacobian(x, axis)
+        xm = np.moveaxis(x, axis, -1)
+        assert J.shape == xm.shape + (x.shape[axis],)
+        g = RNG.standard_normal(x.shape)
+        gm = np.moveaxis(g, axis, -1)
+        vjp = np.einsum("...i,...ij->...j", gm, J)
+        np.testing.assert_allclose(vjp, np.moveaxis(fa.softmax_backward(g, x, axis), axis, -1),
+                                   rtol=1e-12, atol=1e-15)
+    J1 = fa.softmax_jacobian(np.array([0.0, 1.0]))
+    assert J1.shape == (2, 2)
+    np.testing.assert_allclose(J1, J1.T)
+    assert fa.softmax_jacobian(np.zeros(3, np.float16)).dtype == np.float16
+
+
+# ------------------------------------------------------- threads and levels
+
+@pytest.mark.parametrize("name", C_KERNEL)
+def test_threads_bitwise(name):
+    for dt in FLOATS:
+        for shape, axis in (((300, 500), -1), ((400, 300), 0), ((6, 120, 90), 1)):
+            x = (RNG.standard_normal(shape) * 3).astype(dt)
+            g = RNG.standard_normal(out_shape(name, shape, axis)).astype(dt)
+            with fa.num_threads(1):
+                a = call(name, x, axis)
+                ab = call_bwd(name, g, x, axis)
+            with fa.num_threads(2):
+                b = call(name, x, axis)
+                bb = call_bwd(name, g, x, axis)
+            np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(ab, bb)
+
+
+def test_every_isa_level():
+    from fastact import _dispatch
+
+    x = RNG.standard_normal((40, 64))
+    g = RNG.standard_normal((40, 64))
+    ref = {n: (call(n, x, 0), call(n, x, 1)) for n in C_KERNEL}
+    refb = fa.softmax_backward(g, x)
+    for isa in _dispatch.supported_isas():
+        with _dispatch.using(isa):
+            from fastact import _axis
+            assert _axis._current_isa() == isa
+            for n in C_KERNEL:
+                for axis in (0, 1):
+                    np.testing.assert_allclose(call(n, x, axis), ref[n][axis], rtol=1e-14,
+                                               atol=1e-300, err_msg=f"{n} {isa}")
+            np.testing.assert_allclose(fa.softmax_backward(g, x), refb, rtol=1e-13, atol=1e-15)
+
+
+def test_many_python_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    x = RNG.standard_normal((64, 1000)).astype(np.float32)
+    ref = fa.softmax(x)
+    with ThreadPoolExecutor(4) as ex:
+        outs = list(ex.map(lambda _: fa.softmax(x), range(8)))
+    for o in outs:
+        np.testing.assert_array_equal(o, ref)
