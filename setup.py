@@ -167,7 +167,6 @@ def main():
     for isa in isas:
         exts.append(Extension(f"fastact._kernels_{isa}",
                               [f"src/fastact/_kernels_{isa}.pyx"] + axis_c.get(isa, []),
-                              depends=sorted(str(h) for h in INC.glob("fa_*.h")),
                               include_dirs=[str(INC)],
                               define_macros=[("FA_ISA_NAME", f'"{isa}"')], depends=headers,
                               extra_compile_args=KERNEL_FLAGS + ISA_FLAGS[isa]))

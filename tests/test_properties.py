@@ -107,7 +107,9 @@ def test_silu_is_swish_beta1_and_identities(x):
     np.testing.assert_array_equal(fa.silu(x), fa.swish(x, beta=1.0))
     np.testing.assert_array_equal(fa.silu_backward(x, x), fa.swish_backward(x, x, beta=1.0))
     eps = np.finfo(x.dtype).eps
-    xm = x[np.abs(x) < 50]
+    # softplus returns x itself above its threshold (20), where the identity
+    # below is off by log1p(e^-x) ~ 1e-9 relative in float64: stay inside
+    xm = x[np.abs(x) <= 20]
     # softplus(x) - softplus(-x) = x
     d = fa.softplus(xm) - fa.softplus(-xm)
     np.testing.assert_allclose(d, xm, rtol=4 * eps, atol=4 * eps * 30)
