@@ -73,7 +73,8 @@ def test_monotone(name, x):
     params = R.PARAM_CASES[name][0]
     xs = np.sort(x)
     y = getattr(fa, name)(xs, **params)
-    assert (np.diff(y.astype(np.float64)) >= 0).all(), (xs, y)
+    # compare neighbours (np.diff of inf, inf would be NaN where f overflows)
+    assert (y[1:] >= y[:-1]).all(), (xs, y)
 
 
 @given(FINITE_ANY)

@@ -386,12 +386,17 @@ static inline FA_T FN(fa_softplus_bx)(FA_T g, FA_T x, const FA_T *p)
 }
 
 /* ----------------------------------------------------------- softsign */
+/* |x| <= 1: x / (1 + |x|); beyond: sign(x) (1 - 1/(1 + |x|)), which is
+ * monotone under rounding (x / fl(1 + |x|) is not near 2^53) and gives
+ * +-1 at +-inf. */
 static inline FA_T FN(fa_softsign_fwd)(FA_T x, const FA_T *p)
 {
     (void)p;
     FA_T ax = FN(fa_abs)(x);
-    FA_T y = x / (FA_C(1.0) + ax);
-    return ax == (FA_T)INFINITY ? FN(fa_copysign)(FA_C(1.0), x) : y;
+    FA_T d = FA_C(1.0) + ax;
+    FA_T small = x / d;
+    FA_T big = FN(fa_copysign)(FA_C(1.0) - FA_C(1.0) / d, x);
+    return ax > FA_C(1.0) ? big : small;
 }
 static inline FA_T FN(fa_softsign_bx)(FA_T g, FA_T x, const FA_T *p)
 {
