@@ -1,0 +1,66 @@
+"""Render README.md's function table from the spec and a measured ULP report.
+
+    FASTACT_ULP_REPORT=/tmp/ulp.json python -m pytest tests/test_accuracy.py
+    python tools/readme_tables.py /tmp/ulp.json
+
+Replaces the block between <!-- ULP-TABLE-START --> and <!-- ULP-TABLE-END -->
+in README.md: one row per elementwise/channel activation of
+src/fastact/_spec.py with its parameters, formula and the largest forward and
+backward error measured over every instruction-set level and parameter case
+of the test suite (budgets in brackets).
+"""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_spec():
+    spec = importlib.util.spec_from_file_location("_spec", ROOT / "src/fastact/_spec.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["_spec"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    return "0" if v == 0 else (f"{v:.2g}" if v < 10 else f"{v:.0f}")
+
+
+def main(report_path):
+    S = load_spec()
+    rep = json.loads(Path(report_path).read_text())
+    worst = {}
+    for key, r in rep.items():
+        isa, case, dt, which = key.split("|")
+        name = case.split("-")[0]
+        k = (name, dt, which)
+        worst[k] = max(worst.get(k, 0.0), r["max_ulp"])
+    rows = ["| function | params (defaults) | definition | max ulp fwd f32 / f64 [budget] "
+            "| max ulp bwd f32 / f64 [budget] |", "| --- | --- | --- | --- | --- |"]
+    for s in S.SPECS:
+        if s.kind == "axis":
+            continue
+        params = ", ".join(p.name if p.required else f"{p.name}={p.default!r}"
+                           for p in s.params) or ""
+        if s.kind == "channel":
+            params = "weight, axis=1"
+        f = [worst.get((s.name, dt, "fwd")) for dt in ("float32", "float64")]
+        b = [worst.get((s.name, dt, "bwd")) for dt in ("float32", "float64")]
+        fb = f"{s.ulp[0]}/{s.ulp[1]}"
+        rows.append(f"| `{s.name}` | {params} | {s.formula.replace('|', '&#124;')} | "
+                    f"{fmt(f[0])} / {fmt(f[1])} [{fb}] | {fmt(b[0])} / {fmt(b[1])} [{s.bwd_ulp}] |")
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    a = text.index("<!-- ULP-TABLE-START -->") + len("<!-- ULP-TABLE-START -->")
+    b = text.index("<!-- ULP-TABLE-END -->")
+    readme.write_text(text[:a] + "\n" + "\n".join(rows) + "\n" + text[b:])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
