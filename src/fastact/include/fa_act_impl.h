@@ -24,32 +24,32 @@
 
 /* x if x is NaN, else d: makes the derivative of a piecewise function NaN
  * at NaN. */
-static inline FA_T FN(fa_nanpass)(FA_T x, FA_T d) { return x != x ? x : d; }
+FA_INLINE FA_T FN(fa_nanpass)(FA_T x, FA_T d) { return x != x ? x : d; }
 
 /* ------------------------------------------------------------ sigmoid */
-static inline FA_T FN(fa_sigmoid_fwd)(FA_T x, const FA_T *p) { (void)p; return FN(fa_sigmoid)(x); }
-static inline FA_T FN(fa_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_sigmoid_fwd)(FA_T x, const FA_T *p) { (void)p; return FN(fa_sigmoid)(x); }
+FA_INLINE FA_T FN(fa_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
     FA_T e = FN(fa_exp)(-FN(fa_abs)(x));          /* s(1-s) = e/(1+e)^2 */
     FA_T d = FA_C(1.0) + e;
     return g * (e / (d * d));
 }
-static inline FA_T FN(fa_sigmoid_by)(FA_T g, FA_T y, const FA_T *p)
+FA_INLINE FA_T FN(fa_sigmoid_by)(FA_T g, FA_T y, const FA_T *p)
 {
     (void)p;
     return g * (y * (FA_C(1.0) - y));
 }
 
 /* -------------------------------------------------------- log_sigmoid */
-static inline FA_T FN(fa_log_sigmoid_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_log_sigmoid_fwd)(FA_T x, const FA_T *p)
 {
     (void)p;
     FA_T e = FN(fa_exp)(-FN(fa_abs)(x));
     FA_T m = x < FA_C(0.0) ? x : FA_C(0.0);
     return m - FN(fa_log1p)(e);
 }
-static inline FA_T FN(fa_log_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_log_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
     FA_T e = FN(fa_exp)(-FN(fa_abs)(x));          /* sigmoid(-x) */
@@ -58,8 +58,8 @@ static inline FA_T FN(fa_log_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
 }
 
 /* --------------------------------------------------------------- tanh */
-static inline FA_T FN(fa_tanh_fwd)(FA_T x, const FA_T *p) { (void)p; return FN(fa_tanh)(x); }
-static inline FA_T FN(fa_tanh_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_tanh_fwd)(FA_T x, const FA_T *p) { (void)p; return FN(fa_tanh)(x); }
+FA_INLINE FA_T FN(fa_tanh_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
     /* 1 - tanh^2 = 4e/(1+e)^2, e = exp(-2|x|): no cancellation */
@@ -69,28 +69,28 @@ static inline FA_T FN(fa_tanh_bx)(FA_T g, FA_T x, const FA_T *p)
     FA_T s2 = (FA_C(4.0) * e) / (d * d);
     return g * (s2 > FA_C(1.0) ? FA_C(1.0) : s2);      /* keep sech^2 <= 1 */
 }
-static inline FA_T FN(fa_tanh_by)(FA_T g, FA_T y, const FA_T *p)
+FA_INLINE FA_T FN(fa_tanh_by)(FA_T g, FA_T y, const FA_T *p)
 {
     (void)p;
     return g * ((FA_C(1.0) - y) * (FA_C(1.0) + y));
 }
 
 /* --------------------------------------------------------------- relu */
-static inline FA_T FN(fa_relu_fwd)(FA_T x, const FA_T *p) { (void)p; return x < FA_C(0.0) ? FA_C(0.0) : x; }
-static inline FA_T FN(fa_relu_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_relu_fwd)(FA_T x, const FA_T *p) { (void)p; return x < FA_C(0.0) ? FA_C(0.0) : x; }
+FA_INLINE FA_T FN(fa_relu_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
     return g * FN(fa_nanpass)(x, x > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0));
 }
 
 /* -------------------------------------------------------------- relu6 */
-static inline FA_T FN(fa_relu6_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_relu6_fwd)(FA_T x, const FA_T *p)
 {
     (void)p;
     FA_T t = x < FA_C(0.0) ? FA_C(0.0) : x;
     return t > FA_C(6.0) ? FA_C(6.0) : t;
 }
-static inline FA_T FN(fa_relu6_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_relu6_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
     FA_T d = (x > FA_C(0.0)) & (x < FA_C(6.0)) ? FA_C(1.0) : FA_C(0.0);
@@ -99,29 +99,29 @@ static inline FA_T FN(fa_relu6_bx)(FA_T g, FA_T x, const FA_T *p)
 
 /* --------------------------------------------------------- leaky_relu */
 /* p[0] = negative_slope (also the PReLU kernel, with p[0] = weight[c]) */
-static inline FA_T FN(fa_leaky_relu_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_leaky_relu_fwd)(FA_T x, const FA_T *p)
 {
     FA_T neg = p[0] == FA_C(0.0) ? FA_C(0.0) * (x != x ? x : FA_C(1.0)) : p[0] * x;  /* 0*-inf -> 0 */
     return x > FA_C(0.0) ? x : neg;
 }
-static inline FA_T FN(fa_leaky_relu_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_leaky_relu_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     return g * FN(fa_nanpass)(x, x > FA_C(0.0) ? FA_C(1.0) : p[0]);
 }
 
 /* ---------------------------------------------------------------- elu */
 /* p[0] = alpha */
-static inline FA_T FN(fa_elu_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_elu_fwd)(FA_T x, const FA_T *p)
 {
     FA_T neg = p[0] * FN(fa_expm1)(x > FA_C(0.0) ? FA_C(0.0) : x);
     return x > FA_C(0.0) ? x : neg;
 }
-static inline FA_T FN(fa_elu_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_elu_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     FA_T neg = p[0] * FN(fa_exp)(x > FA_C(0.0) ? FA_C(0.0) : x);
     return g * (x > FA_C(0.0) ? FA_C(1.0) : neg);
 }
-static inline FA_T FN(fa_elu_by)(FA_T g, FA_T y, const FA_T *p)
+FA_INLINE FA_T FN(fa_elu_by)(FA_T g, FA_T y, const FA_T *p)
 {
     return g * (y > FA_C(0.0) ? FA_C(1.0) : y + p[0]);
 }
@@ -134,14 +134,14 @@ static inline FA_T FN(fa_elu_by)(FA_T g, FA_T y, const FA_T *p)
 #define FA_SELU_ALPHA 1.6732632423543772f
 #define FA_SELU_SCALE 1.0507009873554805f
 #endif
-static inline FA_T FN(fa_selu_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_selu_fwd)(FA_T x, const FA_T *p)
 {
     (void)p;
     const FA_T sa = FA_SELU_SCALE * FA_SELU_ALPHA;
     FA_T neg = sa * FN(fa_expm1)(x > FA_C(0.0) ? FA_C(0.0) : x);
     return x > FA_C(0.0) ? FA_SELU_SCALE * x : neg;
 }
-static inline FA_T FN(fa_selu_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_selu_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
     const FA_T sa = FA_SELU_SCALE * FA_SELU_ALPHA;
@@ -153,7 +153,7 @@ static inline FA_T FN(fa_selu_bx)(FA_T g, FA_T x, const FA_T *p)
 
 /* --------------------------------------------------------------- celu */
 /* p[0] = alpha (non-zero, checked by the API) */
-static inline FA_T FN(fa_celu_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_celu_fwd)(FA_T x, const FA_T *p)
 {
     FA_T xn = x > FA_C(0.0) ? FA_C(0.0) : x;
     FA_T neg = p[0] * FN(fa_expm1)(xn / p[0]);
@@ -161,7 +161,7 @@ static inline FA_T FN(fa_celu_fwd)(FA_T x, const FA_T *p)
 }
 /* exp(x / alpha) with the quotient's rounding error carried (exp amplifies
  * it by |x / alpha|): q + ql = x / alpha to about twice the precision */
-static inline FA_T FN(fa_celu_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_celu_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     FA_T xn = x > FA_C(0.0) ? FA_C(0.0) : x;
     FA_T q = xn / p[0];
@@ -178,23 +178,21 @@ static inline FA_T FN(fa_celu_bx)(FA_T g, FA_T x, const FA_T *p)
  * scaled back once (results reach the subnormals near x = -38).  The float
  * kernels evaluate in double (fa_phi_fd_d) and round once. */
 #if FA_DOUBLE
-static inline double fa_gelu_fwd_d(double x, const double *p)
+FA_INLINE double fa_gelu_fwd_d(double x, const double *p)
 {
     (void)p;
-    int neg = x < 0.0;
-    double ph = fa_phi_k_d(x, neg ? 64 : 0);
+    double ph = fa_phi_k_d(x, 64);                   /* Phi 2^64 */
     double xs = ph == 0.0 ? 0.0 : x;                 /* -inf * 0 -> -0 */
-    double y = (xs * ph) * (neg ? 0x1p-64 : 1.0);
+    double y = x < 0.0 ? (xs * ph) * 0x1p-64 : x * (ph * 0x1p-64);
     return x == -(double)INFINITY ? -0.0 : y;
 }
 /* Phi(x) + x phi(x) */
-static inline double fa_gelu_bx_d(double g, double x, const double *p)
+FA_INLINE double fa_gelu_bx_d(double g, double x, const double *p)
 {
     (void)p;
-    int neg = x < 0.0;
-    double ph = fa_phi_k_d(x, neg ? 64 : 0);
-    double pd = neg ? fa_npdf_s64_d(x) : fa_npdf_d(x);
-    double d = fa_mad_d(x, pd, ph) * (neg ? 0x1p-64 : 1.0);
+    double ph = fa_phi_k_d(x, 64);                   /* both scaled by 2^64 */
+    double pd = fa_npdf_s64_d(x);
+    double d = fa_mad_d(x, pd, ph) * 0x1p-64;
     double lim = x > 0.0 ? 1.0 : 0.0;
     return g * (fa_abs_d(x) > 40.0 ? fa_nanpass_d(x, lim) : d);
 }
@@ -202,7 +200,7 @@ static inline double fa_gelu_bx_d(double g, double x, const double *p)
  * float64 constants c = sqrt(2/pi), k = 0.044715.  2u is formed in
  * double-word arithmetic (the exponential amplifies its rounding error by
  * |2u|, up to ~700), then sigmoid of the double-word argument. */
-static inline void fa_gelu_tanh_arg_d(double x, double *uh, double *ul)
+FA_INLINE void fa_gelu_tanh_arg_d(double x, double *uh, double *ul)
 {
     const double k = 0.044715, c2 = 2.0 * 0x1.9884533d43651p-1;
     double x2h, x2l, x3h, x3l, kh, kl, ah, al, vh, vl;
@@ -220,7 +218,7 @@ static inline void fa_gelu_tanh_arg_d(double x, double *uh, double *ul)
     *uh = fin ? vh : x;
     *ul = fin ? vl : 0.0;
 }
-static inline double fa_gelu_tanh_fwd_d(double x, const double *p)
+FA_INLINE double fa_gelu_tanh_fwd_d(double x, const double *p)
 {
     (void)p;
     double uh, ul;
@@ -232,7 +230,7 @@ static inline double fa_gelu_tanh_fwd_d(double x, const double *p)
     return uh >= 0.0 ? x / d : neg;
 }
 /* d/dx x sigmoid(2u) = s + x s sm (2u)',  (2u)' = 2c (1 + 3k x^2) */
-static inline double fa_gelu_tanh_bx_d(double g, double x, const double *p)
+FA_INLINE double fa_gelu_tanh_bx_d(double g, double x, const double *p)
 {
     (void)p;
     const double k3 = 3.0 * 0.044715, c2 = 2.0 * 0x1.9884533d43651p-1;
@@ -251,14 +249,14 @@ static inline double fa_gelu_tanh_bx_d(double g, double x, const double *p)
     return g * (fa_abs_d(x) > 1e10 ? fa_nanpass_d(x, lim) : r);
 }
 #else
-static inline float fa_gelu_fwd_f(float x, const float *p)
+FA_INLINE float fa_gelu_fwd_f(float x, const float *p)
 {
     (void)p;
     double xd = (double)x;
     double y = xd * fa_phi_fd_d(xd);
     return x == -(float)INFINITY ? -0.0f : (float)y;
 }
-static inline float fa_gelu_bx_f(float g, float x, const float *p)
+FA_INLINE float fa_gelu_bx_f(float g, float x, const float *p)
 {
     (void)p;
     double xd = (double)x;
@@ -267,9 +265,9 @@ static inline float fa_gelu_bx_f(float g, float x, const float *p)
     d = fa_abs_d(xd) > 40.0 ? fa_nanpass_d(xd, lim) : d;
     return (float)((double)g * d);
 }
-static inline float fa_gelu_tanh_fwd_f(float x, const float *p)
+FA_INLINE float fa_gelu_tanh_fwd_f(float x, const float *p)
 { (void)p; return (float)fa_gelu_tanh_fwd_d((double)x, 0); }
-static inline float fa_gelu_tanh_bx_f(float g, float x, const float *p)
+FA_INLINE float fa_gelu_tanh_bx_f(float g, float x, const float *p)
 { (void)p; return (float)fa_gelu_tanh_bx_d((double)g, (double)x, 0); }
 #endif
 
@@ -280,15 +278,16 @@ static inline float fa_gelu_tanh_bx_f(float g, float x, const float *p)
  * product underflows it is a signed 0 (swish(-inf) = 0). */
 /* b x = bx + bxl exactly (two-product): exp amplifies the rounding error of
  * b x by |b x|; beta = 0 gives x/2 (also at +-inf) */
-static inline void FN(fa_scaled_arg)(FA_T x, FA_T b, FA_T *bx, FA_T *bxl)
+FA_INLINE void FN(fa_scaled_arg)(FA_T x, FA_T b, FA_T *bx, FA_T *bxl)
 {
+    /* (no select on the loop-invariant b: GCC 12 cannot vectorize a
+     * select between an invariant and a vector mask) */
     FA_T h, l;
     FN(fa_two_prod)(b, x, &h, &l);
-    int fin = FN(fa_abs)(l) < (FA_T)INFINITY;   /* Dekker's split overflows for huge x */
-    *bx = b == FA_C(0.0) ? FA_C(0.0) : h;
-    *bxl = (b == FA_C(0.0)) | !fin ? FA_C(0.0) : l;
+    *bx = (h != h) & (x == x) ? FA_C(0.0) : h;      /* 0 * inf: beta = 0 */
+    *bxl = FN(fa_abs)(l) < (FA_T)INFINITY ? l : FA_C(0.0);  /* NaN/inf: drop */
 }
-static inline FA_T FN(fa_swish_core)(FA_T x, FA_T b)
+FA_INLINE FA_T FN(fa_swish_core)(FA_T x, FA_T b)
 {
     FA_T bx, bxl;
     FN(fa_scaled_arg)(x, b, &bx, &bxl);
@@ -301,7 +300,7 @@ static inline FA_T FN(fa_swish_core)(FA_T x, FA_T b)
 }
 /* d/dx x sigmoid(bx) = s (1 + b x sm), s = sigmoid(bx), sm = sigmoid(-bx);
  * limits 1 (bx -> inf) and 0 (bx -> -inf). */
-static inline FA_T FN(fa_swish_dcore)(FA_T x, FA_T b)
+FA_INLINE FA_T FN(fa_swish_dcore)(FA_T x, FA_T b)
 {
     FA_T bx, bxl;
     FN(fa_scaled_arg)(x, b, &bx, &bxl);
@@ -318,11 +317,11 @@ static inline FA_T FN(fa_swish_dcore)(FA_T x, FA_T b)
     FA_T lim = bx > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0);
     return FN(fa_abs)(bx) == (FA_T)INFINITY ? lim : r;
 }
-static inline FA_T FN(fa_silu_fwd)(FA_T x, const FA_T *p) { (void)p; return FN(fa_swish_core)(x, FA_C(1.0)); }
-static inline FA_T FN(fa_silu_bx)(FA_T g, FA_T x, const FA_T *p) { (void)p; return g * FN(fa_swish_dcore)(x, FA_C(1.0)); }
+FA_INLINE FA_T FN(fa_silu_fwd)(FA_T x, const FA_T *p) { (void)p; return FN(fa_swish_core)(x, FA_C(1.0)); }
+FA_INLINE FA_T FN(fa_silu_bx)(FA_T g, FA_T x, const FA_T *p) { (void)p; return g * FN(fa_swish_dcore)(x, FA_C(1.0)); }
 /* p[0] = beta */
-static inline FA_T FN(fa_swish_fwd)(FA_T x, const FA_T *p) { return FN(fa_swish_core)(x, p[0]); }
-static inline FA_T FN(fa_swish_bx)(FA_T g, FA_T x, const FA_T *p) { return g * FN(fa_swish_dcore)(x, p[0]); }
+FA_INLINE FA_T FN(fa_swish_fwd)(FA_T x, const FA_T *p) { return FN(fa_swish_core)(x, p[0]); }
+FA_INLINE FA_T FN(fa_swish_bx)(FA_T g, FA_T x, const FA_T *p) { return g * FN(fa_swish_dcore)(x, p[0]); }
 
 /* --------------------------------------------------------------- mish */
 /* tanh(softplus(x)) = n / (n + 2) with e = e^x, n = e (e + 2): no
@@ -333,7 +332,7 @@ static inline FA_T FN(fa_swish_bx)(FA_T g, FA_T x, const FA_T *p) { return g * F
 #define FA_MISH_CLAMP 15.0f
 #endif
 /* computed on e scaled by 2^64 (see fa_swish_core) */
-static inline FA_T FN(fa_mish_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_mish_fwd)(FA_T x, const FA_T *p)
 {
     (void)p;
     FA_T xc = x > FA_MISH_CLAMP ? FA_MISH_CLAMP : x;
@@ -346,7 +345,7 @@ static inline FA_T FN(fa_mish_fwd)(FA_T x, const FA_T *p)
     return x >= FA_C(0.0) ? x * (ts * FA_TWO_M64) : (xs * ts) * FA_TWO_M64;
 }
 /* mish' = t + x sech^2(sp) sigmoid(x), sech^2(sp) = 4(n+1)/(n+2)^2 */
-static inline FA_T FN(fa_mish_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_mish_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
     FA_T xc = x > FA_MISH_CLAMP ? FA_MISH_CLAMP : x;
@@ -367,7 +366,7 @@ static inline FA_T FN(fa_mish_bx)(FA_T g, FA_T x, const FA_T *p)
 
 /* ----------------------------------------------------------- softplus */
 /* p[0] = beta (> 0), p[1] = threshold.  max(z,0) + log1p(e^-|z|), z = bx */
-static inline FA_T FN(fa_softplus_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_softplus_fwd)(FA_T x, const FA_T *p)
 {
     FA_T z, zl;
     FN(fa_scaled_arg)(x, p[0], &z, &zl);
@@ -376,7 +375,7 @@ static inline FA_T FN(fa_softplus_fwd)(FA_T x, const FA_T *p)
     FA_T sp = (m + FN(fa_log1p)(e)) / p[0];
     return z > p[1] ? x : sp;
 }
-static inline FA_T FN(fa_softplus_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_softplus_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     FA_T z, zl;
     FN(fa_scaled_arg)(x, p[0], &z, &zl);
@@ -389,7 +388,7 @@ static inline FA_T FN(fa_softplus_bx)(FA_T g, FA_T x, const FA_T *p)
 /* |x| <= 1: x / (1 + |x|); beyond: sign(x) (1 - 1/(1 + |x|)), which is
  * monotone under rounding (x / fl(1 + |x|) is not near 2^53) and gives
  * +-1 at +-inf. */
-static inline FA_T FN(fa_softsign_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_softsign_fwd)(FA_T x, const FA_T *p)
 {
     (void)p;
     FA_T ax = FN(fa_abs)(x);
@@ -398,7 +397,7 @@ static inline FA_T FN(fa_softsign_fwd)(FA_T x, const FA_T *p)
     FA_T big = FN(fa_copysign)(FA_C(1.0) - FA_C(1.0) / d, x);
     return ax > FA_C(1.0) ? big : small;
 }
-static inline FA_T FN(fa_softsign_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_softsign_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
     FA_T d = FA_C(1.0) + FN(fa_abs)(x);
@@ -408,7 +407,7 @@ static inline FA_T FN(fa_softsign_bx)(FA_T g, FA_T x, const FA_T *p)
 /* ------------------------------------------------------- hard_sigmoid */
 /* p[0] = slope, p[1] = offset.  No FMA: slope*x + offset is rounded twice
  * on every ISA, so hard_sigmoid(+-3) is exactly 1 / 0 with the defaults. */
-static inline FA_T FN(fa_hard_sigmoid_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_hard_sigmoid_fwd)(FA_T x, const FA_T *p)
 {
     FA_T v = (p[0] == FA_C(0.0) ? FA_C(0.0) * (x != x ? x : FA_C(1.0)) : p[0] * x) + p[1];
     v = v < FA_C(0.0) ? FA_C(0.0) : v;
@@ -417,7 +416,7 @@ static inline FA_T FN(fa_hard_sigmoid_fwd)(FA_T x, const FA_T *p)
 /* slope strictly between the kinks, decided on x as torch does (-3 < x < 3
  * for the defaults); the kinks -offset/slope and (1-offset)/slope are
  * correctly rounded quotients, loop-invariant */
-static inline FA_T FN(fa_hard_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_hard_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     FA_T k0 = -p[1] / p[0], k1 = (FA_C(1.0) - p[1]) / p[0];
     FA_T lo = k0 < k1 ? k0 : k1, hi = k0 < k1 ? k1 : k0;
@@ -428,7 +427,7 @@ static inline FA_T FN(fa_hard_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
 
 /* --------------------------------------------------------- hard_swish */
 /* x * hard_sigmoid(x) with slope 1/6, offset 1/2 (torch's hardswish) */
-static inline FA_T FN(fa_hard_swish_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_hard_swish_fwd)(FA_T x, const FA_T *p)
 {
     (void)p;
     const FA_T slope = (FA_T)(1.0 / 6.0);
@@ -437,7 +436,7 @@ static inline FA_T FN(fa_hard_swish_fwd)(FA_T x, const FA_T *p)
     v = v > FA_C(1.0) ? FA_C(1.0) : v;
     return v == FA_C(0.0) ? FA_C(0.0) * (x != x ? x : FA_C(1.0)) : x * v;
 }
-static inline FA_T FN(fa_hard_swish_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_hard_swish_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
     const FA_T slope = (FA_T)(1.0 / 6.0);
@@ -449,12 +448,12 @@ static inline FA_T FN(fa_hard_swish_bx)(FA_T g, FA_T x, const FA_T *p)
 
 /* ---------------------------------------------------------- hard_tanh */
 /* p[0] = min_val, p[1] = max_val */
-static inline FA_T FN(fa_hard_tanh_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_hard_tanh_fwd)(FA_T x, const FA_T *p)
 {
     FA_T t = x < p[0] ? p[0] : x;
     return t > p[1] ? p[1] : t;
 }
-static inline FA_T FN(fa_hard_tanh_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_hard_tanh_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     FA_T d = (x > p[0]) & (x < p[1]) ? FA_C(1.0) : FA_C(0.0);
     return g * FN(fa_nanpass)(x, d);
@@ -462,23 +461,23 @@ static inline FA_T FN(fa_hard_tanh_bx)(FA_T g, FA_T x, const FA_T *p)
 
 /* --------------------------------------------------- soft/hard shrink */
 /* p[0] = lambd */
-static inline FA_T FN(fa_softshrink_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_softshrink_fwd)(FA_T x, const FA_T *p)
 {
     FA_T l = p[0];
     FA_T s = x > l ? x - l : x + l;
     return (x >= -l) & (x <= l) ? FA_C(0.0) : s;
 }
-static inline FA_T FN(fa_shrink_d)(FA_T x, FA_T l)
+FA_INLINE FA_T FN(fa_shrink_d)(FA_T x, FA_T l)
 {
     return FN(fa_nanpass)(x, (x >= -l) & (x <= l) ? FA_C(0.0) : FA_C(1.0));
 }
-static inline FA_T FN(fa_softshrink_bx)(FA_T g, FA_T x, const FA_T *p) { return g * FN(fa_shrink_d)(x, p[0]); }
-static inline FA_T FN(fa_hardshrink_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_softshrink_bx)(FA_T g, FA_T x, const FA_T *p) { return g * FN(fa_shrink_d)(x, p[0]); }
+FA_INLINE FA_T FN(fa_hardshrink_fwd)(FA_T x, const FA_T *p)
 {
     FA_T l = p[0];
     return (x >= -l) & (x <= l) ? FA_C(0.0) : x;
 }
-static inline FA_T FN(fa_hardshrink_bx)(FA_T g, FA_T x, const FA_T *p) { return g * FN(fa_shrink_d)(x, p[0]); }
+FA_INLINE FA_T FN(fa_hardshrink_bx)(FA_T g, FA_T x, const FA_T *p) { return g * FN(fa_shrink_d)(x, p[0]); }
 
 /* --------------------------------------------------------- tanhshrink */
 /* x - tanh x.  |x| <= 1: Lambert's continued fraction,
@@ -487,7 +486,7 @@ static inline FA_T FN(fa_hardshrink_bx)(FA_T g, FA_T x, const FA_T *p) { return 
  * cancellation; truncation < 2e-9 float with 5 levels, < 3e-19 double with
  * 9).  |x| > 1: (|x| - 1) + 2/(1 + e^2|x|), a sum of two non-negative
  * terms.  Odd: the sign is copied from x. */
-static inline FA_T FN(fa_tanhshrink_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_tanhshrink_fwd)(FA_T x, const FA_T *p)
 {
     (void)p;
 #if FA_DOUBLE
@@ -511,7 +510,7 @@ static inline FA_T FN(fa_tanhshrink_fwd)(FA_T x, const FA_T *p)
     r = x != x ? x : r;
     return FN(fa_copysign)(r, x);
 }
-static inline FA_T FN(fa_tanhshrink_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_tanhshrink_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
     FA_T t = FN(fa_tanh)(x);
@@ -520,19 +519,19 @@ static inline FA_T FN(fa_tanhshrink_bx)(FA_T g, FA_T x, const FA_T *p)
 
 /* ---------------------------------------------------------- threshold */
 /* p[0] = threshold, p[1] = value */
-static inline FA_T FN(fa_threshold_fwd)(FA_T x, const FA_T *p) { return x <= p[0] ? p[1] : x; }
-static inline FA_T FN(fa_threshold_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_threshold_fwd)(FA_T x, const FA_T *p) { return x <= p[0] ? p[1] : x; }
+FA_INLINE FA_T FN(fa_threshold_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     return g * FN(fa_nanpass)(x, x <= p[0] ? FA_C(0.0) : FA_C(1.0));
 }
 
 /* -------------------------------------------------------- binary_step */
-static inline FA_T FN(fa_binary_step_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_binary_step_fwd)(FA_T x, const FA_T *p)
 {
     (void)p;
     return x >= FA_C(0.0) ? FA_C(1.0) : (x < FA_C(0.0) ? FA_C(0.0) : x);
 }
-static inline FA_T FN(fa_binary_step_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_binary_step_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
     return g * FN(fa_nanpass)(x, FA_C(0.0));
@@ -543,7 +542,7 @@ static inline FA_T FN(fa_binary_step_bx)(FA_T g, FA_T x, const FA_T *p)
  * overflow for huge |x|, no underflow of x^2 for tiny |x|):
  * m = max, t = min/max, s = m sqrt(1 + t^2).  x >= 0: x/2 + s/2;
  * x < 0: (b/4) / (s/2 + |x|/2) (no cancellation, no overflow). */
-static inline void FN(fa_squareplus_s)(FA_T x, FA_T b, FA_T *s, FA_T *ratio)
+FA_INLINE void FN(fa_squareplus_s)(FA_T x, FA_T b, FA_T *s, FA_T *ratio)
 {
     FA_T rb = FN(fa_sqrt)(b);
     FA_T ax = FN(fa_abs)(x);
@@ -556,7 +555,7 @@ static inline void FN(fa_squareplus_s)(FA_T x, FA_T b, FA_T *s, FA_T *ratio)
     *s = m * u;
     *ratio = (big ? FA_C(1.0) : t) / u;          /* |x| / s */
 }
-static inline FA_T FN(fa_squareplus_fwd)(FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_squareplus_fwd)(FA_T x, const FA_T *p)
 {
     FA_T b = p[0], s, ratio;
     FN(fa_squareplus_s)(x, b, &s, &ratio);
@@ -565,7 +564,7 @@ static inline FA_T FN(fa_squareplus_fwd)(FA_T x, const FA_T *p)
     neg = b == FA_C(0.0) ? FA_C(0.0) : neg;
     return x >= FA_C(0.0) ? pos : (x < FA_C(0.0) ? neg : x);
 }
-static inline FA_T FN(fa_squareplus_bx)(FA_T g, FA_T x, const FA_T *p)
+FA_INLINE FA_T FN(fa_squareplus_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     FA_T b = p[0], s, ratio;
     FN(fa_squareplus_s)(x, b, &s, &ratio);

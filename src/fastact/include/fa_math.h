@@ -12,6 +12,15 @@
 #include <string.h>
 #include <math.h>
 
+/* Every helper is force-inlined: the loops only vectorize when the whole
+ * body is visible (GCC's heuristics otherwise keep some helpers out of line
+ * and the loop stays scalar). */
+#if defined(__GNUC__) || defined(__clang__)
+#define FA_INLINE static inline __attribute__((always_inline))
+#else
+#define FA_INLINE static inline
+#endif
+
 #if defined(__FMA__) || defined(__aarch64__) || defined(__ARM_FEATURE_FMA)
 #define FA_HAS_FMA 1
 #else

@@ -29,11 +29,11 @@
 #define FA_C(x) (x##f)
 #endif
 
-static inline FA_T FN(fa_from_bits)(FA_U u) { FA_T f; memcpy(&f, &u, sizeof f); return f; }
-static inline FA_U FN(fa_bits)(FA_T f) { FA_U u; memcpy(&u, &f, sizeof u); return u; }
+FA_INLINE FA_T FN(fa_from_bits)(FA_U u) { FA_T f; memcpy(&f, &u, sizeof f); return f; }
+FA_INLINE FA_U FN(fa_bits)(FA_T f) { FA_U u; memcpy(&u, &f, sizeof u); return u; }
 
 /* a * b + c: one rounding where the ISA has FMA, two elsewhere. */
-static inline FA_T FN(fa_mad)(FA_T a, FA_T b, FA_T c)
+FA_INLINE FA_T FN(fa_mad)(FA_T a, FA_T b, FA_T c)
 {
 #if FA_HAS_FMA
 #if FA_DOUBLE
@@ -48,7 +48,7 @@ static inline FA_T FN(fa_mad)(FA_T a, FA_T b, FA_T c)
 
 /* Exact product a*b = *hi + *lo (FMA, or Dekker/Veltkamp splitting; exact
  * because the modules are built with -ffp-contract=off). */
-static inline void FN(fa_two_prod)(FA_T a, FA_T b, FA_T *hi, FA_T *lo)
+FA_INLINE void FN(fa_two_prod)(FA_T a, FA_T b, FA_T *hi, FA_T *lo)
 {
     FA_T p = a * b;
 #if FA_HAS_FMA
@@ -69,7 +69,7 @@ static inline void FN(fa_two_prod)(FA_T a, FA_T b, FA_T *hi, FA_T *lo)
 }
 
 /* Exact sum a + b = *hi + *lo (Knuth's TwoSum, no ordering needed). */
-static inline void FN(fa_two_sum)(FA_T a, FA_T b, FA_T *hi, FA_T *lo)
+FA_INLINE void FN(fa_two_sum)(FA_T a, FA_T b, FA_T *hi, FA_T *lo)
 {
     FA_T s = a + b;
     FA_T bb = s - a;
@@ -77,12 +77,12 @@ static inline void FN(fa_two_sum)(FA_T a, FA_T b, FA_T *hi, FA_T *lo)
     *lo = (a - (s - bb)) + (b - bb);
 }
 
-static inline FA_T FN(fa_abs)(FA_T x)
+FA_INLINE FA_T FN(fa_abs)(FA_T x)
 {
     return FN(fa_from_bits)(FN(fa_bits)(x) & ~((FA_U)1 << (sizeof(FA_T) * 8 - 1)));
 }
 
-static inline FA_T FN(fa_sqrt)(FA_T x)
+FA_INLINE FA_T FN(fa_sqrt)(FA_T x)
 {
 #if FA_DOUBLE
     return __builtin_sqrt(x);
@@ -91,21 +91,21 @@ static inline FA_T FN(fa_sqrt)(FA_T x)
 #endif
 }
 
-static inline FA_T FN(fa_copysign)(FA_T mag, FA_T sgn)
+FA_INLINE FA_T FN(fa_copysign)(FA_T mag, FA_T sgn)
 {
     const FA_U sbit = (FA_U)1 << (sizeof(FA_T) * 8 - 1);
     return FN(fa_from_bits)((FN(fa_bits)(mag) & ~sbit) | (FN(fa_bits)(sgn) & sbit));
 }
 
 /* 2^k for an integer k held in the low bits, valid for -BIAS < k <= BIAS. */
-static inline FA_T FN(fa_pow2i)(FA_I k)
+FA_INLINE FA_T FN(fa_pow2i)(FA_I k)
 {
     return FN(fa_from_bits)((FA_U)(k + FA_BIAS) << FA_MANT);
 }
 
 /* Round-to-nearest integer by the "magic constant" trick: returns n as a
  * float; *ni receives the same integer.  |v| < 2^(MANT-1). */
-static inline FA_T FN(fa_rint_magic)(FA_T v, FA_I *ni)
+FA_INLINE FA_T FN(fa_rint_magic)(FA_T v, FA_I *ni)
 {
 #if FA_DOUBLE
     const FA_T magic = 0x1.8p52;
@@ -120,7 +120,7 @@ static inline FA_T FN(fa_rint_magic)(FA_T v, FA_I *ni)
 /* e^r - 1 for |r| <= ln(2)/2 (a little more is fine).
  * float: degree 6 fitted (see below); double: Taylor degree 13
  * (remainder < 2e-17 relative). */
-static inline FA_T FN(fa_expm1_poly)(FA_T r)
+FA_INLINE FA_T FN(fa_expm1_poly)(FA_T r)
 {
     FA_T p;
 #if FA_DOUBLE
@@ -151,7 +151,7 @@ static inline FA_T FN(fa_expm1_poly)(FA_T r)
 
 /* Cody-Waite reduction: x = n ln2 + r, |r| <= ln2/2 (+ lo added to r).
  * ln2_hi has few enough bits that n*ln2_hi is exact for the clamped n. */
-static inline FA_T FN(fa_exp_reduce)(FA_T x, FA_T lo, FA_I *ni, FA_T *nf)
+FA_INLINE FA_T FN(fa_exp_reduce)(FA_T x, FA_T lo, FA_I *ni, FA_T *nf)
 {
 #if FA_DOUBLE
     const FA_T log2e = 0x1.71547652b82fep0;
@@ -173,16 +173,21 @@ static inline FA_T FN(fa_exp_reduce)(FA_T x, FA_T lo, FA_I *ni, FA_T *nf)
  * rounding error of an argument computed in double-word form; pass 0).
  * Correct for the whole range: overflow to +inf, gradual underflow into the
  * subnormals and to 0, NaN propagates. */
-static inline FA_T FN(fa_exp2w)(FA_T x, FA_T lo)
+FA_INLINE FA_T FN(fa_exp2w)(FA_T x, FA_T lo)
 {
 #if FA_DOUBLE
-    const FA_T xmin = -746.0, xmax = 710.0;
+    const FA_T xmin = -760.0, xmax = 710.0;
 #else
-    const FA_T xmin = -104.0f, xmax = 89.0f;
+    const FA_T xmin = -110.0f, xmax = 89.0f;
 #endif
     FA_I ni, n1;
     FA_T nf;
-    lo = (x > xmax) | (x < xmin) ? FA_C(0.0) : lo;   /* a clamped x drops lo */
+    /* lo is tiny unless x itself is far out of range (then it is clamped
+     * with x: e^(xmin +- 1/2) still rounds to 0, e^(xmax +- 1/2) to inf).
+     * min/max, not a select on a mask: GCC 12 fails to vectorize some
+     * combinations of mask selects */
+    lo = lo > FA_C(0.5) ? FA_C(0.5) : lo;
+    lo = lo < FA_C(-0.5) ? FA_C(-0.5) : lo;
     x = x > xmax ? xmax : x;            /* NaN compares false: kept */
     x = x < xmin ? xmin : x;
     FA_T r = FN(fa_exp_reduce)(x, lo, &ni, &nf);
@@ -201,7 +206,7 @@ static inline FA_T FN(fa_exp2w)(FA_T x, FA_T lo)
     return ((FA_C(1.0) + q) * s1) * s2;
 }
 
-static inline FA_T FN(fa_exp)(FA_T x) { return FN(fa_exp2w)(x, FA_C(0.0)); }
+FA_INLINE FA_T FN(fa_exp)(FA_T x) { return FN(fa_exp2w)(x, FA_C(0.0)); }
 
 /* e^(x + lo) * 2^64, and exactly 0 where e^x * |x| underflows whatever
  * moderate factor multiplies it (x < -149 float, x < -790 double).  For
@@ -209,7 +214,7 @@ static inline FA_T FN(fa_exp)(FA_T x) { return FN(fa_exp2w)(x, FA_C(0.0)); }
  * there first would keep only a few significant bits; callers form the
  * product on the scaled value and multiply by 2^-64 once at the end. */
 #define FA_EXPK_SHIFT 64
-static inline FA_T FN(fa_exp2w_s64)(FA_T x, FA_T lo)
+FA_INLINE FA_T FN(fa_exp2w_s64)(FA_T x, FA_T lo)
 {
 #if FA_DOUBLE
     const FA_T xmin = -790.0, xmax = 710.0;
@@ -218,7 +223,8 @@ static inline FA_T FN(fa_exp2w_s64)(FA_T x, FA_T lo)
 #endif
     FA_I ni, n1;
     FA_T nf;
-    lo = (x > xmax) | (x < xmin) ? FA_C(0.0) : lo;
+    lo = lo > FA_C(0.5) ? FA_C(0.5) : lo;
+    lo = lo < FA_C(-0.5) ? FA_C(-0.5) : lo;
     FA_T xc = x > xmax ? xmax : x;
     xc = xc < xmin ? xmin : xc;
     FA_T r = FN(fa_exp_reduce)(xc, lo, &ni, &nf);
@@ -238,7 +244,7 @@ static inline FA_T FN(fa_exp2w_s64)(FA_T x, FA_T lo)
 
 /* e^x - 1 for x <= 60 (callers never pass more; larger x is clamped).
  * Keeps the sign of zero and full relative accuracy near 0. */
-static inline FA_T FN(fa_expm1)(FA_T x)
+FA_INLINE FA_T FN(fa_expm1)(FA_T x)
 {
 #if FA_DOUBLE
     const FA_T xmin = -40.0;            /* e^-40 < 2^-54: result is -1 */
@@ -261,7 +267,7 @@ static inline FA_T FN(fa_expm1)(FA_T x)
  * s = f / (2 + f), log(1+f) = f - f^2/2 + s (f^2/2 + R(s^2)) with
  * R(z) = 2z/3 + 2z^2/5 + ... (the atanh series; truncation < 1e-9 float,
  * < 1e-17 double relative). */
-static inline FA_T FN(fa_log_core)(FA_T a, FA_T c)
+FA_INLINE FA_T FN(fa_log_core)(FA_T a, FA_T c)
 {
 #if FA_DOUBLE
     const FA_U off = 0x3ff0000000000000ULL - 0x3fe6a09e667f3bcdULL;
@@ -320,7 +326,7 @@ static inline FA_T FN(fa_log_core)(FA_T a, FA_T c)
 }
 
 /* Natural log, all inputs: log(0) = -inf, log(<0) = NaN, log(inf) = inf. */
-static inline FA_T FN(fa_log)(FA_T x)
+FA_INLINE FA_T FN(fa_log)(FA_T x)
 {
     FA_T xs = x > FA_C(0.0) ? x : FA_C(1.0);
     FA_T r = FN(fa_log_core)(xs, FA_C(0.0));
@@ -331,7 +337,7 @@ static inline FA_T FN(fa_log)(FA_T x)
 }
 
 /* log(1 + u), all inputs; full relative accuracy for tiny u. */
-static inline FA_T FN(fa_log1p)(FA_T u)
+FA_INLINE FA_T FN(fa_log1p)(FA_T u)
 {
     FA_T us = u > FA_C(-1.0) ? u : FA_C(0.0);     /* also maps NaN to 0 */
     us = us == (FA_T)INFINITY ? FA_C(0.0) : us;
@@ -348,7 +354,7 @@ static inline FA_T FN(fa_log1p)(FA_T u)
 
 /* tanh(x) = sign(x) em / (em + 2), em = expm1(2|x|); |x| is clamped where
  * tanh rounds to 1 (float: 10, double: 20).  <= ~2.5 ulp. */
-static inline FA_T FN(fa_tanh)(FA_T x)
+FA_INLINE FA_T FN(fa_tanh)(FA_T x)
 {
 #if FA_DOUBLE
     const FA_T big = 20.0;
@@ -364,7 +370,7 @@ static inline FA_T FN(fa_tanh)(FA_T x)
 
 /* 1 / (1 + e^-x), one division, no overflow, relative accuracy in both
  * tails (sigmoid(-100) = 3.7e-44, not 0). */
-static inline FA_T FN(fa_sigmoid)(FA_T x)
+FA_INLINE FA_T FN(fa_sigmoid)(FA_T x)
 {
     FA_T e = FN(fa_exp)(-FN(fa_abs)(x));
     FA_T num = x >= FA_C(0.0) ? FA_C(1.0) : e;     /* NaN: e is NaN */

@@ -1,0 +1,5 @@
+import sys
+
+from fastact.bench.cli import main
+
+sys.exit(main())
