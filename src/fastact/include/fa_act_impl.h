@@ -287,10 +287,9 @@ FA_INLINE void FN(fa_scaled_arg)(FA_T x, FA_T b, FA_T *bx, FA_T *bxl)
     *bx = (h != h) & (x == x) ? FA_C(0.0) : h;      /* 0 * inf: beta = 0 */
     *bxl = FN(fa_abs)(l) < (FA_T)INFINITY ? l : FA_C(0.0);  /* NaN/inf: drop */
 }
-FA_INLINE FA_T FN(fa_swish_core)(FA_T x, FA_T b)
+/* on bx + bxl = b x (bxl = 0 for silu, where the product is exact) */
+FA_INLINE FA_T FN(fa_swish_core_w)(FA_T x, FA_T bx, FA_T bxl)
 {
-    FA_T bx, bxl;
-    FN(fa_scaled_arg)(x, b, &bx, &bxl);
     FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), bx >= FA_C(0.0) ? -bxl : bxl);
     FA_T d = FA_C(1.0) + es * FA_TWO_M64;
     FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;          /* inf * 0 -> 0 */
@@ -300,10 +299,8 @@ FA_INLINE FA_T FN(fa_swish_core)(FA_T x, FA_T b)
 }
 /* d/dx x sigmoid(bx) = s (1 + b x sm), s = sigmoid(bx), sm = sigmoid(-bx);
  * limits 1 (bx -> inf) and 0 (bx -> -inf). */
-FA_INLINE FA_T FN(fa_swish_dcore)(FA_T x, FA_T b)
+FA_INLINE FA_T FN(fa_swish_dcore_w)(FA_T bx, FA_T bxl)
 {
-    FA_T bx, bxl;
-    FN(fa_scaled_arg)(x, b, &bx, &bxl);
     FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), bx >= FA_C(0.0) ? -bxl : bxl);
     FA_T e = es * FA_TWO_M64;
     FA_T d = FA_C(1.0) + e;
@@ -317,11 +314,21 @@ FA_INLINE FA_T FN(fa_swish_dcore)(FA_T x, FA_T b)
     FA_T lim = bx > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0);
     return FN(fa_abs)(bx) == (FA_T)INFINITY ? lim : r;
 }
-FA_INLINE FA_T FN(fa_silu_fwd)(FA_T x, const FA_T *p) { (void)p; return FN(fa_swish_core)(x, FA_C(1.0)); }
-FA_INLINE FA_T FN(fa_silu_bx)(FA_T g, FA_T x, const FA_T *p) { (void)p; return g * FN(fa_swish_dcore)(x, FA_C(1.0)); }
+FA_INLINE FA_T FN(fa_silu_fwd)(FA_T x, const FA_T *p) { (void)p; return FN(fa_swish_core_w)(x, x, FA_C(0.0)); }
+FA_INLINE FA_T FN(fa_silu_bx)(FA_T g, FA_T x, const FA_T *p) { (void)p; return g * FN(fa_swish_dcore_w)(x, FA_C(0.0)); }
 /* p[0] = beta */
-FA_INLINE FA_T FN(fa_swish_fwd)(FA_T x, const FA_T *p) { return FN(fa_swish_core)(x, p[0]); }
-FA_INLINE FA_T FN(fa_swish_bx)(FA_T g, FA_T x, const FA_T *p) { return g * FN(fa_swish_dcore)(x, p[0]); }
+FA_INLINE FA_T FN(fa_swish_fwd)(FA_T x, const FA_T *p)
+{
+    FA_T bx, bxl;
+    FN(fa_scaled_arg)(x, p[0], &bx, &bxl);
+    return FN(fa_swish_core_w)(x, bx, bxl);
+}
+FA_INLINE FA_T FN(fa_swish_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    FA_T bx, bxl;
+    FN(fa_scaled_arg)(x, p[0], &bx, &bxl);
+    return g * FN(fa_swish_dcore_w)(bx, bxl);
+}
 
 /* --------------------------------------------------------------- mish */
 /* tanh(softplus(x)) = n / (n + 2) with e = e^x, n = e (e + 2): no

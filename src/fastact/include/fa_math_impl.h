@@ -149,116 +149,107 @@ FA_INLINE FA_T FN(fa_expm1_poly)(FA_T r)
     return FN(fa_mad)(r * r, p, r);
 }
 
-/* Cody-Waite reduction: x = n ln2 + r, |r| <= ln2/2 (+ lo added to r).
- * ln2_hi has few enough bits that n*ln2_hi is exact for the clamped n. */
+/* Constants of the Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2;
+ * ln2_hi has few enough bits that n*ln2_hi is exact for every n used. */
+#if FA_DOUBLE
+#define FA_LOG2E 0x1.71547652b82fep0
+#define FA_LN2_HI 0x1.62e42fee00000p-1
+#define FA_LN2_LO 0x1.a39ef35793c76p-33
+#define FA_MAGIC 0x1.8p52
+#else
+#define FA_LOG2E 0x1.715476p0f
+#define FA_LN2_HI 0x1.62e4p-1f
+#define FA_LN2_LO 0x1.7f7d1cp-20f
+#define FA_MAGIC 0x1.8p23f
+#endif
+
+/* the reduction alone (used by fa_erf_impl.h): r + lo, n and its integer */
 FA_INLINE FA_T FN(fa_exp_reduce)(FA_T x, FA_T lo, FA_I *ni, FA_T *nf)
 {
-#if FA_DOUBLE
-    const FA_T log2e = 0x1.71547652b82fep0;
-    const FA_T ln2_hi = 0x1.62e42fee00000p-1;
-    const FA_T ln2_lo = 0x1.a39ef35793c76p-33;
-#else
-    const FA_T log2e = 0x1.715476p0f;
-    const FA_T ln2_hi = 0x1.62e4p-1f;
-    const FA_T ln2_lo = 0x1.7f7d1cp-20f;
-#endif
-    FA_T n = FN(fa_rint_magic)(x * log2e, ni);
-    FA_T r = FN(fa_mad)(n, -ln2_hi, x);
-    r = FN(fa_mad)(n, -ln2_lo, r);
+    FA_T n = FN(fa_rint_magic)(x * FA_LOG2E, ni);
+    FA_T r = FN(fa_mad)(n, -FA_LN2_HI, x);
+    r = FN(fa_mad)(n, -FA_LN2_LO, r);
     *nf = n;
     return r + lo;
 }
 
-/* e^(x + lo) where |lo| is tiny compared with ulp-scale of x (lo carries the
- * rounding error of an argument computed in double-word form; pass 0).
- * Correct for the whole range: overflow to +inf, gradual underflow into the
- * subnormals and to 0, NaN propagates. */
-FA_INLINE FA_T FN(fa_exp2w)(FA_T x, FA_T lo)
+/* e^(x + lo) * 2^k (k = 0 or 64), lo the low part of a double-word
+ * argument (0 for a plain one).  Design: no clamp on the way in (a clamp
+ * costs more than it seems: GCC threads it into masked copies); the
+ * reduction runs on any x and the lanes outside [xmin, xmax] are replaced
+ * at the end: +inf above xmax, 0 below xmin, NaN kept.  Between the
+ * thresholds and the true overflow / underflow points the arithmetic
+ * overflows or underflows by itself.  2^(n+k) is applied as two factors so
+ * that n = 128 (float) / 1024 (double) and gradual underflow into the
+ * subnormals are reached without an invalid exponent field. */
+FA_INLINE FA_T FN(fa_exp_k)(FA_T x, FA_T lo, int k, FA_T xmin, FA_T xmax)
 {
-#if FA_DOUBLE
-    const FA_T xmin = -760.0, xmax = 710.0;
-#else
-    const FA_T xmin = -110.0f, xmax = 89.0f;
-#endif
-    FA_I ni, n1;
-    FA_T nf;
-    /* lo is tiny unless x itself is far out of range (then it is clamped
-     * with x: e^(xmin +- 1/2) still rounds to 0, e^(xmax +- 1/2) to inf).
-     * min/max, not a select on a mask: GCC 12 fails to vectorize some
-     * combinations of mask selects */
-    lo = lo > FA_C(0.5) ? FA_C(0.5) : lo;
-    lo = lo < FA_C(-0.5) ? FA_C(-0.5) : lo;
-    x = x > xmax ? xmax : x;            /* NaN compares false: kept */
-    x = x < xmin ? xmin : x;
-    FA_T r = FN(fa_exp_reduce)(x, lo, &ni, &nf);
+    FA_T t = FN(fa_mad)(x, FA_LOG2E, FA_MAGIC);      /* round(x log2 e) + magic */
+    FA_T n = t - FA_MAGIC;
+    FA_I ni = (FA_I)(FN(fa_bits)(t) - FN(fa_bits)(FA_MAGIC)) + (FA_I)k;
+    FA_T r = FN(fa_mad)(n, -FA_LN2_HI, x);
+    r = FN(fa_mad)(n, -FA_LN2_LO, r);
+    r = r + lo;
     FA_T q = FN(fa_expm1_poly)(r);
-    /* 2^n split in two factors so that n = 128 (float) / 1024 (double) and
-     * results in the subnormal range are reached without an invalid
-     * exponent field. */
-#if FA_DOUBLE
+    FA_I n1;
+#if FA_DOUBLE && !defined(__AVX512F__)
     /* no packed 64-bit arithmetic shift below AVX-512: halve by magic */
-    (void)FN(fa_rint_magic)(nf * FA_C(0.5), &n1);
+    (void)FN(fa_rint_magic)((n + (FA_T)k) * FA_C(0.5), &n1);
 #else
-    (void)nf;
     n1 = ni >> 1;
 #endif
     FA_T s1 = FN(fa_pow2i)(n1), s2 = FN(fa_pow2i)(ni - n1);
-    return ((FA_C(1.0) + q) * s1) * s2;
+    FA_T res = ((FA_C(1.0) + q) * s1) * s2;
+    res = x > xmax ? (FA_T)INFINITY : res;
+    return x < xmin ? FA_C(0.0) : res;
+}
+
+/* e^(x + lo), whole range (overflow to +inf, gradual underflow, NaN). */
+FA_INLINE FA_T FN(fa_exp2w)(FA_T x, FA_T lo)
+{
+#if FA_DOUBLE
+    return FN(fa_exp_k)(x, lo, 0, -746.0, 710.0);
+#else
+    return FN(fa_exp_k)(x, lo, 0, -104.0f, 89.0f);
+#endif
 }
 
 FA_INLINE FA_T FN(fa_exp)(FA_T x) { return FN(fa_exp2w)(x, FA_C(0.0)); }
 
 /* e^(x + lo) * 2^64, and exactly 0 where e^x * |x| underflows whatever
- * moderate factor multiplies it (x < -149 float, x < -790 double).  For
- * products like x e^x that land in the subnormal range: computing e^x
- * there first would keep only a few significant bits; callers form the
- * product on the scaled value and multiply by 2^-64 once at the end. */
-#define FA_EXPK_SHIFT 64
+ * moderate factor multiplies it (x < -149 float, x < -790 double); +inf
+ * above 44 (float) / 665 (double).  For products like x e^x that land in
+ * the subnormal range: computing e^x there first would keep only a few
+ * significant bits; callers form the product on the scaled value and
+ * multiply by 2^-64 once at the end. */
 FA_INLINE FA_T FN(fa_exp2w_s64)(FA_T x, FA_T lo)
 {
 #if FA_DOUBLE
-    const FA_T xmin = -790.0, xmax = 710.0;
+    return FN(fa_exp_k)(x, lo, 64, -790.0, 665.0);
 #else
-    const FA_T xmin = -149.0f, xmax = 89.0f;
+    return FN(fa_exp_k)(x, lo, 64, -149.0f, 44.0f);
 #endif
-    FA_I ni, n1;
-    FA_T nf;
-    lo = lo > FA_C(0.5) ? FA_C(0.5) : lo;
-    lo = lo < FA_C(-0.5) ? FA_C(-0.5) : lo;
-    FA_T xc = x > xmax ? xmax : x;
-    xc = xc < xmin ? xmin : xc;
-    FA_T r = FN(fa_exp_reduce)(xc, lo, &ni, &nf);
-    FA_T q = FN(fa_expm1_poly)(r);
-    ni = ni + FA_EXPK_SHIFT;
-#if FA_DOUBLE
-    (void)FN(fa_rint_magic)((nf + (FA_T)FA_EXPK_SHIFT) * FA_C(0.5), &n1);
-#else
-    (void)nf;
-    n1 = ni >> 1;
-#endif
-    FA_T s1 = FN(fa_pow2i)(n1), s2 = FN(fa_pow2i)(ni - n1);
-    FA_T res = ((FA_C(1.0) + q) * s1) * s2;
-    return x < xmin ? FA_C(0.0) : res;
 }
 
-
-/* e^x - 1 for x <= 60 (callers never pass more; larger x is clamped).
- * Keeps the sign of zero and full relative accuracy near 0. */
+/* e^x - 1 for x <= 60 (callers never pass more).  Keeps the sign of zero
+ * and full relative accuracy near 0; -1 below -20 (float) / -40 (double),
+ * where e^x is below half an ulp of 1. */
 FA_INLINE FA_T FN(fa_expm1)(FA_T x)
 {
 #if FA_DOUBLE
-    const FA_T xmin = -40.0;            /* e^-40 < 2^-54: result is -1 */
+    const FA_T xmin = -40.0;
 #else
-    const FA_T xmin = -20.0f;           /* e^-20 < 2^-25 */
+    const FA_T xmin = -20.0f;
 #endif
-    FA_I ni;
-    FA_T nf;
-    FA_T xc = x > FA_C(60.0) ? FA_C(60.0) : x;
-    xc = xc < xmin ? xmin : xc;
-    FA_T r = FN(fa_exp_reduce)(xc, FA_C(0.0), &ni, &nf);
+    FA_T t = FN(fa_mad)(x, FA_LOG2E, FA_MAGIC);
+    FA_T n = t - FA_MAGIC;
+    FA_I ni = (FA_I)(FN(fa_bits)(t) - FN(fa_bits)(FA_MAGIC));
+    FA_T r = FN(fa_mad)(n, -FA_LN2_HI, x);
+    r = FN(fa_mad)(n, -FA_LN2_LO, r);
     FA_T q = FN(fa_expm1_poly)(r);
     FA_T s = FN(fa_pow2i)(ni);
     FA_T res = FN(fa_mad)(s, q, s - FA_C(1.0));
+    res = x < xmin ? -FA_C(1.0) : res;
     return x == FA_C(0.0) ? x : res;
 }
 
@@ -380,3 +371,7 @@ FA_INLINE FA_T FN(fa_sigmoid)(FA_T x)
 #undef FA_MANT
 #undef FA_BIAS
 #undef FA_C
+#undef FA_LOG2E
+#undef FA_LN2_HI
+#undef FA_LN2_LO
+#undef FA_MAGIC
