@@ -24,3 +24,28 @@ def fit(d, n=4000):
     return c, err.max()
 for d in (4,5):
     c,e=fit(d); print(d, e, [float(x).hex() for x in c], list(c))
+
+
+def fit_double():
+    """The float64 polynomial: Chebyshev interpolant (mpmath.chebyfit) of
+    (e^r - 1 - r)/r^2 on [-ln2/2, ln2/2] (slightly widened), degree 9; prints
+    the max relative error of q = r + r^2 P(r) and the coefficients."""
+    mp.mp.dps = 40
+    a = mp.log(2) / 2 * mp.mpf("1.0005")
+    f = lambda r: (mp.expm1(r) - r) / r**2 if r != 0 else mp.mpf(1) / 2  # noqa: E731
+    poly = mp.chebyfit(f, [-a, a], 10)
+    cs = [float(c) for c in poly[::-1]]
+    worst = 0
+    for i in range(2001):
+        r = -a + 2 * a * i / 2000
+        if r == 0:
+            continue
+        P = mp.mpf(0)
+        for c in reversed(cs):
+            P = P * r + mp.mpf(c)
+        worst = max(worst, abs((r + r * r * P) / mp.expm1(r) - 1))
+    print("double degree 9:", float(worst), [c.hex() for c in cs])
+
+
+if __name__ == "__main__" and "--double" in __import__("sys").argv:
+    fit_double()

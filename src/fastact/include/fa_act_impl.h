@@ -47,7 +47,7 @@ FA_INLINE FA_T FN(fa_log_sigmoid_fwd)(FA_T x, const FA_T *p)
     (void)p;
     FA_T e = FN(fa_exp)(-FN(fa_abs)(x));
     FA_T m = x < FA_C(0.0) ? x : FA_C(0.0);
-    return m - FN(fa_log1p)(e);
+    return m - FN(fa_log1p_01)(e);
 }
 FA_INLINE FA_T FN(fa_log_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
 {
@@ -379,7 +379,7 @@ FA_INLINE FA_T FN(fa_softplus_fwd)(FA_T x, const FA_T *p)
     FN(fa_scaled_arg)(x, p[0], &z, &zl);
     FA_T e = FN(fa_exp2w)(-FN(fa_abs)(z), z >= FA_C(0.0) ? -zl : zl);
     FA_T m = z > FA_C(0.0) ? z : FA_C(0.0);
-    FA_T sp = (m + FN(fa_log1p)(e)) / p[0];
+    FA_T sp = (m + FN(fa_log1p_01)(e)) / p[0];
     return z > p[1] ? x : sp;
 }
 FA_INLINE FA_T FN(fa_softplus_bx)(FA_T g, FA_T x, const FA_T *p)
