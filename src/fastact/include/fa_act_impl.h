@@ -284,7 +284,7 @@ FA_INLINE void FN(fa_scaled_arg)(FA_T x, FA_T b, FA_T *bx, FA_T *bxl)
      * select between an invariant and a vector mask) */
     FA_T h, l;
     FN(fa_two_prod)(b, x, &h, &l);
-    *bx = (h != h) & (x == x) ? FA_C(0.0) : h;      /* 0 * inf: beta = 0 */
+    *bx = h != h ? FA_C(0.0) : h;   /* 0 * inf (beta = 0); a NaN x stays NaN via x */
     *bxl = FN(fa_abs)(l) < (FA_T)INFINITY ? l : FA_C(0.0);  /* NaN/inf: drop */
 }
 /* on bx + bxl = b x (bxl = 0 for silu, where the product is exact) */
@@ -327,7 +327,7 @@ FA_INLINE FA_T FN(fa_swish_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     FA_T bx, bxl;
     FN(fa_scaled_arg)(x, p[0], &bx, &bxl);
-    return g * FN(fa_swish_dcore_w)(bx, bxl);
+    return g * FN(fa_nanpass)(x, FN(fa_swish_dcore_w)(bx, bxl));
 }
 
 /* --------------------------------------------------------------- mish */
@@ -373,10 +373,17 @@ FA_INLINE FA_T FN(fa_mish_bx)(FA_T g, FA_T x, const FA_T *p)
 
 /* ----------------------------------------------------------- softplus */
 /* p[0] = beta (> 0), p[1] = threshold.  max(z,0) + log1p(e^-|z|), z = bx */
+/* z + zl = beta x exactly (beta > 0, checked by the API) */
+FA_INLINE void FN(fa_prod_w)(FA_T b, FA_T x, FA_T *z, FA_T *zl)
+{
+    FA_T l;
+    FN(fa_two_prod)(b, x, z, &l);
+    *zl = FN(fa_abs)(l) < (FA_T)INFINITY ? l : FA_C(0.0);
+}
 FA_INLINE FA_T FN(fa_softplus_fwd)(FA_T x, const FA_T *p)
 {
     FA_T z, zl;
-    FN(fa_scaled_arg)(x, p[0], &z, &zl);
+    FN(fa_prod_w)(p[0], x, &z, &zl);
     FA_T e = FN(fa_exp2w)(-FN(fa_abs)(z), z >= FA_C(0.0) ? -zl : zl);
     FA_T m = z > FA_C(0.0) ? z : FA_C(0.0);
     FA_T sp = (m + FN(fa_log1p_01)(e)) / p[0];
@@ -385,7 +392,7 @@ FA_INLINE FA_T FN(fa_softplus_fwd)(FA_T x, const FA_T *p)
 FA_INLINE FA_T FN(fa_softplus_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     FA_T z, zl;
-    FN(fa_scaled_arg)(x, p[0], &z, &zl);
+    FN(fa_prod_w)(p[0], x, &z, &zl);
     FA_T e = FN(fa_exp2w)(-FN(fa_abs)(z), z >= FA_C(0.0) ? -zl : zl);
     FA_T s = (z >= FA_C(0.0) ? FA_C(1.0) : e) / (FA_C(1.0) + e);
     return z > p[1] ? g : g * s;
@@ -441,7 +448,7 @@ FA_INLINE FA_T FN(fa_hard_swish_fwd)(FA_T x, const FA_T *p)
     FA_T v = slope * x + FA_C(0.5);
     v = v < FA_C(0.0) ? FA_C(0.0) : v;
     v = v > FA_C(1.0) ? FA_C(1.0) : v;
-    return v == FA_C(0.0) ? FA_C(0.0) * (x != x ? x : FA_C(1.0)) : x * v;
+    return v == FA_C(0.0) ? FA_C(0.0) : x * v;     /* x = -inf: 0, NaN: v is NaN */
 }
 FA_INLINE FA_T FN(fa_hard_swish_bx)(FA_T g, FA_T x, const FA_T *p)
 {
