@@ -113,7 +113,7 @@ SPECS: tuple = (
                "x * Phi(x) (erf form); approximate='tanh': "
                "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
                params=(Param("approximate", "none", type="choice", choices=("none", "tanh")),),
-               kernel={"none": "gelu", "tanh": "gelu_tanh"}, ulp=(2, 4), cost="heavy",
+               kernel={"none": "gelu", "tanh": "gelu_tanh"}, ulp=(4, 4), cost="heavy",
                domain=(-40.0, 30.0)),
     Activation("silu", _E, "x * sigmoid(x)", ulp=(3, 3)),
     Activation("swish", _E, "x * sigmoid(beta * x)", params=(Param("beta", 1.0),), ulp=(4, 4)),

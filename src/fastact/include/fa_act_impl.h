@@ -172,6 +172,65 @@ FA_INLINE FA_T FN(fa_celu_bx)(FA_T g, FA_T x, const FA_T *p)
     return g * (x > FA_C(0.0) ? FA_C(1.0) : FN(fa_exp2w)(q, ql));
 }
 
+/* ------------------------------------------------------ silu / swish */
+/* x * sigmoid(b x) with one division.  For b x < 0 the product is formed
+ * on e^-|bx| scaled by 2^64 and scaled back once, so results in the
+ * subnormal range keep their accuracy (silu(-100) in float32); where the
+ * product underflows it is a signed 0 (swish(-inf) = 0). */
+/* b x = bx + bxl exactly (two-product): exp amplifies the rounding error of
+ * b x by |b x|; beta = 0 gives x/2 (also at +-inf) */
+FA_INLINE void FN(fa_scaled_arg)(FA_T x, FA_T b, FA_T *bx, FA_T *bxl)
+{
+    /* (no select on the loop-invariant b: GCC 12 cannot vectorize a
+     * select between an invariant and a vector mask) */
+    FA_T h, l;
+    FN(fa_two_prod)(b, x, &h, &l);
+    *bx = h != h ? FA_C(0.0) : h;   /* 0 * inf (beta = 0); a NaN x stays NaN via x */
+    *bxl = FN(fa_abs)(l) < (FA_T)INFINITY ? l : FA_C(0.0);  /* NaN/inf: drop */
+}
+/* on bx + bxl = b x (bxl = 0 for silu, where the product is exact) */
+FA_INLINE FA_T FN(fa_swish_core_w)(FA_T x, FA_T bx, FA_T bxl)
+{
+    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), bx >= FA_C(0.0) ? -bxl : bxl);
+    FA_T d = FA_C(1.0) + es * FA_TWO_M64;
+    FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;          /* inf * 0 -> 0 */
+    int pos = bx >= FA_C(0.0);
+    FA_T num = pos ? x : xs * es;
+    return (num / d) * (pos ? FA_C(1.0) : FA_TWO_M64);
+}
+/* d/dx x sigmoid(bx) = s (1 + b x sm), s = sigmoid(bx), sm = sigmoid(-bx);
+ * limits 1 (bx -> inf) and 0 (bx -> -inf). */
+FA_INLINE FA_T FN(fa_swish_dcore_w)(FA_T bx, FA_T bxl)
+{
+    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), bx >= FA_C(0.0) ? -bxl : bxl);
+    FA_T e = es * FA_TWO_M64;
+    FA_T d = FA_C(1.0) + e;
+    /* bx >= 0: s = 1/d, sm = e/d; bx < 0: s = e/d, sm = 1/d (e scaled) */
+    FA_T rd = FA_C(1.0) / d;
+    FA_T bxs = es == FA_C(0.0) ? FA_C(0.0) : bx;
+    int pos = bx >= FA_C(0.0);
+    FA_T s = pos ? rd : es * rd;
+    FA_T sm = pos ? e * rd : rd;
+    FA_T r = (s * FN(fa_mad)(bxs, sm, FA_C(1.0))) * (pos ? FA_C(1.0) : FA_TWO_M64);
+    FA_T lim = bx > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0);
+    return FN(fa_abs)(bx) == (FA_T)INFINITY ? lim : r;
+}
+FA_INLINE FA_T FN(fa_silu_fwd)(FA_T x, const FA_T *p) { (void)p; return FN(fa_swish_core_w)(x, x, FA_C(0.0)); }
+FA_INLINE FA_T FN(fa_silu_bx)(FA_T g, FA_T x, const FA_T *p) { (void)p; return g * FN(fa_swish_dcore_w)(x, FA_C(0.0)); }
+/* p[0] = beta */
+FA_INLINE FA_T FN(fa_swish_fwd)(FA_T x, const FA_T *p)
+{
+    FA_T bx, bxl;
+    FN(fa_scaled_arg)(x, p[0], &bx, &bxl);
+    return FN(fa_swish_core_w)(x, bx, bxl);
+}
+FA_INLINE FA_T FN(fa_swish_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    FA_T bx, bxl;
+    FN(fa_scaled_arg)(x, p[0], &bx, &bxl);
+    return g * FN(fa_nanpass)(x, FN(fa_swish_dcore_w)(bx, bxl));
+}
+
 /* --------------------------------------------------------------- gelu */
 /* erf form: x Phi(x), Phi from fa_erf_impl.h (vectorized, relative accuracy
  * in the lower tail).  For x < 0 the product is formed on Phi * 2^64 and
@@ -252,83 +311,69 @@ FA_INLINE double fa_gelu_tanh_bx_d(double g, double x, const double *p)
 FA_INLINE float fa_gelu_fwd_f(float x, const float *p)
 {
     (void)p;
-    double xd = (double)x;
-    double y = xd * fa_phi_fd_d(xd);
-    return x == -(float)INFINITY ? -0.0f : (float)y;
+    float ph = fa_phi_s64_ff(x);                     /* Phi 2^64 */
+    float xs = ph == 0.0f ? 0.0f : x;                /* -inf * 0 -> -0 */
+    float y = x < 0.0f ? (xs * ph) * 0x1p-64f : x * (ph * 0x1p-64f);
+    return x == -(float)INFINITY ? -0.0f : y;
 }
 FA_INLINE float fa_gelu_bx_f(float g, float x, const float *p)
 {
     (void)p;
-    double xd = (double)x;
-    double d = fa_mad_d(xd, fa_npdf_fd_d(xd), fa_phi_fd_d(xd));
-    double lim = x > 0.0f ? 1.0 : 0.0;
-    d = fa_abs_d(xd) > 40.0 ? fa_nanpass_d(xd, lim) : d;
-    return (float)((double)g * d);
+    float d = fa_mad_f(x, fa_npdf_s64_ff(x), fa_phi_s64_ff(x)) * 0x1p-64f;
+    float lim = x > 0.0f ? 1.0f : 0.0f;
+    d = fa_abs_f(x) > 20.0f ? fa_nanpass_f(x, lim) : d;
+    return g * d;
+}
+/* float: 2u in float-float arithmetic (the float64 constants as float
+ * pairs), then x sigmoid(2u) on float lanes as for swish */
+#define FA_GT_KH ((float)0.044715)
+#define FA_GT_KL ((float)(0.044715 - (double)(float)0.044715))
+#define FA_GT_CH ((float)(2.0 * 0x1.9884533d43651p-1))
+#define FA_GT_CL ((float)(2.0 * 0x1.9884533d43651p-1 - (double)(float)(2.0 * 0x1.9884533d43651p-1)))
+FA_INLINE void fa_gelu_tanh_arg_f(float x, float *uh, float *ul)
+{
+    float x2h, x2l, x3h, x3l, qh, ql, ah, al, vh, vl;
+    fa_two_prod_f(x, x, &x2h, &x2l);
+    fa_two_prod_f(x2h, x, &x3h, &x3l);
+    x3l = fa_mad_f(x2l, x, x3l);
+    fa_two_prod_f(FA_GT_KH, x3h, &qh, &ql);
+    ql = fa_mad_f(FA_GT_KH, x3l, fa_mad_f(FA_GT_KL, x3h, ql));
+    fa_two_sum_f(x, qh, &ah, &al);
+    al += ql;
+    fa_two_prod_f(FA_GT_CH, ah, &vh, &vl);
+    vl = fa_mad_f(FA_GT_CH, al, fa_mad_f(FA_GT_CL, ah, vl));
+    int fin = fa_abs_f(x) < 1e11f;               /* x^3 overflows beyond */
+    *uh = fin ? vh : x;
+    *ul = fin ? vl : 0.0f;
 }
 FA_INLINE float fa_gelu_tanh_fwd_f(float x, const float *p)
-{ (void)p; return (float)fa_gelu_tanh_fwd_d((double)x, 0); }
+{
+    (void)p;
+    float uh, ul;
+    fa_gelu_tanh_arg_f(x, &uh, &ul);
+    return fa_swish_core_w_f(x, uh, ul);
+}
+/* s + x s sm (2u)',  (2u)' = 2c (1 + 3k x^2); e scaled by 2^64 for 2u < 0 */
 FA_INLINE float fa_gelu_tanh_bx_f(float g, float x, const float *p)
-{ (void)p; return (float)fa_gelu_tanh_bx_d((double)g, (double)x, 0); }
+{
+    (void)p;
+    const float k3 = (float)(3.0 * 0.044715), c2 = FA_GT_CH;
+    float uh, ul;
+    fa_gelu_tanh_arg_f(x, &uh, &ul);
+    float es = fa_exp2w_s64_f(-fa_abs_f(uh), uh >= 0.0f ? -ul : ul);
+    float e = es * 0x1p-64f;
+    float d = 1.0f + e;
+    float rd = 1.0f / d;
+    float du = c2 * fa_mad_f(k3 * x, x, 1.0f);
+    float xs = es == 0.0f ? 0.0f : x;
+    int pos = uh >= 0.0f;
+    float s = pos ? rd : es * rd;                /* sigmoid(2u) (2^64 if 2u < 0) */
+    float sm = pos ? e * rd : rd;
+    float r = (s * fa_mad_f(xs * du, sm, 1.0f)) * (pos ? 1.0f : 0x1p-64f);
+    float lim = x > 0.0f ? 1.0f : 0.0f;
+    return g * (fa_abs_f(x) > 1e10f ? fa_nanpass_f(x, lim) : r);
+}
 #endif
-
-/* ------------------------------------------------------ silu / swish */
-/* x * sigmoid(b x) with one division.  For b x < 0 the product is formed
- * on e^-|bx| scaled by 2^64 and scaled back once, so results in the
- * subnormal range keep their accuracy (silu(-100) in float32); where the
- * product underflows it is a signed 0 (swish(-inf) = 0). */
-/* b x = bx + bxl exactly (two-product): exp amplifies the rounding error of
- * b x by |b x|; beta = 0 gives x/2 (also at +-inf) */
-FA_INLINE void FN(fa_scaled_arg)(FA_T x, FA_T b, FA_T *bx, FA_T *bxl)
-{
-    /* (no select on the loop-invariant b: GCC 12 cannot vectorize a
-     * select between an invariant and a vector mask) */
-    FA_T h, l;
-    FN(fa_two_prod)(b, x, &h, &l);
-    *bx = h != h ? FA_C(0.0) : h;   /* 0 * inf (beta = 0); a NaN x stays NaN via x */
-    *bxl = FN(fa_abs)(l) < (FA_T)INFINITY ? l : FA_C(0.0);  /* NaN/inf: drop */
-}
-/* on bx + bxl = b x (bxl = 0 for silu, where the product is exact) */
-FA_INLINE FA_T FN(fa_swish_core_w)(FA_T x, FA_T bx, FA_T bxl)
-{
-    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), bx >= FA_C(0.0) ? -bxl : bxl);
-    FA_T d = FA_C(1.0) + es * FA_TWO_M64;
-    FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;          /* inf * 0 -> 0 */
-    int pos = bx >= FA_C(0.0);
-    FA_T num = pos ? x : xs * es;
-    return (num / d) * (pos ? FA_C(1.0) : FA_TWO_M64);
-}
-/* d/dx x sigmoid(bx) = s (1 + b x sm), s = sigmoid(bx), sm = sigmoid(-bx);
- * limits 1 (bx -> inf) and 0 (bx -> -inf). */
-FA_INLINE FA_T FN(fa_swish_dcore_w)(FA_T bx, FA_T bxl)
-{
-    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), bx >= FA_C(0.0) ? -bxl : bxl);
-    FA_T e = es * FA_TWO_M64;
-    FA_T d = FA_C(1.0) + e;
-    /* bx >= 0: s = 1/d, sm = e/d; bx < 0: s = e/d, sm = 1/d (e scaled) */
-    FA_T rd = FA_C(1.0) / d;
-    FA_T bxs = es == FA_C(0.0) ? FA_C(0.0) : bx;
-    int pos = bx >= FA_C(0.0);
-    FA_T s = pos ? rd : es * rd;
-    FA_T sm = pos ? e * rd : rd;
-    FA_T r = (s * FN(fa_mad)(bxs, sm, FA_C(1.0))) * (pos ? FA_C(1.0) : FA_TWO_M64);
-    FA_T lim = bx > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0);
-    return FN(fa_abs)(bx) == (FA_T)INFINITY ? lim : r;
-}
-FA_INLINE FA_T FN(fa_silu_fwd)(FA_T x, const FA_T *p) { (void)p; return FN(fa_swish_core_w)(x, x, FA_C(0.0)); }
-FA_INLINE FA_T FN(fa_silu_bx)(FA_T g, FA_T x, const FA_T *p) { (void)p; return g * FN(fa_swish_dcore_w)(x, FA_C(0.0)); }
-/* p[0] = beta */
-FA_INLINE FA_T FN(fa_swish_fwd)(FA_T x, const FA_T *p)
-{
-    FA_T bx, bxl;
-    FN(fa_scaled_arg)(x, p[0], &bx, &bxl);
-    return FN(fa_swish_core_w)(x, bx, bxl);
-}
-FA_INLINE FA_T FN(fa_swish_bx)(FA_T g, FA_T x, const FA_T *p)
-{
-    FA_T bx, bxl;
-    FN(fa_scaled_arg)(x, p[0], &bx, &bxl);
-    return g * FN(fa_nanpass)(x, FN(fa_swish_dcore_w)(bx, bxl));
-}
 
 /* --------------------------------------------------------------- mish */
 /* tanh(softplus(x)) = n / (n + 2) with e = e^x, n = e (e + 2): no

@@ -285,4 +285,74 @@ FA_ERF_INLINE double fa_npdf_fd_d(double x)
 FA_ERF_INLINE float fa_phi_f(float x) { return (float)fa_phi_fd_d((double)x); }
 FA_ERF_INLINE float fa_npdf_f(float x) { return (float)fa_npdf_fd_d((double)x); }
 
+/* float-native Phi(x) * 2^k and density * 2^k (k = 0 or 64), for the GELU
+ * kernels: twice the lanes of the double evaluation.  The same pieces and
+ * coefficients as fa_phi_fd_d, in float arithmetic; the exact a^2 comes
+ * from a float two-product, the leading term x C0 near 0 is a two-product
+ * (no loss where 1/2 + x S cancels), and the Gaussian factor is scaled by
+ * 2^k so that x Phi(x) is formed before any rounding into the subnormals.
+ * A few ulp (the tests measure it); the double path stays for fa_phi_f. */
+#define FA_PHI_C0HI_F 0x1.988454p-2f            /* float(C0) */
+#define FA_PHI_C0LO_F (float)(0x1.9884533d311d4p-2 - (double)0x1.988454p-2f)
+FA_ERF_INLINE float fa_phi_cpoly_ff(float s)    /* S(s) - C0 = s P(s) */
+{
+    float r = (float)0x1.20710b9ee6470p-21;
+    r = fa_mad_f(r, s, (float)-0x1.3732800e944a3p-17);
+    r = fa_mad_f(r, s, (float)0x1.e3b0b5366695fp-14);
+    r = fa_mad_f(r, s, (float)-0x1.373d994e61787p-10);
+    r = fa_mad_f(r, s, (float)0x1.46d0348bdff96p-7);
+    r = fa_mad_f(r, s, (float)-0x1.105837622aee6p-4);
+    return r * s;
+}
+FA_ERF_INLINE float fa_phi_tpoly_ff(float u)
+{
+    float r = (float)-0x1.ad4e013ec5cf1p-20;
+    r = fa_mad_f(r, u, (float)0x1.2333700ee0fe0p-19);
+    r = fa_mad_f(r, u, (float)0x1.36d22a82b2f06p-15);
+    r = fa_mad_f(r, u, (float)-0x1.2ffce89f72a8fp-13);
+    r = fa_mad_f(r, u, (float)-0x1.ff51aacc44fd7p-12);
+    r = fa_mad_f(r, u, (float)0x1.d045e46adf4cfp-8);
+    r = fa_mad_f(r, u, (float)-0x1.366b23ddd4885p-5);
+    r = fa_mad_f(r, u, (float)0x1.149bd2cee245bp-3);
+    r = fa_mad_f(r, u, (float)-0x1.72fde020f6d93p-2);
+    r = fa_mad_f(r, u, (float)0x1.87ce42ab2d991p-1);
+    return r;
+}
+/* returns Phi(x) 2^64 */
+FA_ERF_INLINE float fa_phi_s64_ff(float x)
+{
+    const float K = (float)FA_PHI_K_FD, A = (float)FA_PHI_A_FD, B = (float)FA_PHI_B_FD;
+    float a = fa_abs_f(x);
+    /* central */
+    float s = x * x;
+    float ph, pl;
+    fa_two_prod_f(x, FA_PHI_C0HI_F, &ph, &pl);
+    float rest = fa_mad_f(x, fa_phi_cpoly_ff(s), FA_PHI_C0LO_F * x);
+    float cen = (0.5f + ph) + (pl + rest);
+    /* tail: Phi(-a) = e^(-a^2/2) w F(u) */
+    float ac = a > 14.5f ? 14.5f : a;
+    float w = 1.0f / (ac + K);
+    float G = w * fa_phi_tpoly_ff(fa_mad_f(-B, w, A));
+    float h, l;
+    fa_two_prod_f(ac, ac, &h, &l);
+    float tls = G * fa_exp2w_s64_f(-0.5f * h, -0.5f * l);     /* Phi(-a) 2^64 */
+    tls = a > 14.5f ? 0.0f : tls;
+    float res = x > 0.0f ? (1.0f - tls * 0x1p-64f) * 0x1p64f : tls;
+    res = a < 1.0f ? cen * 0x1p64f : res;
+    return x != x ? x : res;
+}
+/* density 2^64: e^(-x^2/2 - L) 2^64 */
+FA_ERF_INLINE float fa_npdf_s64_ff(float x)
+{
+    const float Lh = (float)FA_NPDF_L_HI_D;
+    const float Ll = (float)(FA_NPDF_L_HI_D - (double)(float)FA_NPDF_L_HI_D);
+    float a = fa_abs_f(x);
+    a = a > 20.0f ? 20.0f : a;
+    float h, l, yh, yl;
+    fa_two_prod_f(a, a, &h, &l);
+    fa_two_sum_f(-0.5f * h, -Lh, &yh, &yl);
+    yl = yl + (-0.5f * l - Ll);
+    return fa_exp2w_s64_f(yh, yl);
+}
+
 #endif
