@@ -39,7 +39,8 @@ cdef extern from "fa_prelu_table.h":
     ctypedef double (*fa_pr_bwd_s_fn)(const void *g, const void *x, void *gx, Py_ssize_t n,
                                       const void *w) noexcept nogil
     ctypedef void (*fa_pr_bwd_v_fn)(const void *g, const void *x, void *gx, Py_ssize_t n,
-                                    const void *w, double *acc) noexcept nogil
+                                    const void *w, double *acc, Py_ssize_t rows,
+                                    Py_ssize_t stride) noexcept nogil
     ctypedef struct fa_pr_table:
         int version
         fa_pr_fwd_fn fwd_s[2]
@@ -101,7 +102,7 @@ ctypedef struct plan:
 
 
 cdef void _item(const plan *p, Py_ssize_t u) noexcept nogil:
-    cdef Py_ssize_t r, r0, r1, q, off, m, rb, s, j0, j1, v, v1, base
+    cdef Py_ssize_t r, r0, r1, q, off, m, rb, s, j0, j1, v, v1, base, full
     cdef Py_ssize_t isz = p.isz
     cdef fa_pr_fwd_fn fwd
     cdef fa_pr_bwd_s_fn bs
@@ -147,7 +148,18 @@ cdef void _item(const plan *p, Py_ssize_t u) noexcept nogil:
             v1 = p.V
         fwd = _tab.fwd_v[p.d]
         bv = _tab.bwd_v[p.d]
-        for v in range(rb * p.rpb, v1):
+        v = rb * p.rpb
+        if p.g != NULL:
+            # the full rows of the item in one call (four rows per pass)
+            full = v1
+            if (full - 1) * p.P + j1 > p.n:
+                full -= 1                   # the last period is partial
+            if full > v:
+                off = (v * p.P + j0) * isz
+                bv(p.g + off, p.x + off, p.y + off, j1 - j0, p.w + j0 * isz,
+                   p.part + rb * p.P + j0, full - v, p.P)
+                v = full
+        for v in range(v, v1):
             base = v * p.P
             m = j1
             if m > p.n - base:
@@ -160,7 +172,7 @@ cdef void _item(const plan *p, Py_ssize_t u) noexcept nogil:
                 fwd(p.x + off, p.y + off, m, p.w + j0 * isz)
             else:
                 bv(p.g + off, p.x + off, p.y + off, m, p.w + j0 * isz,
-                   p.part + rb * p.P + j0)
+                   p.part + rb * p.P + j0, 1, p.P)
 
 
 cdef inline Py_ssize_t _cdiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:

@@ -9,7 +9,10 @@
  *   fwd_v(x, y, n, w)            y = x > 0 ? x : w[i] * x   (a slope per element)
  *   bwd_s(g, x, gx, n, w)        gx = g * (x > 0 ? 1 : w[0]) (NaN x -> NaN);
  *                                returns sum(x > 0 ? 0 : g * x) in double
- *   bwd_v(g, x, gx, n, w, acc)   gx as above with w[i]; acc[i] += (x > 0 ? 0 : g * x)
+ *   bwd_v(g, x, gx, n, w, acc, rows, stride)
+ *                                gx as above with w[i], over `rows` rows of n
+ *                                elements `stride` apart; acc[i] += the sum
+ *                                over the rows of (x > 0 ? 0 : g * x)
  * w == 0 gives 0 for every x < 0 (also -inf); NaN stays NaN.  Products
  * g * x of the weight gradient are formed in double (exact for float32).
  * Each call's result depends only on its arguments: the driver cuts the
@@ -24,7 +27,8 @@ typedef void (*fa_pr_fwd_fn)(const void *x, void *y, ptrdiff_t n, const void *w)
 typedef double (*fa_pr_bwd_s_fn)(const void *g, const void *x, void *gx, ptrdiff_t n,
                                  const void *w);
 typedef void (*fa_pr_bwd_v_fn)(const void *g, const void *x, void *gx, ptrdiff_t n,
-                               const void *w, double *acc);
+                               const void *w, double *acc, ptrdiff_t rows,
+                               ptrdiff_t stride);
 
 typedef struct {
     int version;                 /* FA_PR_VERSION */
@@ -35,7 +39,7 @@ typedef struct {
     const char *isa;
 } fa_pr_table;
 
-#define FA_PR_VERSION 1
+#define FA_PR_VERSION 2
 #define FA_PR_CAPSULE_NAME "fastact._prelu_table"
 
 #endif
