@@ -163,3 +163,196 @@ def test_prelu_nan():
     gx, gw = fa.prelu_backward(np.ones_like(x), x, w)
     assert np.isnan(gx[0, 0]) and np.isnan(gw[0]) and gw[1] == -1.0
     assert nan_eq(gx[0, 1:], np.array([0.5]))
+
+
+# ------------------------------------------- the compiled kernels (issue: prelu)
+# Shapes that reach each loop shape of fastact/_prelu.pyx: channels first
+# (runs of `inner` >= 256 elements: grouped, single, cut into chunks),
+# channels last (rows with an expanded weight row: short rows repeated to
+# the period, long rows cut into column blocks, a partial last period), and
+# one shared slope.
+
+def _fsum_ref(g, x, w, axis):
+    """grad_weight by exact summation (math.fsum) per channel, in float64."""
+    import math
+
+    x64, g64 = x.astype(np.float64), g.astype(np.float64)
+    contrib = np.where(x64 > 0, 0.0, g64 * x64)
+    if w.size == 1:
+        return np.array([math.fsum(contrib.ravel())])
+    c = np.moveaxis(contrib, axis, 0).reshape(contrib.shape[axis], -1)
+    return np.array([math.fsum(r) for r in c])
+
+
+LAYOUTS = [
+    ((4, 8, 300), 1),          # channels first, runs grouped
+    ((2, 3, 20000), 1),        # channels first, runs cut into chunks
+    ((5, 7, 16, 16), 1),       # NCHW
+    ((300, 7), 1),             # (N, C) channels last, short rows repeated
+    ((3, 9, 5, 6), -1),        # NHWC
+    ((50, 3000), 1),           # long rows cut into column blocks
+    ((37, 3, 10), 1),          # inner < 256: rows, partial last period
+    ((7, 5, 300), 0),          # axis 0
+    ((40000,), 0),             # 1-D: one channel per element
+]
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=IDS)
+@pytest.mark.parametrize("shape,axis", LAYOUTS, ids=[str(s) for s, _ in LAYOUTS])
+def test_prelu_layouts(dtype, shape, axis):
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal(shape).astype(dtype)
+    ax = axis % len(shape)
+    w = rng.uniform(-1, 1, shape[ax]).astype(dtype)
+    w[::3] = 0                               # weight 0: 0 for every x < 0
+    x.flat[::97] = -np.inf
+    x.flat[::89] = 0.0
+    assert bitwise_eq(fa.prelu(x, w, axis=axis), _ref_zero(x, w, ax))
+    g = rng.standard_normal(shape).astype(dtype)
+    x[np.isinf(x)] = -1.5                    # finite for the gradient sums
+    gx, gw = fa.prelu_backward(g, x, w, axis=axis)
+    rgx, _ = _ref_backward(g, x, w, ax)
+    assert bitwise_eq(gx, rgx.astype(dtype))
+    ref = _fsum_ref(g, x, w, ax)
+    mag = np.abs(_fsum_ref(np.abs(g), -np.abs(x), w, ax))   # >= sum of |terms|
+    eps = np.finfo(dtype).eps
+    assert gw.dtype == dtype
+    assert (np.abs(gw.astype(np.float64) - ref) <= eps * np.abs(ref) + 4 * 2.0**-52 * mag).all()
+
+
+def _ref_zero(x, w, ax):
+    """_ref with weight 0 giving 0 (not 0 * -inf = NaN) for x < 0."""
+    shape = [1] * x.ndim
+    shape[ax] = w.size
+    wb = w.reshape(shape)
+    with np.errstate(invalid="ignore"):
+        neg = np.where(wb == 0, np.where(np.isnan(x), x, 0).astype(x.dtype), wb * x)
+    return np.where(x > 0, x, neg)
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=IDS)
+def test_prelu_shared_weight_large(dtype):
+    x = np.random.default_rng(11).standard_normal(1_000_003).astype(dtype)
+    w = np.array([0.3], dtype=dtype)
+    assert bitwise_eq(fa.prelu(x, w), fa.leaky_relu(x, negative_slope=float(w[0])))
+    g = np.random.default_rng(12).standard_normal(x.size).astype(dtype)
+    gx, gw = fa.prelu_backward(g, x, w)
+    assert bitwise_eq(gx, fa.leaky_relu_backward(g, x, negative_slope=float(w[0])))
+    ref = _fsum_ref(g, x, w, 0)
+    assert abs(float(gw[0]) - ref[0]) <= np.finfo(dtype).eps * abs(ref[0]) + 1e-9
+
+
+# (size > 1e6: the threaded path)
+THREADED = [((8, 32, 64, 64), 1, 32), ((64 * 32 * 32, 64), 1, 64), ((16, 32, 32, 128), -1, 128),
+            ((1_200_000,), 0, 1), ((3, 2, 400_000), 1, 2)]
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=IDS)
+@pytest.mark.parametrize("shape,axis,nw", THREADED, ids=[str(s) for s, _, _ in THREADED])
+def test_prelu_threads_bitwise(dtype, shape, axis, nw):
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal(shape).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    w = rng.uniform(-1, 1, nw).astype(dtype)
+    res = {}
+    for nt in (1, 2):
+        with fa.num_threads(nt):
+            res[nt] = (fa.prelu(x, w, axis=axis),) + fa.prelu_backward(g, x, w, axis=axis)
+    for a, b in zip(res[1], res[2]):
+        assert bitwise_eq(a, b)
+    ax = axis % len(shape)
+    wr = w if nw > 1 else np.full(shape[ax], w[0])
+    assert bitwise_eq(res[1][0], _ref_zero(x, wr, ax))
+    ref = _fsum_ref(g, x, w, ax)
+    mag = np.abs(_fsum_ref(np.abs(g), -np.abs(x), w, ax))
+    eps = np.finfo(dtype).eps
+    assert (np.abs(res[1][2].astype(np.float64) - ref) <= eps * np.abs(ref) + 4 * 2.0**-52 * mag).all()
+
+
+def test_prelu_float32_grad_weight_accuracy():
+    """float32 grad_weight is summed in double: within one float32 rounding
+    of the exact sum."""
+    rng = np.random.default_rng(14)
+    x = (rng.standard_normal((4, 3, 300_000)) - 0.5).astype(np.float32)
+    g = (rng.standard_normal(x.shape) + 2.0).astype(np.float32)   # little cancellation
+    w = np.array([0.1, 0.2, 0.3], np.float32)
+    _, gw = fa.prelu_backward(g, x, w)
+    ref = _fsum_ref(g, x, w, 1)
+    assert (np.abs(gw - ref) <= np.finfo(np.float32).eps * np.abs(ref)).all()
+    # the same for channels last
+    xl, gl = np.moveaxis(x, 1, -1).copy(), np.moveaxis(g, 1, -1).copy()
+    _, gwl = fa.prelu_backward(gl, xl, w, axis=-1)
+    assert (np.abs(gwl - ref) <= np.finfo(np.float32).eps * np.abs(ref)).all()
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=IDS)
+@pytest.mark.parametrize("shape,axis", [((20, 6, 500), 1), ((500, 6), 1), ((1_100_000, 2), 1)])
+def test_prelu_in_place_out(dtype, shape, axis):
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.uniform(-1, 1, shape[axis]).astype(dtype)
+    ref = fa.prelu(x, w, axis=axis)
+    xi = x.copy()
+    assert fa.prelu(xi, w, axis=axis, out=xi) is xi
+    assert bitwise_eq(xi, ref)
+    out = np.empty_like(x)
+    assert fa.prelu(x, w, axis=axis, out=out) is out
+    assert bitwise_eq(out, ref)
+    # Fortran order in and out (no copy: the transposed view)
+    xf = np.asfortranarray(x)
+    outf = np.empty_like(xf, order="F")
+    assert fa.prelu(xf, w, axis=axis, out=outf) is outf
+    assert bitwise_eq(outf, ref)
+    assert fa.prelu(xf, w, axis=axis, out=xf) is xf
+    assert bitwise_eq(xf, ref)
+    # out of another layout than x
+    outs = np.empty(shape[::-1], dtype).T
+    assert fa.prelu(x, w, axis=axis, out=outs) is outs
+    assert bitwise_eq(outs, ref)
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=IDS)
+def test_prelu_strided(dtype):
+    rng = np.random.default_rng(16)
+    big = rng.standard_normal((10, 12, 9, 40)).astype(dtype)
+    gbig = rng.standard_normal(big.shape).astype(dtype)
+    for sl, axis in [((slice(None, None, 2), slice(None, None, 2)), 1),
+                     ((slice(None), slice(None), slice(None), slice(None, None, -8)), 1),
+                     ((slice(None), slice(None, 6)), 1)]:
+        x, g = big[sl], gbig[sl]
+        w = rng.uniform(-1, 1, x.shape[1]).astype(dtype)
+        xt = np.moveaxis(x, 1, -1)                     # channels last, strided
+        gt = np.moveaxis(g, 1, -1)
+        for xx, gg, ax in [(x, g, axis), (xt, gt, -1)]:
+            xc, gc = np.ascontiguousarray(xx), np.ascontiguousarray(gg)
+            assert bitwise_eq(fa.prelu(xx, w, axis=ax), fa.prelu(xc, w, axis=ax))
+            gx, gw = fa.prelu_backward(gg, xx, w, axis=ax)
+            gxc, gwc = fa.prelu_backward(gc, xc, w, axis=ax)
+            assert bitwise_eq(gx, gxc)
+            np.testing.assert_allclose(gw, gwc, rtol=4 * np.finfo(dtype).eps)
+
+
+def test_prelu_every_isa():
+    from fastact import _dispatch
+
+    rng = np.random.default_rng(17)
+    cases = [((6, 5, 700), 1), ((900, 5), 1)]
+    for shape, axis in cases:
+        x = rng.standard_normal(shape)
+        g = rng.standard_normal(shape)
+        w = rng.uniform(-1, 1, 5)
+        w[2] = 0
+        for dtype in FLOATS:
+            xd, gd, wd = x.astype(dtype), g.astype(dtype), w.astype(dtype)
+            base = None
+            for isa in _dispatch.supported_isas():
+                with _dispatch.using(isa):
+                    r = (fa.prelu(xd, wd, axis=axis),) + fa.prelu_backward(gd, xd, wd, axis=axis)
+                if base is None:
+                    base = r
+                else:
+                    assert bitwise_eq(r[0], base[0]) and bitwise_eq(r[1], base[1]), isa
+                    # summed in another order (vector width): within the sum's error
+                    mag = np.abs(g * x).sum()
+                    np.testing.assert_allclose(r[2], base[2], rtol=4 * np.finfo(dtype).eps,
+                                               atol=16 * 2.0**-52 * mag)

@@ -38,6 +38,33 @@ def _prepare(fname, x, weight, axis):
     return a, comp, res, w, wb, ax
 
 
+def _ext():
+    from fastact import _core, _prelu
+
+    return _core, _prelu
+
+
+def _view(a, comp, ax, w):
+    """a as a dense native C-contiguous array of dtype comp (a Fortran-ordered
+    array as its transpose, the axis mirrored: no copy), with the (outer, C,
+    inner) geometry of the channel axis.  Returns (dense, transposed,
+    outer, C, inner)."""
+    tr = a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
+    b = a.T if tr else a
+    if tr:
+        ax = a.ndim - 1 - ax
+    d = np.require(b, dtype=comp, requirements=["C", "A"])
+    if w.size == 1 or d.ndim == 0:
+        return d, tr, 1, 1, d.size
+    outer = int(np.prod(d.shape[:ax], dtype=np.int64))
+    inner = int(np.prod(d.shape[ax + 1:], dtype=np.int64))
+    return d, tr, outer, d.shape[ax], inner
+
+
+def _weights(w, comp):
+    return np.require(w.reshape(-1), dtype=comp, requirements=["C", "A"])
+
+
 def prelu(x, weight, *, axis=1, out=None):
     """prelu(x, weight, *, axis=1, out=None)
 
@@ -47,16 +74,23 @@ def prelu(x, weight, *, axis=1, out=None):
     fname = "prelu"
     a, comp, res, w, wb, ax = _prepare(fname, x, weight, axis)
     out = _api.check_out(out, a.shape, res, fname, ((a, "x"), (w, "weight")))
-    with np.errstate(all="ignore"):
-        return _prelu_fwd(a, comp, res, wb, out)
-
-
-def _prelu_fwd(a, comp, res, wb, out):
-    xc = a.astype(comp, copy=False)
-    # weight 0 gives 0 for every x < 0 (also -inf: the limit, not 0 * -inf)
-    neg = np.where(wb == 0, np.where(np.isnan(xc), xc, 0), wb * xc)
-    y = np.where(xc > 0, xc, neg)
-    return _api._finish(y.astype(comp, copy=False), out, res, a.ndim == 0)
+    _core, _prelu = _ext()
+    d, tr, outer, nch, inner = _view(a, comp, ax, w)
+    target = None
+    if out is not None:
+        cand = out.T if tr else out
+        if cand.dtype == comp and cand.flags.c_contiguous and cand.flags.aligned:
+            target = cand
+    if target is None:
+        target = np.empty(d.shape, dtype=comp)
+    _prelu.forward(d, target, _weights(w, comp), outer, nch, inner, _core.get_num_threads())
+    u = target.T if tr else target
+    if out is not None:
+        if not np.shares_memory(u, out):
+            np.copyto(out, u, casting="unsafe")
+        return out
+    result = u if u.dtype == res else u.astype(res)
+    return result[()] if a.ndim == 0 else result
 
 
 def prelu_backward(grad_output, x, weight, *, axis=1):
@@ -73,23 +107,18 @@ def prelu_backward(grad_output, x, weight, *, axis=1):
     if g.shape != a.shape:
         raise ValueError(f"{fname}(): grad_output has shape {g.shape} but x has shape "
                          f"{a.shape}; they must be equal (no broadcasting)")
-    with np.errstate(all="ignore"):
-        return _prelu_bwd(a, g, w, wb, ax, comp, res, fname)
-
-
-def _prelu_bwd(a, g, w, wb, ax, comp, res, fname):
-    xc = a.astype(comp, copy=False)
-    gc = g.astype(comp, copy=False)
-    d = np.where(xc > 0, np.ones((), comp), wb)
-    d = np.where(np.isnan(xc), xc, d)
-    gx = (gc * d).astype(comp, copy=False)
-    contrib = np.where(xc > 0, np.zeros((), comp), gc * xc)
-    if w.size == 1 or a.ndim == 0:
-        gw = np.sum(contrib, dtype=comp).reshape(w.shape)
-    else:
-        others = tuple(i for i in range(a.ndim) if i != ax)
-        gw = np.sum(contrib, axis=others, dtype=comp)
+    _core, _prelu = _ext()
+    d, tr, outer, nch, inner = _view(a, comp, ax, w)
+    gd = np.require(g.T if tr else g, dtype=comp, requirements=["C", "A"])
+    gxt = np.empty(d.shape, dtype=comp)
+    # grad_weight: summed in double (float32 products are exact there)
+    gw = _prelu.backward(gd, d, gxt, _weights(w, comp), outer, nch, inner,
+                         _core.get_num_threads())
     gw_res = _api.dtypes(w.dtype, fname, "weight")[1]
     gw_res = np.result_type(gw_res, res)
+    if gw_res != np.float64:
+        # round as the computation dtype would (float16 via float32)
+        gw = gw.astype(comp).astype(gw_res, copy=False)
+    gx = gxt.T if tr else gxt
     gx = gx.astype(res, copy=False)
-    return (gx[()] if a.ndim == 0 else gx), gw.astype(gw_res, copy=False)
+    return (gx[()] if a.ndim == 0 else gx), gw.reshape(w.shape)

@@ -37,6 +37,7 @@ def use(isa: str) -> None:
     mod = importlib.import_module(f"fastact._kernels_{isa}")
     _core._set_table(mod.table)
     _use_axis(mod)
+    _use_prelu(mod)
     _current = isa
 
 
@@ -47,6 +48,15 @@ def _use_axis(mod) -> None:
     except ImportError:  # pragma: no cover - built without _axis.pyx
         return
     _axis._set_table(mod.axis_table)
+
+
+def _use_prelu(mod) -> None:
+    # PReLU: the same level's loops go to fastact._prelu
+    try:
+        from fastact import _prelu
+    except ImportError:  # pragma: no cover - built without _prelu.pyx
+        return
+    _prelu._set_table(mod.prelu_table)
 
 
 def current() -> str:

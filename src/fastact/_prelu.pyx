@@ -1,0 +1,328 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""OpenMP driver of PReLU (forward and backward).
+
+The loops live in include/fa_prelu.h, compiled once per instruction-set
+level into the fastact._kernels_<isa> modules; fastact._dispatch hands the
+chosen level's table (the capsule `prelu_table`) to `_set_table`.
+Arguments, dtypes, layouts and `out=` are handled in fastact._channel,
+which calls `forward` / `backward` with C-contiguous native arrays of one
+float dtype seen as (outer, C, inner) blocks, C the channel axis.
+
+Two loop shapes:
+  * runs (inner >= RUN_MIN, channels first, or one shared slope): each
+    (outer, channel) run of `inner` elements is one contiguous loop with a
+    scalar slope; runs longer than RUN_CHUNK are cut into chunks, shorter
+    ones grouped;
+  * rows (inner < RUN_MIN, channels last): the weight row is expanded to
+    period P (w[c] repeated inner times, the row repeated k times), and the
+    array is walked as rows of P elements with a two-array loop, in items of
+    (up to ROWS_MAX rows) x (up to SEG columns).
+
+Threads: work below GRAIN elements (float32; float64 half) runs on the
+calling thread; else items go to OpenMP threads under a dynamic schedule.
+The items never depend on the thread count and the weight gradient is
+reduced from per-item partial sums in a fixed order (Kahan, in double), so
+every result is bitwise identical for any number of threads.
+"""
+
+cimport numpy as cnp
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from cython.parallel cimport prange
+from libc.math cimport isfinite
+
+import numpy as np
+
+cnp.import_array()
+
+cdef extern from "fa_prelu_table.h":
+    ctypedef void (*fa_pr_fwd_fn)(const void *x, void *y, Py_ssize_t n, const void *w) noexcept nogil
+    ctypedef double (*fa_pr_bwd_s_fn)(const void *g, const void *x, void *gx, Py_ssize_t n,
+                                      const void *w) noexcept nogil
+    ctypedef void (*fa_pr_bwd_v_fn)(const void *g, const void *x, void *gx, Py_ssize_t n,
+                                    const void *w, double *acc, Py_ssize_t rows,
+                                    Py_ssize_t stride) noexcept nogil
+    ctypedef struct fa_pr_table:
+        int version
+        fa_pr_fwd_fn fwd_s[2]
+        fa_pr_fwd_fn fwd_v[2]
+        fa_pr_bwd_s_fn bwd_s[2]
+        fa_pr_bwd_v_fn bwd_v[2]
+        const char *isa
+    const char *FA_PR_CAPSULE_NAME
+    int FA_PR_VERSION
+
+cdef const fa_pr_table *_tab = NULL
+
+# threading cut-over in float32 elements (float64: half); the elementwise
+# "cheap" class of setup.py (relu, leaky_relu)
+cdef Py_ssize_t GRAIN = 98304
+# the run shape from this inner length on (shorter: the row shape)
+cdef Py_ssize_t RUN_MIN = 256
+# elements per item of the run shape
+cdef Py_ssize_t RUN_CHUNK = 16384
+# row shape: target period of the expanded weight row, column block, and
+# rows per item (bounds the double accumulation of a column before the
+# Kahan reduction over items)
+cdef Py_ssize_t PERIOD = 2048
+cdef Py_ssize_t SEG = 2048
+cdef Py_ssize_t ROWS_MAX = 128
+cdef Py_ssize_t ITEM_MIN = 16384
+cdef Py_ssize_t ITEMS_TARGET = 64
+
+
+def _set_table(capsule):
+    """Install the PReLU loops of one instruction-set module."""
+    global _tab
+    cdef const fa_pr_table *t = <const fa_pr_table *>PyCapsule_GetPointer(capsule, FA_PR_CAPSULE_NAME)
+    if t.version != FA_PR_VERSION:
+        raise ImportError("fastact: PReLU kernel module does not match _prelu; rebuild")
+    _tab = t
+    return t.isa.decode()
+
+
+def _current_isa():
+    return None if _tab == NULL else _tab.isa.decode()
+
+
+ctypedef struct plan:
+    int rows                  # 0: run shape, 1: row shape
+    int d                     # 0 float32, 1 float64
+    Py_ssize_t isz
+    char *x
+    char *g                   # NULL: forward
+    char *y                   # forward output or grad_x
+    char *w                   # run shape: C weights; row shape: the expanded row (P)
+    double *part              # backward partial sums
+    Py_ssize_t n, C, inner
+    # run shape
+    Py_ssize_t nruns, group, nchunk
+    # row shape
+    Py_ssize_t P, V, nseg, rpb
+    Py_ssize_t items
+
+
+cdef void _item(const plan *p, Py_ssize_t u) noexcept nogil:
+    cdef Py_ssize_t r, r0, r1, q, off, m, rb, s, j0, j1, v, v1, base, full
+    cdef Py_ssize_t isz = p.isz
+    cdef fa_pr_fwd_fn fwd
+    cdef fa_pr_bwd_s_fn bs
+    cdef fa_pr_bwd_v_fn bv
+    if p.rows == 0:
+        if p.nchunk == 1:
+            r0 = u * p.group
+            r1 = r0 + p.group
+            if r1 > p.nruns:
+                r1 = p.nruns
+            if p.g == NULL:
+                fwd = _tab.fwd_s[p.d]
+                for r in range(r0, r1):
+                    off = r * p.inner * isz
+                    fwd(p.x + off, p.y + off, p.inner, p.w + (r % p.C) * isz)
+            else:
+                bs = _tab.bwd_s[p.d]
+                for r in range(r0, r1):
+                    off = r * p.inner * isz
+                    p.part[r] = bs(p.g + off, p.x + off, p.y + off, p.inner,
+                                   p.w + (r % p.C) * isz)
+        else:
+            r = u // p.nchunk
+            q = u % p.nchunk
+            m = p.inner - q * RUN_CHUNK
+            if m > RUN_CHUNK:
+                m = RUN_CHUNK
+            off = (r * p.inner + q * RUN_CHUNK) * isz
+            if p.g == NULL:
+                _tab.fwd_s[p.d](p.x + off, p.y + off, m, p.w + (r % p.C) * isz)
+            else:
+                p.part[u] = _tab.bwd_s[p.d](p.g + off, p.x + off, p.y + off, m,
+                                            p.w + (r % p.C) * isz)
+    else:
+        rb = u // p.nseg
+        s = u % p.nseg
+        j0 = s * SEG
+        j1 = j0 + SEG
+        if j1 > p.P:
+            j1 = p.P
+        v1 = (rb + 1) * p.rpb
+        if v1 > p.V:
+            v1 = p.V
+        fwd = _tab.fwd_v[p.d]
+        bv = _tab.bwd_v[p.d]
+        v = rb * p.rpb
+        if p.g != NULL:
+            # the full rows of the item in one call (four rows per pass)
+            full = v1
+            if (full - 1) * p.P + j1 > p.n:
+                full -= 1                   # the last period is partial
+            if full > v:
+                off = (v * p.P + j0) * isz
+                bv(p.g + off, p.x + off, p.y + off, j1 - j0, p.w + j0 * isz,
+                   p.part + rb * p.P + j0, full - v, p.P)
+                v = full
+        for v in range(v, v1):
+            base = v * p.P
+            m = j1
+            if m > p.n - base:
+                m = p.n - base
+            m -= j0
+            if m <= 0:
+                break
+            off = (base + j0) * isz
+            if p.g == NULL:
+                fwd(p.x + off, p.y + off, m, p.w + j0 * isz)
+            else:
+                bv(p.g + off, p.x + off, p.y + off, m, p.w + j0 * isz,
+                   p.part + rb * p.P + j0, 1, p.P)
+
+
+cdef inline Py_ssize_t _cdiv(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    return (a + b - 1) // b
+
+
+cdef object _make_plan(plan *p, cnp.ndarray x, object g, cnp.ndarray y, cnp.ndarray w,
+                       Py_ssize_t outer, Py_ssize_t C, Py_ssize_t inner):
+    """Fill the plan; returns the arrays it points into (to keep alive)."""
+    cdef Py_ssize_t R, k, lo, hi, sw
+    p.d = 1 if cnp.PyArray_TYPE(x) == cnp.NPY_DOUBLE else 0
+    p.isz = cnp.PyArray_ITEMSIZE(x)
+    p.x = <char *>cnp.PyArray_DATA(x)
+    p.g = NULL if g is None else <char *>cnp.PyArray_DATA(<cnp.ndarray>g)
+    p.y = <char *>cnp.PyArray_DATA(y)
+    p.n = outer * C * inner
+    p.C = C
+    p.inner = inner
+    p.part = NULL
+    keep = w
+    if inner >= RUN_MIN or C == 1:
+        if C == 1:                      # one slope: a single run
+            inner = p.n
+            p.inner = inner
+            outer = 1
+        p.rows = 0
+        p.w = <char *>cnp.PyArray_DATA(w)
+        p.nruns = outer * C
+        if inner <= RUN_CHUNK:
+            p.nchunk = 1
+            p.group = RUN_CHUNK // inner
+            p.items = _cdiv(p.nruns, p.group)
+        else:
+            p.nchunk = _cdiv(inner, RUN_CHUNK)
+            p.group = 1
+            p.items = p.nruns * p.nchunk
+    else:
+        p.rows = 1
+        R = C * inner
+        k = PERIOD // R
+        if k < 1:
+            k = 1
+        if k > outer:
+            k = outer
+        p.P = R * k
+        if inner == 1 and k == 1:
+            keep = w
+        else:
+            keep = np.tile(np.repeat(w, inner), k)
+        p.w = <char *>cnp.PyArray_DATA(<cnp.ndarray>keep)
+        p.V = _cdiv(p.n, p.P)
+        p.nseg = _cdiv(p.P, SEG)
+        sw = SEG if p.P > SEG else p.P
+        p.rpb = _cdiv(p.V * p.nseg, ITEMS_TARGET)
+        lo = _cdiv(ITEM_MIN, sw)
+        if p.rpb < lo:
+            p.rpb = lo
+        if p.rpb > ROWS_MAX:
+            p.rpb = ROWS_MAX
+        if p.rpb > p.V:
+            p.rpb = p.V
+        p.items = _cdiv(p.V, p.rpb) * p.nseg
+    return keep
+
+
+cdef void _run(const plan *p, int nthreads) noexcept nogil:
+    cdef int nt = nthreads
+    cdef Py_ssize_t grain = GRAIN >> p.d
+    cdef Py_ssize_t u
+    if p.n < grain:
+        nt = 1
+    elif nt > p.n // (grain // 2):
+        nt = <int>(p.n // (grain // 2))
+    if nt > p.items:
+        nt = <int>p.items
+    if nt <= 1:
+        for u in range(p.items):
+            _item(p, u)
+    else:
+        for u in prange(p.items, num_threads=nt, schedule='dynamic', chunksize=1):
+            _item(p, u)
+
+
+def forward(cnp.ndarray x, cnp.ndarray y, cnp.ndarray w, Py_ssize_t outer, Py_ssize_t C,
+            Py_ssize_t inner, int nthreads):
+    """y = prelu(x): x, y C-contiguous (outer, C, inner), w C entries (or 1,
+    then C must be 1), all of one native float dtype."""
+    if _tab == NULL:
+        raise RuntimeError("fastact: PReLU kernels not installed")
+    cdef plan p
+    if outer * C * inner == 0:
+        return
+    keep = _make_plan(&p, x, None, y, w, outer, C, inner)
+    with nogil:
+        _run(&p, nthreads)
+
+
+cdef inline void _kadd(double *s, double *c, double *plain, double v) noexcept nogil:
+    cdef double yk = v - c[0]
+    cdef double t = s[0] + yk
+    c[0] = (t - s[0]) - yk
+    s[0] = t
+    plain[0] += v
+
+
+def backward(cnp.ndarray g, cnp.ndarray x, cnp.ndarray gx, cnp.ndarray w, Py_ssize_t outer,
+             Py_ssize_t C, Py_ssize_t inner, int nthreads):
+    """gx = grad_x; returns grad_weight (float64, C entries) summed in double."""
+    if _tab == NULL:
+        raise RuntimeError("fastact: PReLU kernels not installed")
+    cdef plan p
+    cdef Py_ssize_t nres = C
+    gw = np.zeros(nres, dtype=np.float64)
+    if outer * C * inner == 0:
+        return gw
+    keep = _make_plan(&p, x, g, gx, w, outer, C, inner)
+    cdef Py_ssize_t npart
+    if p.rows == 0:
+        npart = p.nruns * p.nchunk
+    else:
+        npart = _cdiv(p.V, p.rpb) * p.P
+    part = np.zeros(npart, dtype=np.float64)
+    p.part = <double *>cnp.PyArray_DATA(part)
+    cdef double[::1] out = gw
+    s_ = np.zeros(C, dtype=np.float64)
+    c_ = np.zeros(C, dtype=np.float64)
+    pl_ = np.zeros(C, dtype=np.float64)
+    cdef double[::1] s = s_, c = c_, pl = pl_
+    cdef Py_ssize_t o, ch, q, rb, kk, i, j, nrb, nouter, R, k
+    cdef double *pp = p.part
+    with nogil:
+        _run(&p, nthreads)
+        # fixed-order reduction of the partial sums (Kahan in double)
+        if p.rows == 0:
+            nouter = p.nruns // C
+            for o in range(nouter):
+                for ch in range(C):
+                    for q in range(p.nchunk):
+                        _kadd(&s[ch], &c[ch], &pl[ch], pp[(o * C + ch) * p.nchunk + q])
+        else:
+            nrb = _cdiv(p.V, p.rpb)
+            R = C * inner
+            k = p.P // R
+            for rb in range(nrb):
+                j = rb * p.P
+                for kk in range(k):
+                    for ch in range(C):
+                        for i in range(inner):
+                            _kadd(&s[ch], &c[ch], &pl[ch], pp[j])
+                            j += 1
+        for ch in range(C):
+            out[ch] = s[ch] if isfinite(pl[ch]) else pl[ch]
+    return gw
