@@ -167,7 +167,7 @@ FA_INLINE FA_T FN(fa_celu_bx)(FA_T g, FA_T x, const FA_T *p)
     FA_T q = xn / p[0];
     FA_T ph, pl;
     FN(fa_two_prod)(q, p[0], &ph, &pl);
-    FA_T ql = ((xn - ph) - pl) / p[0];
+    FA_T ql = ((xn - ph) - pl) * (FA_C(1.0) / p[0]);   /* a low part: a product will do */
     ql = FN(fa_abs)(ql) < (FA_T)INFINITY ? ql : FA_C(0.0);
     return g * (x > FA_C(0.0) ? FA_C(1.0) : FN(fa_exp2w)(q, ql));
 }
@@ -191,7 +191,7 @@ FA_INLINE void FN(fa_scaled_arg)(FA_T x, FA_T b, FA_T *bx, FA_T *bxl)
 /* on bx + bxl = b x (bxl = 0 for silu, where the product is exact) */
 FA_INLINE FA_T FN(fa_swish_core_w)(FA_T x, FA_T bx, FA_T bxl)
 {
-    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), bx >= FA_C(0.0) ? -bxl : bxl);
+    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), -FN(fa_mulsign)(bxl, bx));
     FA_T d = FA_C(1.0) + es * FA_TWO_M64;
     FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;          /* inf * 0 -> 0 */
     int pos = bx >= FA_C(0.0);
@@ -202,7 +202,7 @@ FA_INLINE FA_T FN(fa_swish_core_w)(FA_T x, FA_T bx, FA_T bxl)
  * limits 1 (bx -> inf) and 0 (bx -> -inf). */
 FA_INLINE FA_T FN(fa_swish_dcore_w)(FA_T bx, FA_T bxl)
 {
-    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), bx >= FA_C(0.0) ? -bxl : bxl);
+    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), -FN(fa_mulsign)(bxl, bx));
     FA_T e = es * FA_TWO_M64;
     FA_T d = FA_C(1.0) + e;
     /* bx >= 0: s = 1/d, sm = e/d; bx < 0: s = e/d, sm = 1/d (e scaled) */
@@ -282,7 +282,7 @@ FA_INLINE double fa_gelu_tanh_fwd_d(double x, const double *p)
     (void)p;
     double uh, ul;
     fa_gelu_tanh_arg_d(x, &uh, &ul);
-    double es = fa_exp2w_s64_d(-fa_abs_d(uh), uh >= 0.0 ? -ul : ul);
+    double es = fa_exp2w_s64_d(-fa_abs_d(uh), -fa_mulsign_d(ul, uh));
     double d = 1.0 + es * 0x1p-64;
     double xs = es == 0.0 ? 0.0 : x;
     double neg = ((xs * es) / d) * 0x1p-64;
@@ -295,7 +295,7 @@ FA_INLINE double fa_gelu_tanh_bx_d(double g, double x, const double *p)
     const double k3 = 3.0 * 0.044715, c2 = 2.0 * 0x1.9884533d43651p-1;
     double uh, ul;
     fa_gelu_tanh_arg_d(x, &uh, &ul);
-    double es = fa_exp2w_s64_d(-fa_abs_d(uh), uh >= 0.0 ? -ul : ul);
+    double es = fa_exp2w_s64_d(-fa_abs_d(uh), -fa_mulsign_d(ul, uh));
     double e = es * 0x1p-64;
     double d = 1.0 + e;
     double du = c2 * fa_mad_d(k3 * x, x, 1.0);
@@ -360,7 +360,7 @@ FA_INLINE float fa_gelu_tanh_bx_f(float g, float x, const float *p)
     const float k3 = (float)(3.0 * 0.044715), c2 = FA_GT_CH;
     float uh, ul;
     fa_gelu_tanh_arg_f(x, &uh, &ul);
-    float es = fa_exp2w_s64_f(-fa_abs_f(uh), uh >= 0.0f ? -ul : ul);
+    float es = fa_exp2w_s64_f(-fa_abs_f(uh), -fa_mulsign_f(ul, uh));
     float e = es * 0x1p-64f;
     float d = 1.0f + e;
     float rd = 1.0f / d;
@@ -429,7 +429,7 @@ FA_INLINE FA_T FN(fa_softplus_fwd)(FA_T x, const FA_T *p)
 {
     FA_T z, zl;
     FN(fa_prod_w)(p[0], x, &z, &zl);
-    FA_T e = FN(fa_exp2w)(-FN(fa_abs)(z), z >= FA_C(0.0) ? -zl : zl);
+    FA_T e = FN(fa_exp2w)(-FN(fa_abs)(z), -FN(fa_mulsign)(zl, z));
     FA_T m = z > FA_C(0.0) ? z : FA_C(0.0);
     FA_T sp = (m + FN(fa_log1p_01)(e)) / p[0];
     return z > p[1] ? x : sp;
@@ -438,7 +438,7 @@ FA_INLINE FA_T FN(fa_softplus_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     FA_T z, zl;
     FN(fa_prod_w)(p[0], x, &z, &zl);
-    FA_T e = FN(fa_exp2w)(-FN(fa_abs)(z), z >= FA_C(0.0) ? -zl : zl);
+    FA_T e = FN(fa_exp2w)(-FN(fa_abs)(z), -FN(fa_mulsign)(zl, z));
     FA_T s = (z >= FA_C(0.0) ? FA_C(1.0) : e) / (FA_C(1.0) + e);
     return z > p[1] ? g : g * s;
 }

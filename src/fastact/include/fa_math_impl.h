@@ -91,6 +91,13 @@ FA_INLINE FA_T FN(fa_sqrt)(FA_T x)
 #endif
 }
 
+/* v with its sign flipped where s is negative (v * sign(s), no select) */
+FA_INLINE FA_T FN(fa_mulsign)(FA_T v, FA_T s)
+{
+    const FA_U sbit = (FA_U)1 << (sizeof(FA_T) * 8 - 1);
+    return FN(fa_from_bits)(FN(fa_bits)(v) ^ (FN(fa_bits)(s) & sbit));
+}
+
 FA_INLINE FA_T FN(fa_copysign)(FA_T mag, FA_T sgn)
 {
     const FA_U sbit = (FA_U)1 << (sizeof(FA_T) * 8 - 1);
