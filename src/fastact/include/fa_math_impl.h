@@ -189,7 +189,7 @@ FA_INLINE FA_T FN(fa_exp_reduce)(FA_T x, FA_T lo, FA_I *ni, FA_T *nf)
  * overflows or underflows by itself.  2^(n+k) is applied as two factors so
  * that n = 128 (float) / 1024 (double) and gradual underflow into the
  * subnormals are reached without an invalid exponent field. */
-FA_INLINE FA_T FN(fa_exp_k)(FA_T x, FA_T lo, int k, FA_T xmin, FA_T xmax)
+FA_INLINE FA_T FN(fa_exp_k)(FA_T x, FA_T lo, int k, FA_T xmin, FA_T xmax, int two)
 {
     FA_T t = FN(fa_mad)(x, FA_LOG2E, FA_MAGIC);      /* round(x log2 e) + magic */
     FA_T n = t - FA_MAGIC;
@@ -198,15 +198,21 @@ FA_INLINE FA_T FN(fa_exp_k)(FA_T x, FA_T lo, int k, FA_T xmin, FA_T xmax)
     r = FN(fa_mad)(n, -FA_LN2_LO, r);
     r = r + lo;
     FA_T q = FN(fa_expm1_poly)(r);
-    FA_I n1;
+    FA_T res;
+    if (two) {      /* a compile-time constant at every call */
+        FA_I n1;
 #if FA_DOUBLE && !defined(__AVX512F__)
-    /* no packed 64-bit arithmetic shift below AVX-512: halve by magic */
-    (void)FN(fa_rint_magic)((n + (FA_T)k) * FA_C(0.5), &n1);
+        /* no packed 64-bit arithmetic shift below AVX-512: halve by magic */
+        (void)FN(fa_rint_magic)((n + (FA_T)k) * FA_C(0.5), &n1);
 #else
-    n1 = ni >> 1;
+        n1 = ni >> 1;
 #endif
-    FA_T s1 = FN(fa_pow2i)(n1), s2 = FN(fa_pow2i)(ni - n1);
-    FA_T res = ((FA_C(1.0) + q) * s1) * s2;
+        FA_T s1 = FN(fa_pow2i)(n1), s2 = FN(fa_pow2i)(ni - n1);
+        res = ((FA_C(1.0) + q) * s1) * s2;
+    } else {        /* n + k is a normal exponent on [xmin, xmax] */
+        (void)n;
+        res = (FA_C(1.0) + q) * FN(fa_pow2i)(ni);
+    }
     res = x > xmax ? (FA_T)INFINITY : res;
     return x < xmin ? FA_C(0.0) : res;
 }
@@ -215,26 +221,27 @@ FA_INLINE FA_T FN(fa_exp_k)(FA_T x, FA_T lo, int k, FA_T xmin, FA_T xmax)
 FA_INLINE FA_T FN(fa_exp2w)(FA_T x, FA_T lo)
 {
 #if FA_DOUBLE
-    return FN(fa_exp_k)(x, lo, 0, -746.0, 710.0);
+    return FN(fa_exp_k)(x, lo, 0, -746.0, 710.0, 1);
 #else
-    return FN(fa_exp_k)(x, lo, 0, -104.0f, 89.0f);
+    return FN(fa_exp_k)(x, lo, 0, -104.0f, 89.0f, 1);
 #endif
 }
 
 FA_INLINE FA_T FN(fa_exp)(FA_T x) { return FN(fa_exp2w)(x, FA_C(0.0)); }
 
-/* e^(x + lo) * 2^64, and exactly 0 where e^x * |x| underflows whatever
- * moderate factor multiplies it (x < -149 float, x < -790 double); +inf
- * above 44 (float) / 665 (double).  For products like x e^x that land in
- * the subnormal range: computing e^x there first would keep only a few
+/* e^(x + lo) * 2^64 on [-131, 43] (float) / [-752, 665] (double), where
+ * n + 64 is a normal exponent (one scale factor); exactly 0 below, where
+ * |x| e^x underflows even after the scaling back (the callers multiply by
+ * x or by a power of e^x); +inf above.  For products like x e^x that land
+ * in the subnormal range: computing e^x there first would keep only a few
  * significant bits; callers form the product on the scaled value and
  * multiply by 2^-64 once at the end. */
 FA_INLINE FA_T FN(fa_exp2w_s64)(FA_T x, FA_T lo)
 {
 #if FA_DOUBLE
-    return FN(fa_exp_k)(x, lo, 64, -790.0, 665.0);
+    return FN(fa_exp_k)(x, lo, 64, -752.0, 665.0, 0);
 #else
-    return FN(fa_exp_k)(x, lo, 64, -149.0f, 44.0f);
+    return FN(fa_exp_k)(x, lo, 64, -131.0f, 43.0f, 0);
 #endif
 }
 
@@ -401,9 +408,11 @@ FA_INLINE FA_T FN(fa_tanh)(FA_T x)
  * tails (sigmoid(-100) = 3.7e-44, not 0). */
 FA_INLINE FA_T FN(fa_sigmoid)(FA_T x)
 {
-    FA_T e = FN(fa_exp)(-FN(fa_abs)(x));
-    FA_T num = x >= FA_C(0.0) ? FA_C(1.0) : e;     /* NaN: e is NaN */
-    return num / (FA_C(1.0) + e);
+    /* e^-|x| scaled by 2^64 (one scale factor; below the range of the
+     * scaled exp, sigmoid is below the smallest subnormal anyway) */
+    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(x), FA_C(0.0));
+    FA_T num = x >= FA_C(0.0) ? (FA_T)0x1p64 : es;   /* NaN: es is NaN */
+    return (num / FN(fa_mad)(es, (FA_T)0x1p-64, FA_C(1.0))) * (FA_T)0x1p-64;
 }
 
 #undef FA_MANT
