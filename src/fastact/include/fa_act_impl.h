@@ -16,9 +16,11 @@
 
 #if FA_DOUBLE
 #define FA_C(x) (x)
+#define FA_MAXV 0x1.fffffffffffffp1023
 #define FA_TWO_M64 0x1p-64
 #else
 #define FA_C(x) (x##f)
+#define FA_MAXV 0x1.fffffep127f
 #define FA_TWO_M64 0x1p-64f
 #endif
 
@@ -493,7 +495,9 @@ FA_INLINE FA_T FN(fa_hard_swish_fwd)(FA_T x, const FA_T *p)
     FA_T v = slope * x + FA_C(0.5);
     v = v < FA_C(0.0) ? FA_C(0.0) : v;
     v = v > FA_C(1.0) ? FA_C(1.0) : v;
-    return v == FA_C(0.0) ? FA_C(0.0) : x * v;     /* x = -inf: 0, NaN: v is NaN */
+    /* x = -inf: -max * 0 = -0 (the limit); NaN: v is NaN */
+    FA_T xc = x < -FA_MAXV ? -FA_MAXV : x;
+    return xc * v;
 }
 FA_INLINE FA_T FN(fa_hard_swish_bx)(FA_T g, FA_T x, const FA_T *p)
 {
@@ -638,3 +642,4 @@ FA_INLINE FA_T FN(fa_squareplus_bx)(FA_T g, FA_T x, const FA_T *p)
 
 #undef FA_C
 #undef FA_TWO_M64
+#undef FA_MAXV
