@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from fastact import _api
@@ -31,11 +33,7 @@ def _prepare(fname, x, weight, axis):
     if w.size not in (1, nch):
         raise ValueError(f"{fname}(): weight has {w.size} entries but x has {nch} channels "
                          f"along axis {ax}; pass {nch} entries (or 1 for a shared slope)")
-    shape = [1] * a.ndim
-    if a.ndim and w.size != 1:
-        shape[ax] = nch
-    wb = w.astype(comp).reshape(shape) if a.ndim else w.astype(comp).reshape(())
-    return a, comp, res, w, wb, ax
+    return a, comp, res, w, ax
 
 
 def _ext():
@@ -56,8 +54,8 @@ def _view(a, comp, ax, w):
     d = np.require(b, dtype=comp, requirements=["C", "A"])
     if w.size == 1 or d.ndim == 0:
         return d, tr, 1, 1, d.size
-    outer = int(np.prod(d.shape[:ax], dtype=np.int64))
-    inner = int(np.prod(d.shape[ax + 1:], dtype=np.int64))
+    outer = math.prod(d.shape[:ax])
+    inner = math.prod(d.shape[ax + 1:])
     return d, tr, outer, d.shape[ax], inner
 
 
@@ -72,7 +70,7 @@ def prelu(x, weight, *, axis=1, out=None):
     axis 0).  `weight` is 1-D with x.shape[axis] entries, or 1 (shared).
     """
     fname = "prelu"
-    a, comp, res, w, wb, ax = _prepare(fname, x, weight, axis)
+    a, comp, res, w, ax = _prepare(fname, x, weight, axis)
     out = _api.check_out(out, a.shape, res, fname, ((a, "x"), (w, "weight")))
     _core, _prelu = _ext()
     d, tr, outer, nch, inner = _view(a, comp, ax, w)
@@ -81,12 +79,13 @@ def prelu(x, weight, *, axis=1, out=None):
         cand = out.T if tr else out
         if cand.dtype == comp and cand.flags.c_contiguous and cand.flags.aligned:
             target = cand
+    into_out = target is not None
     if target is None:
         target = np.empty(d.shape, dtype=comp)
     _prelu.forward(d, target, _weights(w, comp), outer, nch, inner, _core.get_num_threads())
     u = target.T if tr else target
     if out is not None:
-        if not np.shares_memory(u, out):
+        if not into_out:
             np.copyto(out, u, casting="unsafe")
         return out
     result = u if u.dtype == res else u.astype(res)
@@ -101,7 +100,7 @@ def prelu_backward(grad_output, x, weight, *, axis=1):
     axis.  NaN in x gives NaN in both.
     """
     fname = "prelu_backward"
-    a, comp, res, w, wb, ax = _prepare(fname, x, weight, axis)
+    a, comp, res, w, ax = _prepare(fname, x, weight, axis)
     g = _api.as_array(grad_output, fname, "grad_output")
     _api.dtypes(g.dtype, fname, "grad_output")
     if g.shape != a.shape:
