@@ -19,17 +19,21 @@
 #define FA_AX_BLK 1024
 
 #define FA_T double
+#define FA_I int64_t
 #define FA_DOUBLE 1
 #define FN(name) name##_d
 #include "fa_axis_impl.h"
+#undef FA_I
 #undef FA_T
 #undef FA_DOUBLE
 #undef FN
 
 #define FA_T float
+#define FA_I int32_t
 #define FA_DOUBLE 0
 #define FN(name) name##_f
 #include "fa_axis_impl.h"
+#undef FA_I
 #undef FA_T
 #undef FA_DOUBLE
 #undef FN
