@@ -74,6 +74,12 @@ static inline FA_T FN(fa_ax_expn)(FA_T x)
     return (FA_C(1.0) + q) * FN(fa_pow2i)(ni);
 }
 
+/* fa_ax_expn when fast (a compile-time constant after inlining), else fa_exp */
+static inline FA_T FN(fa_ax_exps)(FA_T x, const int fast)
+{
+    return fast ? FN(fa_ax_expn)(x) : FN(fa_exp)(x);
+}
+
 /* ------------------------------------------------------------- rows */
 
 /* min and max of sg * x over a row, ignoring NaN (+inf / -inf when empty) */
@@ -114,8 +120,9 @@ static inline int FN(fa_ax_rhasnan)(const FA_T *x, ptrdiff_t n)
  * Per block of FA_AX_BLK elements: one elementwise loop (the exponentials,
  * into `store` or a stack buffer), then lane-parallel sums in FA_T, then Kahan summation of the block sums in double.
  * (Sums that widen float32 to double inside the loop did not vectorize.) */
-static inline double FN(fa_ax_rsumexp)(const FA_T *x, const FA_T *g, FA_T *store,
-                                       ptrdiff_t n, FA_T sg, FA_T m, double *dot)
+static inline double FN(fa_ax_rsumexp_k)(const FA_T *x, const FA_T *g, FA_T *store,
+                                         ptrdiff_t n, FA_T sg, FA_T m, double *dot,
+                                         const int fast)
 {
     FA_T buf[FA_AX_BLK];
     double s = 0.0, c = 0.0, d = 0.0, dc = 0.0;
@@ -123,7 +130,7 @@ static inline double FN(fa_ax_rsumexp)(const FA_T *x, const FA_T *g, FA_T *store
         ptrdiff_t len = n - b < FA_AX_BLK ? n - b : FA_AX_BLK;
         const FA_T *xb = x + b;
         FA_T *e = store ? store + b : buf;
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) e[i] = FN(fa_exp)(sg * xb[i] - m);
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) e[i] = FN(fa_ax_exps)(sg * xb[i] - m, fast);
         FA_T bs = FA_C(0.0);
         FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) bs += e[i];
         FN(fa_ax_kahan)(&s, &c, (double)bs);
@@ -136,6 +143,14 @@ static inline double FN(fa_ax_rsumexp)(const FA_T *x, const FA_T *g, FA_T *store
     }
     if (dot) *dot = d - dc;
     return s - c;
+}
+
+/* fast: every sg x - m of the row is >= FA_AX_XLO (or NaN) */
+static inline double FN(fa_ax_rsumexp)(const FA_T *x, const FA_T *g, FA_T *store,
+                                       ptrdiff_t n, FA_T sg, FA_T m, double *dot, int fast)
+{
+    if (fast) return FN(fa_ax_rsumexp_k)(x, g, store, n, sg, m, dot, 1);
+    return FN(fa_ax_rsumexp_k)(x, g, store, n, sg, m, dot, 0);
 }
 
 /* sum of a[i] * b[i] (b NULL: sum of a[i]), blocked as above */
@@ -223,7 +238,7 @@ static void FN(fa_ax_softmax_row)(const FA_T *x, FA_T *o, ptrdiff_t n, FA_T sg)
     FA_T m, mb[FA_AX_MAXB];
     if (n > FA_AX_BLK * FA_AX_MAXB) {
         m = FN(fa_ax_rmax)(x, n, sg);
-        FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, o, n, sg, m, NULL);
+        FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, o, n, sg, m, NULL, 0);
         FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = o[i] / s;
         return;
     }
@@ -280,12 +295,21 @@ static FA_T FN(fa_ax_logsumexp_row)(const FA_T *x, ptrdiff_t n)
 static void FN(fa_ax_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrdiff_t n, FA_T sg)
 {
     double dot;
-    FA_T m = FN(fa_ax_rmax)(x, n, sg);
-    double sd = FN(fa_ax_rsumexp)(x, g, NULL, n, sg, m, &dot);
+    FA_T mn, m;
+    FN(fa_ax_rminmax)(x, n, sg, &mn, &m);
+    int fast = mn - m >= FA_AX_XLO;
+    double sd = FN(fa_ax_rsumexp)(x, g, NULL, n, sg, m, &dot, fast);
     FA_T s = (FA_T)sd, d = (FA_T)(dot / sd);
-    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) {
-        FA_T y = FN(fa_exp)(sg * x[i] - m) / s;
-        o[i] = sg * (y * (g[i] - d));
+    if (fast) {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) {
+            FA_T y = FN(fa_ax_expn)(sg * x[i] - m) / s;
+            o[i] = sg * (y * (g[i] - d));
+        }
+    } else {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) {
+            FA_T y = FN(fa_exp)(sg * x[i] - m) / s;
+            o[i] = sg * (y * (g[i] - d));
+        }
     }
 }
 
@@ -298,29 +322,42 @@ static void FN(fa_ax_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrd
 /* g - softmax(x) sum(g) */
 static void FN(fa_ax_log_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrdiff_t n)
 {
-    FA_T m = FN(fa_ax_rmax)(x, n, FA_C(1.0));
-    FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, NULL, n, FA_C(1.0), m, NULL);
+    FA_T mn, m;
+    FN(fa_ax_rminmax)(x, n, FA_C(1.0), &mn, &m);
+    int fast = mn - m >= FA_AX_XLO;
+    FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, NULL, n, FA_C(1.0), m, NULL, fast);
     FA_T gs = (FA_T)FN(fa_ax_rdot)(g, NULL, n);
-    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++)
-        o[i] = g[i] - (FN(fa_exp)(x[i] - m) / s) * gs;
+    if (fast) {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++)
+            o[i] = g[i] - (FN(fa_ax_expn)(x[i] - m) / s) * gs;
+    } else {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++)
+            o[i] = g[i] - (FN(fa_exp)(x[i] - m) / s) * gs;
+    }
 }
 
 static void FN(fa_ax_log_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n)
 {
-    FA_T gs = (FA_T)FN(fa_ax_rdot)(g, NULL, n);
-    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = g[i] - FN(fa_exp)(y[i]) * gs;
+    FA_T gs = (FA_T)FN(fa_ax_rdot)(g, NULL, n), mn, mx;
+    FN(fa_ax_rminmax)(y, n, FA_C(1.0), &mn, &mx);
+    if (mn >= FA_AX_XLO && mx <= FA_AX_XHI) {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = g[i] - FN(fa_ax_expn)(y[i]) * gs;
+    } else {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = g[i] - FN(fa_exp)(y[i]) * gs;
+    }
 }
 
 /* g * softmax(x); a row of only -inf (logsumexp = -inf, a constant) gets 0 */
 static void FN(fa_ax_logsumexp_b_row)(FA_T gv, const FA_T *x, FA_T *o, ptrdiff_t n)
 {
-    FA_T m = FN(fa_ax_rmax)(x, n, FA_C(1.0));
+    FA_T mn, m;
+    FN(fa_ax_rminmax)(x, n, FA_C(1.0), &mn, &m);
     if (m == -(FA_T)INFINITY) {
         FA_T f = FN(fa_ax_rhasnan)(x, n) ? (FA_T)NAN : gv * FA_C(0.0);
         for (ptrdiff_t i = 0; i < n; i++) o[i] = f;
         return;
     }
-    FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, o, n, FA_C(1.0), m, NULL);
+    FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, o, n, FA_C(1.0), m, NULL, mn - m >= FA_AX_XLO);
     FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = gv * (o[i] / s);
 }
 
@@ -328,17 +365,24 @@ static void FN(fa_ax_logsumexp_b_row)(FA_T gv, const FA_T *x, FA_T *o, ptrdiff_t
 /* A block of w <= FA_AX_WMAX adjacent columns: element (j, k) at
  * p[j * inner + k].  Vectorized across the columns. */
 
-static inline void FN(fa_ax_cmax)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, ptrdiff_t w,
-                                  FA_T sg, FA_T *m)
+/* per column max of sg x (ignoring NaN); returns 1 when every column's
+ * sg x - max is >= FA_AX_XLO or NaN (fa_ax_expn applies) */
+static inline int FN(fa_ax_cmax)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, ptrdiff_t w,
+                                 FA_T sg, FA_T *m)
 {
-    for (ptrdiff_t k = 0; k < w; k++) m[k] = -(FA_T)INFINITY;
+    FA_T mn[FA_AX_WMAX];
+    for (ptrdiff_t k = 0; k < w; k++) { m[k] = -(FA_T)INFINITY; mn[k] = (FA_T)INFINITY; }
     for (ptrdiff_t j = 0; j < n; j++) {
         const FA_T *r = x + j * inner;
         FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
             FA_T v = sg * r[k];
             m[k] = v > m[k] ? v : m[k];
+            mn[k] = v < mn[k] ? v : mn[k];
         }
     }
+    int fast = 1;
+    for (ptrdiff_t k = 0; k < w; k++) fast &= !(mn[k] - m[k] < FA_AX_XLO) && m[k] != (FA_T)INFINITY;
+    return fast;
 }
 
 /* per column: s = sum e, e = exp(sg x - m) (stored when store != NULL);
@@ -347,9 +391,9 @@ static inline void FN(fa_ax_cmax)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, p
 #define FA_AX_KAHAN_K(S, C, V) do { FA_T y_ = (V) - C[k], t_ = S[k] + y_; \
     C[k] = (t_ - S[k]) - y_; S[k] = t_; } while (0)
 
-static inline void FN(fa_ax_csum)(const FA_T *x, const FA_T *g, FA_T *store, ptrdiff_t n,
-                                  ptrdiff_t inner, ptrdiff_t w, FA_T sg, const FA_T *m,
-                                  FA_T *s, FA_T *d)
+static inline void FN(fa_ax_csum_k)(const FA_T *x, const FA_T *g, FA_T *store, ptrdiff_t n,
+                                    ptrdiff_t inner, ptrdiff_t w, FA_T sg, const FA_T *m,
+                                    FA_T *s, FA_T *d, const int fast)
 {
     FA_T c[FA_AX_WMAX], dc[FA_AX_WMAX];
     for (ptrdiff_t k = 0; k < w; k++) {
@@ -361,20 +405,20 @@ static inline void FN(fa_ax_csum)(const FA_T *x, const FA_T *g, FA_T *store, ptr
         if (g) {
             const FA_T *gr = g + j * inner;
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                FA_T v = FN(fa_exp)(sg * r[k] - m[k]);
+                FA_T v = FN(fa_ax_exps)(sg * r[k] - m[k], fast);
                 FA_AX_KAHAN_K(s, c, v);
                 FA_AX_KAHAN_K(d, dc, gr[k] * v);
             }
         } else if (store) {
             FA_T *st = store + j * inner;
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                FA_T v = FN(fa_exp)(sg * r[k] - m[k]);
+                FA_T v = FN(fa_ax_exps)(sg * r[k] - m[k], fast);
                 st[k] = v;
                 FA_AX_KAHAN_K(s, c, v);
             }
         } else {
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                FA_T v = FN(fa_exp)(sg * r[k] - m[k]);
+                FA_T v = FN(fa_ax_exps)(sg * r[k] - m[k], fast);
                 FA_AX_KAHAN_K(s, c, v);
             }
         }
@@ -383,6 +427,14 @@ static inline void FN(fa_ax_csum)(const FA_T *x, const FA_T *g, FA_T *store, ptr
         s[k] -= c[k];
         if (d) d[k] -= dc[k];
     }
+}
+
+static inline void FN(fa_ax_csum)(const FA_T *x, const FA_T *g, FA_T *store, ptrdiff_t n,
+                                  ptrdiff_t inner, ptrdiff_t w, FA_T sg, const FA_T *m,
+                                  FA_T *s, FA_T *d, int fast)
+{
+    if (fast) FN(fa_ax_csum_k)(x, g, store, n, inner, w, sg, m, s, d, 1);
+    else FN(fa_ax_csum_k)(x, g, store, n, inner, w, sg, m, s, d, 0);
 }
 
 /* per column: sum of a * b (b NULL: of a), Kahan per column */
@@ -431,8 +483,8 @@ FA_AX_FLAT static void FN(fa_ax_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdi
     FA_T s[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
-        FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
-        FN(fa_ax_csum)(x + xo, NULL, out + xo, n, inner, w, sg, m, s, NULL);
+        int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
+        FN(fa_ax_csum)(x + xo, NULL, out + xo, n, inner, w, sg, m, s, NULL, fast);
         for (ptrdiff_t k = 0; k < w; k++) sf[k] = (FA_T)s[k];
         for (ptrdiff_t r = 0; r < n; r++) {
             FA_T *orow = out + xo + r * inner;
@@ -456,8 +508,8 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax)(const fa_ax_job *j, ptrdiff_t i0, p
     FA_T s[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
-        FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
-        FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, sg, m, s, NULL);
+        int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
+        FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, sg, m, s, NULL, fast);
         for (ptrdiff_t k = 0; k < w; k++) ls[k] = (FA_T)FN(fa_ax_logsum)(s[k]);
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *xr = x + xo + r * inner;
@@ -480,8 +532,8 @@ FA_AX_FLAT static void FN(fa_ax_logsumexp)(const fa_ax_job *j, ptrdiff_t i0, ptr
     FA_T s[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
-        FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
-        FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, FA_C(1.0), m, s, NULL);
+        int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
+        FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, FA_C(1.0), m, s, NULL, fast);
         for (ptrdiff_t k = 0; k < w; k++) {
             int nan = 0;
             if (m[k] == (FA_T)INFINITY || m[k] == -(FA_T)INFINITY)
@@ -506,15 +558,22 @@ FA_AX_FLAT static void FN(fa_ax_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, pt
     FA_T s[FA_AX_WMAX], d[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
-        FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
-        FN(fa_ax_csum)(x + xo, g + xo, NULL, n, inner, w, sg, m, s, d);
+        int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
+        FN(fa_ax_csum)(x + xo, g + xo, NULL, n, inner, w, sg, m, s, d, fast);
         for (ptrdiff_t k = 0; k < w; k++) { sf[k] = (FA_T)s[k]; df[k] = (FA_T)((double)d[k] / (double)s[k]); }
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *xr = x + xo + r * inner, *gr = g + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
-            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                FA_T y = FN(fa_exp)(sg * xr[k] - m[k]) / sf[k];
-                orow[k] = sg * (y * (gr[k] - df[k]));
+            if (fast) {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
+                    FA_T y = FN(fa_ax_expn)(sg * xr[k] - m[k]) / sf[k];
+                    orow[k] = sg * (y * (gr[k] - df[k]));
+                }
+            } else {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
+                    FA_T y = FN(fa_exp)(sg * xr[k] - m[k]) / sf[k];
+                    orow[k] = sg * (y * (gr[k] - df[k]));
+                }
             }
         }
     }
@@ -559,15 +618,20 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0
     FA_T s[FA_AX_WMAX], gs[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
-        FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
-        FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, FA_C(1.0), m, s, NULL);
+        int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
+        FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, FA_C(1.0), m, s, NULL, fast);
         FN(fa_ax_cdot)(g + xo, NULL, n, inner, w, gs);
         for (ptrdiff_t k = 0; k < w; k++) { sf[k] = (FA_T)s[k]; gf[k] = (FA_T)gs[k]; }
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *xr = x + xo + r * inner, *gr = g + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
-            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
-                orow[k] = gr[k] - (FN(fa_exp)(xr[k] - m[k]) / sf[k]) * gf[k];
+            if (fast) {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
+                    orow[k] = gr[k] - (FN(fa_ax_expn)(xr[k] - m[k]) / sf[k]) * gf[k];
+            } else {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
+                    orow[k] = gr[k] - (FN(fa_exp)(xr[k] - m[k]) / sf[k]) * gf[k];
+            }
         }
     }
 }
@@ -588,11 +652,24 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax_by)(const fa_ax_job *j, ptrdiff_t i0
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
         FN(fa_ax_cdot)(g + xo, NULL, n, inner, w, gs);
         for (ptrdiff_t k = 0; k < w; k++) gf[k] = (FA_T)gs[k];
+        FA_T lo = (FA_T)INFINITY, hi = -(FA_T)INFINITY;
+        for (ptrdiff_t r = 0; r < n; r++) {
+            FA_T a, b;
+            FN(fa_ax_rminmax)(y + xo + r * inner, w, FA_C(1.0), &a, &b);
+            lo = a < lo ? a : lo;
+            hi = b > hi ? b : hi;
+        }
+        int fast = lo >= FA_AX_XLO && hi <= FA_AX_XHI;
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *yr = y + xo + r * inner, *gr = g + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
-            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
-                orow[k] = gr[k] - FN(fa_exp)(yr[k]) * gf[k];
+            if (fast) {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
+                    orow[k] = gr[k] - FN(fa_ax_expn)(yr[k]) * gf[k];
+            } else {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
+                    orow[k] = gr[k] - FN(fa_exp)(yr[k]) * gf[k];
+            }
         }
     }
 }
@@ -611,7 +688,7 @@ FA_AX_FLAT static void FN(fa_ax_logsumexp_b)(const fa_ax_job *j, ptrdiff_t i0, p
     FA_T s[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
-        FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
+        int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
         int anyinf = 0;
         for (ptrdiff_t k = 0; k < w; k++) anyinf |= m[k] == -(FA_T)INFINITY;
         if (anyinf) {   /* rare: a column of only -inf (or NaN) */
@@ -637,7 +714,7 @@ FA_AX_FLAT static void FN(fa_ax_logsumexp_b)(const fa_ax_job *j, ptrdiff_t i0, p
             }
             continue;
         }
-        FN(fa_ax_csum)(x + xo, NULL, out + xo, n, inner, w, FA_C(1.0), m, s, NULL);
+        FN(fa_ax_csum)(x + xo, NULL, out + xo, n, inner, w, FA_C(1.0), m, s, NULL, fast);
         for (ptrdiff_t k = 0; k < w; k++) q[k] = (FA_T)s[k];
         const FA_T *gk = g + ro;
         for (ptrdiff_t r = 0; r < n; r++) {
