@@ -291,6 +291,98 @@ static FA_T FN(fa_ax_logsumexp_row)(const FA_T *x, ptrdiff_t n)
     return FN(fa_ax_lse_finish)(m, s, 0);
 }
 
+/* Short rows (n <= FA_AX_BLK: one block), FA_AX_GRP rows at a time: the
+ * arithmetic of fa_ax_online on one block, with none of its block
+ * bookkeeping, the maxima of the group's rows first (their reductions
+ * overlap), and the logs of the sums taken for the whole group in one
+ * vector loop.  wide: sums in double (log_softmax, logsumexp: where one
+ * entry dominates, the small rest must not be lost against the 1); else
+ * lane sums in FA_T as in fa_ax_rsumexp (softmax: row sums within the
+ * same few eps, ~15% faster on rows of 64).  Rows whose max is not finite (all -inf,
+ * a +inf, all NaN) get ok[r] = 0 and go through the general row code. */
+#define FA_AX_GRP 16
+static inline void FN(fa_ax_short_stats)(const FA_T *x, FA_T *store, ptrdiff_t n, ptrdiff_t nr,
+                                         FA_T sg, FA_T *m, double *s, int *ok, const int wide)
+{
+    FA_T buf[FA_AX_BLK], mnr[FA_AX_GRP];
+    /* the maxima of all rows first: independent reductions overlap */
+    for (ptrdiff_t r = 0; r < nr; r++) FN(fa_ax_rminmax)(x + r * n, n, sg, &mnr[r], &m[r]);
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        const FA_T *xr = x + r * n;
+        FA_T *e = store ? store + r * n : buf;
+        FA_T mn = mnr[r], mx = m[r];
+        ok[r] = mx > -(FA_T)INFINITY && mx < (FA_T)INFINITY;
+        s[r] = 1.0;
+        if (!ok[r]) continue;
+        double bs = 0.0;
+        if (mn - mx >= FA_AX_XLO) {
+            if (wide) {
+                FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < n; i++) {
+                    FA_T v = FN(fa_ax_expn)(sg * xr[i] - mx);
+                    e[i] = v;
+                    bs += (double)v;
+                }
+            } else {    /* lane sums in FA_T, as fa_ax_rsumexp's blocks */
+                FA_T bf = FA_C(0.0);
+                FA_AX_SIMD_SUM(bf) for (ptrdiff_t i = 0; i < n; i++) {
+                    FA_T v = FN(fa_ax_expn)(sg * xr[i] - mx);
+                    e[i] = v;
+                    bf += v;
+                }
+                bs = (double)bf;
+            }
+        } else {
+            FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < n; i++) {
+                FA_T v = FN(fa_exp)(sg * xr[i] - mx);
+                e[i] = v;
+                bs += (double)v;
+            }
+        }
+        s[r] = bs;
+    }
+}
+
+static void FN(fa_ax_softmax_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptrdiff_t nr, FA_T sg)
+{
+    FA_T m[FA_AX_GRP];
+    double s[FA_AX_GRP];
+    int ok[FA_AX_GRP];
+    FN(fa_ax_short_stats)(x, o, n, nr, sg, m, s, ok, 0);
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        FA_T *orow = o + r * n;
+        if (!ok[r]) { FN(fa_ax_softmax_row)(x + r * n, orow, n, sg); continue; }
+        FA_T sf = (FA_T)s[r];
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = orow[i] / sf;
+    }
+}
+
+static void FN(fa_ax_log_softmax_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptrdiff_t nr, FA_T sg)
+{
+    FA_T m[FA_AX_GRP], ls[FA_AX_GRP];
+    double s[FA_AX_GRP];
+    int ok[FA_AX_GRP];
+    FN(fa_ax_short_stats)(x, NULL, n, nr, sg, m, s, ok, 1);
+    FA_AX_SIMD for (ptrdiff_t r = 0; r < nr; r++) ls[r] = (FA_T)FN(fa_ax_logsum)(s[r]);
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        const FA_T *xr = x + r * n;
+        FA_T *orow = o + r * n;
+        if (!ok[r]) { FN(fa_ax_log_softmax_row)(xr, orow, n, sg); continue; }
+        FA_T mr = m[r], lr = ls[r];
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = (sg * xr[i] - mr) - lr;
+    }
+}
+
+static void FN(fa_ax_logsumexp_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptrdiff_t nr)
+{
+    FA_T m[FA_AX_GRP];
+    double s[FA_AX_GRP], ls[FA_AX_GRP];
+    int ok[FA_AX_GRP];
+    FN(fa_ax_short_stats)(x, NULL, n, nr, FA_C(1.0), m, s, ok, 1);
+    FA_AX_SIMD for (ptrdiff_t r = 0; r < nr; r++) ls[r] = FN(fa_ax_logsum)(s[r]);
+    for (ptrdiff_t r = 0; r < nr; r++)
+        o[r] = ok[r] ? (FA_T)((double)m[r] + ls[r]) : FN(fa_ax_logsumexp_row)(x + r * n, n);
+}
+
 /* g * dsoftmax(sg x): sg (y (g - sum(g y))), y = e / s, sum(g y) = sum(g e) / s */
 static void FN(fa_ax_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrdiff_t n, FA_T sg)
 {
@@ -476,6 +568,12 @@ FA_AX_FLAT static void FN(fa_ax_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdi
     FA_T sg = (FA_T)j->sg;
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) {
+        if (n <= FA_AX_BLK) {
+            for (ptrdiff_t r = i0; r < i1; r += FA_AX_GRP)
+                FN(fa_ax_softmax_short)(x + r * n, out + r * n, n,
+                                        i1 - r < FA_AX_GRP ? i1 - r : FA_AX_GRP, sg);
+            return;
+        }
         for (ptrdiff_t r = i0; r < i1; r++) FN(fa_ax_softmax_row)(x + r * n, out + r * n, n, sg);
         return;
     }
@@ -500,6 +598,12 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax)(const fa_ax_job *j, ptrdiff_t i0, p
     FA_T sg = (FA_T)j->sg;
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) {
+        if (n <= FA_AX_BLK) {
+            for (ptrdiff_t r = i0; r < i1; r += FA_AX_GRP)
+                FN(fa_ax_log_softmax_short)(x + r * n, out + r * n, n,
+                                            i1 - r < FA_AX_GRP ? i1 - r : FA_AX_GRP, sg);
+            return;
+        }
         for (ptrdiff_t r = i0; r < i1; r++)
             FN(fa_ax_log_softmax_row)(x + r * n, out + r * n, n, sg);
         return;
@@ -525,6 +629,12 @@ FA_AX_FLAT static void FN(fa_ax_logsumexp)(const fa_ax_job *j, ptrdiff_t i0, ptr
     FA_T *out = (FA_T *)j->out;
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) {
+        if (n <= FA_AX_BLK) {
+            for (ptrdiff_t r = i0; r < i1; r += FA_AX_GRP)
+                FN(fa_ax_logsumexp_short)(x + r * n, out + r, n,
+                                          i1 - r < FA_AX_GRP ? i1 - r : FA_AX_GRP);
+            return;
+        }
         for (ptrdiff_t r = i0; r < i1; r++) out[r] = FN(fa_ax_logsumexp_row)(x + r * n, n);
         return;
     }
