@@ -430,12 +430,19 @@ static void FN(fa_ax_log_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, 
 
 static void FN(fa_ax_log_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n)
 {
-    FA_T gs = (FA_T)FN(fa_ax_rdot)(g, NULL, n), mn, mx;
-    FN(fa_ax_rminmax)(y, n, FA_C(1.0), &mn, &mx);
-    if (mn >= FA_AX_XLO && mx <= FA_AX_XHI) {
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = g[i] - FN(fa_ax_expn)(y[i]) * gs;
-    } else {
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = g[i] - FN(fa_exp)(y[i]) * gs;
+    FA_T gs = (FA_T)FN(fa_ax_rdot)(g, NULL, n);
+    /* the range of y per block (read from L1 just before its exp pass;
+     * o[i] depends on g[i], y[i] only, so o may alias either) */
+    for (ptrdiff_t b = 0; b < n; b += FA_AX_BLK) {
+        ptrdiff_t len = n - b < FA_AX_BLK ? n - b : FA_AX_BLK;
+        const FA_T *gb = g + b, *yb = y + b;
+        FA_T *ob = o + b, mn, mx;
+        FN(fa_ax_rminmax)(yb, len, FA_C(1.0), &mn, &mx);
+        if (mn >= FA_AX_XLO && mx <= FA_AX_XHI) {
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) ob[i] = gb[i] - FN(fa_ax_expn)(yb[i]) * gs;
+        } else {
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) ob[i] = gb[i] - FN(fa_exp)(yb[i]) * gs;
+        }
     }
 }
 
