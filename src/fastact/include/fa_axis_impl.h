@@ -446,6 +446,40 @@ static void FN(fa_ax_log_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, 
     }
 }
 
+/* short rows (n <= FA_AX_BLK), FA_AX_GRP at a time: the sums of all rows
+ * of the group first (independent reductions overlap), then the outputs;
+ * the same arithmetic as the row functions above. */
+static void FN(fa_ax_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n,
+                                       ptrdiff_t nr, FA_T sg)
+{
+    FA_T d[FA_AX_GRP];
+    for (ptrdiff_t r = 0; r < nr; r++) d[r] = (FA_T)FN(fa_ax_rdot)(g + r * n, y + r * n, n);
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        const FA_T *gr = g + r * n, *yr = y + r * n;
+        FA_T *orow = o + r * n, dr = d[r];
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = sg * (yr[i] * (gr[i] - dr));
+    }
+}
+
+static void FN(fa_ax_log_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n,
+                                           ptrdiff_t nr)
+{
+    FA_T gs[FA_AX_GRP], mn[FA_AX_GRP], mx[FA_AX_GRP];
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        gs[r] = (FA_T)FN(fa_ax_rdot)(g + r * n, NULL, n);
+        FN(fa_ax_rminmax)(y + r * n, n, FA_C(1.0), &mn[r], &mx[r]);
+    }
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        const FA_T *gr = g + r * n, *yr = y + r * n;
+        FA_T *orow = o + r * n, gsr = gs[r];
+        if (mn[r] >= FA_AX_XLO && mx[r] <= FA_AX_XHI) {
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = gr[i] - FN(fa_ax_expn)(yr[i]) * gsr;
+        } else {
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = gr[i] - FN(fa_exp)(yr[i]) * gsr;
+        }
+    }
+}
+
 /* g * softmax(x); a row of only -inf (logsumexp = -inf, a constant) gets 0 */
 static void FN(fa_ax_logsumexp_b_row)(FA_T gv, const FA_T *x, FA_T *o, ptrdiff_t n)
 {
@@ -703,6 +737,12 @@ FA_AX_FLAT static void FN(fa_ax_softmax_by)(const fa_ax_job *j, ptrdiff_t i0, pt
     FA_T sg = (FA_T)j->sg;
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) {
+        if (n <= FA_AX_BLK) {
+            for (ptrdiff_t r = i0; r < i1; r += FA_AX_GRP)
+                FN(fa_ax_softmax_by_short)(g + r * n, y + r * n, out + r * n, n,
+                                           i1 - r < FA_AX_GRP ? i1 - r : FA_AX_GRP, sg);
+            return;
+        }
         for (ptrdiff_t r = i0; r < i1; r++)
             FN(fa_ax_softmax_by_row)(g + r * n, y + r * n, out + r * n, n, sg);
         return;
@@ -759,6 +799,12 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax_by)(const fa_ax_job *j, ptrdiff_t i0
     FA_T *out = (FA_T *)j->out;
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) {
+        if (n <= FA_AX_BLK) {
+            for (ptrdiff_t r = i0; r < i1; r += FA_AX_GRP)
+                FN(fa_ax_log_softmax_by_short)(g + r * n, y + r * n, out + r * n, n,
+                                               i1 - r < FA_AX_GRP ? i1 - r : FA_AX_GRP);
+            return;
+        }
         for (ptrdiff_t r = i0; r < i1; r++)
             FN(fa_ax_log_softmax_by_row)(g + r * n, y + r * n, out + r * n, n);
         return;
