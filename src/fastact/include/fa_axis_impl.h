@@ -82,6 +82,77 @@ static inline FA_T FN(fa_ax_exps)(FA_T x, const int fast)
 
 /* ------------------------------------------------------------- rows */
 
+/* sum of a[i] (b NULL) or a[i] b[i] over i < n, in FA_T vector lanes
+ * (see fa_axis.h) */
+#if FA_AX_VEC
+#if FA_DOUBLE
+#define FA_AX_V fa_ax_vd
+#define FA_AX_FOLD fa_ax_fold_d
+#else
+#define FA_AX_V fa_ax_vf
+#define FA_AX_FOLD fa_ax_fold_f
+#endif
+static inline FA_T FN(fa_ax_vdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
+{
+    enum { L = 64 / sizeof(FA_T) };
+    FA_AX_V s = {0}, t = {0}, va, vb;
+    ptrdiff_t i = 0;
+    if (b) {
+        for (; i + L <= n; i += L) {
+            memcpy(&va, a + i, 64); memcpy(&vb, b + i, 64);
+            s += va * vb;
+        }
+    } else {
+        for (; i + L <= n; i += L) { memcpy(&va, a + i, 64); s += va; }
+    }
+    if (i < n) {                       /* the tail, zero-padded */
+        FA_T ta[L], tb[L];
+        for (int k = 0; k < L; k++) {
+            ta[k] = i + k < n ? a[i + k] : FA_C(0.0);
+            tb[k] = b && i + k < n ? b[i + k] : FA_C(1.0);
+        }
+        memcpy(&va, ta, 64); memcpy(&vb, tb, 64);
+        t = va * vb;
+    }
+    return FA_AX_FOLD(s + t);
+}
+#undef FA_AX_V
+#undef FA_AX_FOLD
+#else
+static inline FA_T FN(fa_ax_vdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
+{
+    FA_T s = FA_C(0.0);
+    if (b) {
+        FA_AX_SIMD_SUM(s) for (ptrdiff_t i = 0; i < n; i++) s += a[i] * b[i];
+    } else {
+        FA_AX_SIMD_SUM(s) for (ptrdiff_t i = 0; i < n; i++) s += a[i];
+    }
+    return s;
+}
+#endif
+
+/* e[i] = exp(sg x[i] - m) (fast: fa_ax_expn applies); returns their sum in
+ * double (float32 lanes widened inside the loop: exact-ish sums) */
+static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T sg, FA_T m,
+                                       int fast)
+{
+    double bs = 0.0;
+    if (fast) {
+        FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < n; i++) {
+            FA_T v = FN(fa_ax_expn)(sg * x[i] - m);
+            e[i] = v;
+            bs += (double)v;
+        }
+    } else {
+        FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < n; i++) {
+            FA_T v = FN(fa_exp)(sg * x[i] - m);
+            e[i] = v;
+            bs += (double)v;
+        }
+    }
+    return bs;
+}
+
 /* min and max of sg * x over a row, ignoring NaN (+inf / -inf when empty) */
 static inline void FN(fa_ax_rminmax)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T *mn, FA_T *mx)
 {
@@ -131,13 +202,10 @@ static inline double FN(fa_ax_rsumexp_k)(const FA_T *x, const FA_T *g, FA_T *sto
         const FA_T *xb = x + b;
         FA_T *e = store ? store + b : buf;
         FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) e[i] = FN(fa_ax_exps)(sg * xb[i] - m, fast);
-        FA_T bs = FA_C(0.0);
-        FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) bs += e[i];
+        FA_T bs = FN(fa_ax_vdot)(e, NULL, len);
         FN(fa_ax_kahan)(&s, &c, (double)bs);
         if (g) {
-            const FA_T *gb = g + b;
-            FA_T bd = FA_C(0.0);
-            FA_AX_SIMD_SUM(bd) for (ptrdiff_t i = 0; i < len; i++) bd += gb[i] * e[i];
+            FA_T bd = FN(fa_ax_vdot)(g + b, e, len);
             FN(fa_ax_kahan)(&d, &dc, (double)bd);
         }
     }
@@ -159,14 +227,7 @@ static inline double FN(fa_ax_rdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
     double s = 0.0, c = 0.0;
     for (ptrdiff_t k = 0; k < n; k += FA_AX_BLK) {
         ptrdiff_t len = n - k < FA_AX_BLK ? n - k : FA_AX_BLK;
-        const FA_T *ak = a + k;
-        FA_T bs = FA_C(0.0);
-        if (b) {
-            const FA_T *bk = b + k;
-            FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) bs += ak[i] * bk[i];
-        } else {
-            FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) bs += ak[i];
-        }
+        FA_T bs = FN(fa_ax_vdot)(a + k, b ? b + k : NULL, len);
         FN(fa_ax_kahan)(&s, &c, (double)bs);
     }
     return s - c;
@@ -210,20 +271,7 @@ static inline double FN(fa_ax_online)(const FA_T *x, FA_T *store, ptrdiff_t n, F
             if (FN(fa_ax_rhasnan)(xb, len)) { s = (double)NAN; }
             continue;
         }
-        double bs = 0.0;     /* float32 lanes widened: exact-ish block sums */
-        if (bn - m >= FA_AX_XLO) {       /* the usual case; NaN bn - m: no */
-            FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) {
-                FA_T v = FN(fa_ax_expn)(sg * xb[i] - m);
-                e[i] = v;
-                bs += (double)v;
-            }
-        } else {
-            FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) {
-                FA_T v = FN(fa_exp)(sg * xb[i] - m);
-                e[i] = v;
-                bs += (double)v;
-            }
-        }
+        double bs = FN(fa_ax_expsumw)(xb, e, len, sg, m, bn - m >= FA_AX_XLO);
         FN(fa_ax_kahan)(&s, &c, (double)bs);
     }
     *mfin = m;
@@ -314,31 +362,16 @@ static inline void FN(fa_ax_short_stats)(const FA_T *x, FA_T *store, ptrdiff_t n
         ok[r] = mx > -(FA_T)INFINITY && mx < (FA_T)INFINITY;
         s[r] = 1.0;
         if (!ok[r]) continue;
-        double bs = 0.0;
-        if (mn - mx >= FA_AX_XLO) {
-            if (wide) {
-                FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < n; i++) {
-                    FA_T v = FN(fa_ax_expn)(sg * xr[i] - mx);
-                    e[i] = v;
-                    bs += (double)v;
-                }
-            } else {    /* lane sums in FA_T, as fa_ax_rsumexp's blocks */
-                FA_T bf = FA_C(0.0);
-                FA_AX_SIMD_SUM(bf) for (ptrdiff_t i = 0; i < n; i++) {
-                    FA_T v = FN(fa_ax_expn)(sg * xr[i] - mx);
-                    e[i] = v;
-                    bf += v;
-                }
-                bs = (double)bf;
-            }
-        } else {
-            FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < n; i++) {
-                FA_T v = FN(fa_exp)(sg * xr[i] - mx);
-                e[i] = v;
-                bs += (double)v;
-            }
+        if (wide) {
+            s[r] = FN(fa_ax_expsumw)(xr, e, n, sg, mx, mn - mx >= FA_AX_XLO);
+            continue;
         }
-        s[r] = bs;
+        if (mn - mx >= FA_AX_XLO) {
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_ax_expn)(sg * xr[i] - mx);
+        } else {
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_exp)(sg * xr[i] - mx);
+        }
+        s[r] = (double)FN(fa_ax_vdot)(e, NULL, n);     /* lane sums in FA_T */
     }
 }
 
