@@ -25,6 +25,9 @@
  * order depends only on n (not on the thread count). */
 #if defined(__GNUC__) || defined(__clang__)
 #define FA_AX_VEC 1
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 typedef float fa_ax_vf __attribute__((vector_size(64), aligned(64)));
 typedef double fa_ax_vd __attribute__((vector_size(64), aligned(64)));
 typedef int32_t fa_ax_vfi __attribute__((vector_size(64)));

@@ -136,6 +136,30 @@ static inline FA_T FN(fa_ax_vdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
 static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T sg, FA_T m,
                                        int fast)
 {
+#if !FA_DOUBLE && FA_AX_VEC && defined(__AVX512F__)
+    /* the exponentials, then a widening sum with one vcvtps2pd per 8
+     * (GCC lowers the widening in the loop above, and its generic
+     * vectors, to 128-bit pieces) and a pairwise fold */
+    if (fast) {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_ax_expn)(sg * x[i] - m);
+    } else {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_exp)(sg * x[i] - m);
+    }
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    ptrdiff_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm256_loadu_ps(e + i)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_loadu_ps(e + i + 8)));
+    }
+    if (i < n) {
+        __mmask16 k = (__mmask16)((1u << (n - i)) - 1u);
+        __m512 v = _mm512_maskz_loadu_ps(k, e + i);
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(
+                 _mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+    }
+    return fa_ax_fold_d((fa_ax_vd)_mm512_add_pd(s0, s1));
+#else
     double bs = 0.0;
     if (fast) {
         FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < n; i++) {
@@ -151,6 +175,7 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
         }
     }
     return bs;
+#endif
 }
 
 /* min and max of sg * x over a row, ignoring NaN (+inf / -inf when empty) */
