@@ -374,6 +374,14 @@ static FA_T FN(fa_ax_logsumexp_row)(const FA_T *x, ptrdiff_t n)
  * same few eps, ~15% faster on rows of 64).  Rows whose max is not finite (all -inf,
  * a +inf, all NaN) get ok[r] = 0 and go through the general row code. */
 #define FA_AX_GRP 16
+/* rows per group: at most FA_AX_GRP, and ~8 KB of each array, so that the
+ * group's rows are still in L1 for the second pass (16 rows of 1000
+ * floats went to L2 and cost ~20% on memory-bound shapes) */
+static inline ptrdiff_t FN(fa_ax_grp)(ptrdiff_t n)
+{
+    ptrdiff_t g = 8192 / ((n > 0 ? n : 1) * (ptrdiff_t)sizeof(FA_T));
+    return g < 1 ? 1 : g > FA_AX_GRP ? FA_AX_GRP : g;
+}
 static inline void FN(fa_ax_short_stats)(const FA_T *x, FA_T *store, ptrdiff_t n, ptrdiff_t nr,
                                          FA_T sg, FA_T *m, double *s, int *ok, const int wide)
 {
@@ -668,9 +676,9 @@ FA_AX_FLAT static void FN(fa_ax_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdi
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) {
         if (n <= FA_AX_BLK) {
-            for (ptrdiff_t r = i0; r < i1; r += FA_AX_GRP)
+            for (ptrdiff_t r = i0, gz = FN(fa_ax_grp)(n); r < i1; r += gz)
                 FN(fa_ax_softmax_short)(x + r * n, out + r * n, n,
-                                        i1 - r < FA_AX_GRP ? i1 - r : FA_AX_GRP, sg);
+                                        i1 - r < gz ? i1 - r : gz, sg);
             return;
         }
         for (ptrdiff_t r = i0; r < i1; r++) FN(fa_ax_softmax_row)(x + r * n, out + r * n, n, sg);
@@ -698,9 +706,9 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax)(const fa_ax_job *j, ptrdiff_t i0, p
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) {
         if (n <= FA_AX_BLK) {
-            for (ptrdiff_t r = i0; r < i1; r += FA_AX_GRP)
+            for (ptrdiff_t r = i0, gz = FN(fa_ax_grp)(n); r < i1; r += gz)
                 FN(fa_ax_log_softmax_short)(x + r * n, out + r * n, n,
-                                            i1 - r < FA_AX_GRP ? i1 - r : FA_AX_GRP, sg);
+                                            i1 - r < gz ? i1 - r : gz, sg);
             return;
         }
         for (ptrdiff_t r = i0; r < i1; r++)
@@ -729,9 +737,9 @@ FA_AX_FLAT static void FN(fa_ax_logsumexp)(const fa_ax_job *j, ptrdiff_t i0, ptr
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) {
         if (n <= FA_AX_BLK) {
-            for (ptrdiff_t r = i0; r < i1; r += FA_AX_GRP)
+            for (ptrdiff_t r = i0, gz = FN(fa_ax_grp)(n); r < i1; r += gz)
                 FN(fa_ax_logsumexp_short)(x + r * n, out + r, n,
-                                          i1 - r < FA_AX_GRP ? i1 - r : FA_AX_GRP);
+                                          i1 - r < gz ? i1 - r : gz);
             return;
         }
         for (ptrdiff_t r = i0; r < i1; r++) out[r] = FN(fa_ax_logsumexp_row)(x + r * n, n);
@@ -796,9 +804,9 @@ FA_AX_FLAT static void FN(fa_ax_softmax_by)(const fa_ax_job *j, ptrdiff_t i0, pt
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) {
         if (n <= FA_AX_BLK) {
-            for (ptrdiff_t r = i0; r < i1; r += FA_AX_GRP)
+            for (ptrdiff_t r = i0, gz = FN(fa_ax_grp)(n); r < i1; r += gz)
                 FN(fa_ax_softmax_by_short)(g + r * n, y + r * n, out + r * n, n,
-                                           i1 - r < FA_AX_GRP ? i1 - r : FA_AX_GRP, sg);
+                                           i1 - r < gz ? i1 - r : gz, sg);
             return;
         }
         for (ptrdiff_t r = i0; r < i1; r++)
@@ -858,9 +866,9 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax_by)(const fa_ax_job *j, ptrdiff_t i0
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) {
         if (n <= FA_AX_BLK) {
-            for (ptrdiff_t r = i0; r < i1; r += FA_AX_GRP)
+            for (ptrdiff_t r = i0, gz = FN(fa_ax_grp)(n); r < i1; r += gz)
                 FN(fa_ax_log_softmax_by_short)(g + r * n, y + r * n, out + r * n, n,
-                                               i1 - r < FA_AX_GRP ? i1 - r : FA_AX_GRP);
+                                               i1 - r < gz ? i1 - r : gz);
             return;
         }
         for (ptrdiff_t r = i0; r < i1; r++)
