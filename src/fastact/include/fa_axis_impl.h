@@ -137,9 +137,10 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
                                        int fast)
 {
 #if !FA_DOUBLE && FA_AX_VEC && defined(__AVX512F__)
-    /* the exponentials, then a widening sum with one vcvtps2pd per 8
-     * (GCC lowers the widening in the loop above, and its generic
-     * vectors, to 128-bit pieces) and a pairwise fold */
+    /* the exponentials, then a widening sum with one vcvtps2pd per 8 and
+     * a pairwise fold (GCC ends a widening omp simd sum with serial lane
+     * adds, and lowers a widening of its generic vectors to 128-bit
+     * pieces) */
     if (fast) {
         FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_ax_expn)(sg * x[i] - m);
     } else {
@@ -368,10 +369,9 @@ static FA_T FN(fa_ax_logsumexp_row)(const FA_T *x, ptrdiff_t n)
  * arithmetic of fa_ax_online on one block, with none of its block
  * bookkeeping, the maxima of the group's rows first (their reductions
  * overlap), and the logs of the sums taken for the whole group in one
- * vector loop.  wide: sums in double (log_softmax, logsumexp: where one
- * entry dominates, the small rest must not be lost against the 1); else
- * lane sums in FA_T as in fa_ax_rsumexp (softmax: row sums within the
- * same few eps, ~15% faster on rows of 64).  Rows whose max is not finite (all -inf,
+ * vector loop.  Sums in double as fa_ax_online's (float32 lane sums were
+ * ~15% faster on rows of 64 but took softmax row sums of 1000 floats from
+ * ~0.6 to ~6 eps).  Rows whose max is not finite (all -inf,
  * a +inf, all NaN) get ok[r] = 0 and go through the general row code. */
 #define FA_AX_GRP 16
 /* rows per group: at most FA_AX_GRP, and ~8 KB of each array, so that the
@@ -383,7 +383,7 @@ static inline ptrdiff_t FN(fa_ax_grp)(ptrdiff_t n)
     return g < 1 ? 1 : g > FA_AX_GRP ? FA_AX_GRP : g;
 }
 static inline void FN(fa_ax_short_stats)(const FA_T *x, FA_T *store, ptrdiff_t n, ptrdiff_t nr,
-                                         FA_T sg, FA_T *m, double *s, int *ok, const int wide)
+                                         FA_T sg, FA_T *m, double *s, int *ok)
 {
     FA_T buf[FA_AX_BLK], mnr[FA_AX_GRP];
     /* the maxima of all rows first: independent reductions overlap */
@@ -395,16 +395,7 @@ static inline void FN(fa_ax_short_stats)(const FA_T *x, FA_T *store, ptrdiff_t n
         ok[r] = mx > -(FA_T)INFINITY && mx < (FA_T)INFINITY;
         s[r] = 1.0;
         if (!ok[r]) continue;
-        if (wide) {
-            s[r] = FN(fa_ax_expsumw)(xr, e, n, sg, mx, mn - mx >= FA_AX_XLO);
-            continue;
-        }
-        if (mn - mx >= FA_AX_XLO) {
-            FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_ax_expn)(sg * xr[i] - mx);
-        } else {
-            FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_exp)(sg * xr[i] - mx);
-        }
-        s[r] = (double)FN(fa_ax_vdot)(e, NULL, n);     /* lane sums in FA_T */
+        s[r] = FN(fa_ax_expsumw)(xr, e, n, sg, mx, mn - mx >= FA_AX_XLO);
     }
 }
 
@@ -413,7 +404,7 @@ static void FN(fa_ax_softmax_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptrdiff
     FA_T m[FA_AX_GRP];
     double s[FA_AX_GRP];
     int ok[FA_AX_GRP];
-    FN(fa_ax_short_stats)(x, o, n, nr, sg, m, s, ok, 0);
+    FN(fa_ax_short_stats)(x, o, n, nr, sg, m, s, ok);
     for (ptrdiff_t r = 0; r < nr; r++) {
         FA_T *orow = o + r * n;
         if (!ok[r]) { FN(fa_ax_softmax_row)(x + r * n, orow, n, sg); continue; }
@@ -427,7 +418,7 @@ static void FN(fa_ax_log_softmax_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptr
     FA_T m[FA_AX_GRP], ls[FA_AX_GRP];
     double s[FA_AX_GRP];
     int ok[FA_AX_GRP];
-    FN(fa_ax_short_stats)(x, NULL, n, nr, sg, m, s, ok, 1);
+    FN(fa_ax_short_stats)(x, NULL, n, nr, sg, m, s, ok);
     FA_AX_SIMD for (ptrdiff_t r = 0; r < nr; r++) ls[r] = (FA_T)FN(fa_ax_logsum)(s[r]);
     for (ptrdiff_t r = 0; r < nr; r++) {
         const FA_T *xr = x + r * n;
@@ -443,7 +434,7 @@ static void FN(fa_ax_logsumexp_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptrdi
     FA_T m[FA_AX_GRP];
     double s[FA_AX_GRP], ls[FA_AX_GRP];
     int ok[FA_AX_GRP];
-    FN(fa_ax_short_stats)(x, NULL, n, nr, FA_C(1.0), m, s, ok, 1);
+    FN(fa_ax_short_stats)(x, NULL, n, nr, FA_C(1.0), m, s, ok);
     FA_AX_SIMD for (ptrdiff_t r = 0; r < nr; r++) ls[r] = FN(fa_ax_logsum)(s[r]);
     for (ptrdiff_t r = 0; r < nr; r++)
         o[r] = ok[r] ? (FA_T)((double)m[r] + ls[r]) : FN(fa_ax_logsumexp_row)(x + r * n, n);
