@@ -113,7 +113,7 @@ def main():
     ap.add_argument("--shapes", default="0,1,2,3,4")
     a = ap.parse_args()
     shapes = [SHAPES[int(i)] for i in a.shapes.split(",")]
-    print(f"fastact isa {fa.info()['isa'] if hasattr(fa, 'info') else '?'}, torch {torch.__version__}")
+    print(f"fastact isa {fa.show_config(False)['isa']}, torch {torch.__version__}")
     for nt in [int(s) for s in a.threads.split(",")]:
         torch.set_num_threads(nt)
         fa.set_num_threads(nt)
