@@ -51,7 +51,147 @@ static inline void FN(fa_ax_kahan)(double *s, double *c, double v)
     *s = t;
 }
 
+/* e^x on [FA_AX_XLO, FA_AX_XHI], bitwise equal to fa_exp there: 2^n is a
+ * normal number (n >= -126 / -1022), so one scaling by 2^n rounds exactly
+ * like fa_exp's two exact-then-rounding factors, and neither clamp is
+ * active.  NaN propagates (through q).  About 7 vector operations fewer
+ * than fa_exp; callers check the range of the arguments (a block min/max)
+ * and fall back to fa_exp outside it. */
+#if FA_DOUBLE
+#define FA_AX_XLO (-708.0)
+#define FA_AX_XHI 709.0
+#else
+#define FA_AX_XLO (-87.0f)
+#define FA_AX_XHI 88.0f
+#endif
+static inline FA_T FN(fa_ax_expn)(FA_T x)
+{
+    FA_I ni;
+    FA_T nf;
+    FA_T r = FN(fa_exp_reduce)(x, FA_C(0.0), &ni, &nf);
+    FA_T q = FN(fa_expm1_poly)(r);
+    (void)nf;
+    return (FA_C(1.0) + q) * FN(fa_pow2i)(ni);
+}
+
+/* fa_ax_expn when fast (a compile-time constant after inlining), else fa_exp */
+static inline FA_T FN(fa_ax_exps)(FA_T x, const int fast)
+{
+    return fast ? FN(fa_ax_expn)(x) : FN(fa_exp)(x);
+}
+
 /* ------------------------------------------------------------- rows */
+
+/* sum of a[i] (b NULL) or a[i] b[i] over i < n, in FA_T vector lanes
+ * (see fa_axis.h) */
+#if FA_AX_VEC
+#if FA_DOUBLE
+#define FA_AX_V fa_ax_vd
+#define FA_AX_FOLD fa_ax_fold_d
+#else
+#define FA_AX_V fa_ax_vf
+#define FA_AX_FOLD fa_ax_fold_f
+#endif
+static inline FA_T FN(fa_ax_vdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
+{
+    enum { L = 64 / sizeof(FA_T) };
+    FA_AX_V s = {0}, t = {0}, va, vb;
+    ptrdiff_t i = 0;
+    if (b) {
+        for (; i + L <= n; i += L) {
+            memcpy(&va, a + i, 64); memcpy(&vb, b + i, 64);
+            s += va * vb;
+        }
+    } else {
+        for (; i + L <= n; i += L) { memcpy(&va, a + i, 64); s += va; }
+    }
+    if (i < n) {                       /* the tail, zero-padded */
+        FA_T ta[L], tb[L];
+        for (int k = 0; k < L; k++) {
+            ta[k] = i + k < n ? a[i + k] : FA_C(0.0);
+            tb[k] = b && i + k < n ? b[i + k] : FA_C(1.0);
+        }
+        memcpy(&va, ta, 64); memcpy(&vb, tb, 64);
+        t = va * vb;
+    }
+    return FA_AX_FOLD(s + t);
+}
+#undef FA_AX_V
+#undef FA_AX_FOLD
+#else
+static inline FA_T FN(fa_ax_vdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
+{
+    FA_T s = FA_C(0.0);
+    if (b) {
+        FA_AX_SIMD_SUM(s) for (ptrdiff_t i = 0; i < n; i++) s += a[i] * b[i];
+    } else {
+        FA_AX_SIMD_SUM(s) for (ptrdiff_t i = 0; i < n; i++) s += a[i];
+    }
+    return s;
+}
+#endif
+
+/* e[i] = exp(sg x[i] - m) (fast: fa_ax_expn applies); returns their sum in
+ * double (float32 lanes widened inside the loop: exact-ish sums) */
+static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T sg, FA_T m,
+                                       int fast)
+{
+#if !FA_DOUBLE && FA_AX_VEC && defined(__AVX512F__)
+    /* the exponentials, then a widening sum with one vcvtps2pd per 8 and
+     * a pairwise fold (GCC ends a widening omp simd sum with serial lane
+     * adds, and lowers a widening of its generic vectors to 128-bit
+     * pieces) */
+    if (fast) {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_ax_expn)(sg * x[i] - m);
+    } else {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_exp)(sg * x[i] - m);
+    }
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    ptrdiff_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm256_loadu_ps(e + i)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_loadu_ps(e + i + 8)));
+    }
+    if (i < n) {
+        __mmask16 k = (__mmask16)((1u << (n - i)) - 1u);
+        __m512 v = _mm512_maskz_loadu_ps(k, e + i);
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(
+                 _mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+    }
+    return fa_ax_fold_d((fa_ax_vd)_mm512_add_pd(s0, s1));
+#else
+    double bs = 0.0;
+    if (fast) {
+        FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < n; i++) {
+            FA_T v = FN(fa_ax_expn)(sg * x[i] - m);
+            e[i] = v;
+            bs += (double)v;
+        }
+    } else {
+        FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < n; i++) {
+            FA_T v = FN(fa_exp)(sg * x[i] - m);
+            e[i] = v;
+            bs += (double)v;
+        }
+    }
+    return bs;
+#endif
+}
+
+/* min and max of sg * x over a row, ignoring NaN (+inf / -inf when empty) */
+static inline void FN(fa_ax_rminmax)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T *mn, FA_T *mx)
+{
+    FA_T lo = (FA_T)INFINITY, hi = -(FA_T)INFINITY;
+    FA_AX_PRAGMA(omp simd reduction(min:lo) reduction(max:hi))
+    for (ptrdiff_t i = 0; i < n; i++) {
+        FA_T v = sg * x[i];
+        hi = v > hi ? v : hi;
+        lo = v < lo ? v : lo;
+    }
+    *mn = lo;
+    *mx = hi;
+}
 
 /* max of sg * x over a row, ignoring NaN; -inf for an empty row */
 static inline FA_T FN(fa_ax_rmax)(const FA_T *x, ptrdiff_t n, FA_T sg)
@@ -77,8 +217,9 @@ static inline int FN(fa_ax_rhasnan)(const FA_T *x, ptrdiff_t n)
  * Per block of FA_AX_BLK elements: one elementwise loop (the exponentials,
  * into `store` or a stack buffer), then lane-parallel sums in FA_T, then Kahan summation of the block sums in double.
  * (Sums that widen float32 to double inside the loop did not vectorize.) */
-static inline double FN(fa_ax_rsumexp)(const FA_T *x, const FA_T *g, FA_T *store,
-                                       ptrdiff_t n, FA_T sg, FA_T m, double *dot)
+static inline double FN(fa_ax_rsumexp_k)(const FA_T *x, const FA_T *g, FA_T *store,
+                                         ptrdiff_t n, FA_T sg, FA_T m, double *dot,
+                                         const int fast)
 {
     FA_T buf[FA_AX_BLK];
     double s = 0.0, c = 0.0, d = 0.0, dc = 0.0;
@@ -86,19 +227,24 @@ static inline double FN(fa_ax_rsumexp)(const FA_T *x, const FA_T *g, FA_T *store
         ptrdiff_t len = n - b < FA_AX_BLK ? n - b : FA_AX_BLK;
         const FA_T *xb = x + b;
         FA_T *e = store ? store + b : buf;
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) e[i] = FN(fa_exp)(sg * xb[i] - m);
-        FA_T bs = FA_C(0.0);
-        FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) bs += e[i];
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) e[i] = FN(fa_ax_exps)(sg * xb[i] - m, fast);
+        FA_T bs = FN(fa_ax_vdot)(e, NULL, len);
         FN(fa_ax_kahan)(&s, &c, (double)bs);
         if (g) {
-            const FA_T *gb = g + b;
-            FA_T bd = FA_C(0.0);
-            FA_AX_SIMD_SUM(bd) for (ptrdiff_t i = 0; i < len; i++) bd += gb[i] * e[i];
+            FA_T bd = FN(fa_ax_vdot)(g + b, e, len);
             FN(fa_ax_kahan)(&d, &dc, (double)bd);
         }
     }
     if (dot) *dot = d - dc;
     return s - c;
+}
+
+/* fast: every sg x - m of the row is >= FA_AX_XLO (or NaN) */
+static inline double FN(fa_ax_rsumexp)(const FA_T *x, const FA_T *g, FA_T *store,
+                                       ptrdiff_t n, FA_T sg, FA_T m, double *dot, int fast)
+{
+    if (fast) return FN(fa_ax_rsumexp_k)(x, g, store, n, sg, m, dot, 1);
+    return FN(fa_ax_rsumexp_k)(x, g, store, n, sg, m, dot, 0);
 }
 
 /* sum of a[i] * b[i] (b NULL: sum of a[i]), blocked as above */
@@ -107,14 +253,7 @@ static inline double FN(fa_ax_rdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
     double s = 0.0, c = 0.0;
     for (ptrdiff_t k = 0; k < n; k += FA_AX_BLK) {
         ptrdiff_t len = n - k < FA_AX_BLK ? n - k : FA_AX_BLK;
-        const FA_T *ak = a + k;
-        FA_T bs = FA_C(0.0);
-        if (b) {
-            const FA_T *bk = b + k;
-            FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) bs += ak[i] * bk[i];
-        } else {
-            FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) bs += ak[i];
-        }
+        FA_T bs = FN(fa_ax_vdot)(a + k, b ? b + k : NULL, len);
         FN(fa_ax_kahan)(&s, &c, (double)bs);
     }
     return s - c;
@@ -141,7 +280,8 @@ static inline double FN(fa_ax_online)(const FA_T *x, FA_T *store, ptrdiff_t n, F
         ptrdiff_t len = n - b < FA_AX_BLK ? n - b : FA_AX_BLK;
         const FA_T *xb = x + b;
         FA_T *e = store ? store + b : buf;
-        FA_T bm = FN(fa_ax_rmax)(xb, len, sg);
+        FA_T bn, bm;
+        FN(fa_ax_rminmax)(xb, len, sg, &bn, &bm);
         if (bm > m) {
             if (m != -(FA_T)INFINITY) {
                 double f = fa_exp_d((double)m - (double)bm);
@@ -157,12 +297,7 @@ static inline double FN(fa_ax_online)(const FA_T *x, FA_T *store, ptrdiff_t n, F
             if (FN(fa_ax_rhasnan)(xb, len)) { s = (double)NAN; }
             continue;
         }
-        double bs = 0.0;     /* float32 lanes widened: exact-ish block sums */
-        FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < len; i++) {
-            FA_T v = FN(fa_exp)(sg * xb[i] - m);
-            e[i] = v;
-            bs += (double)v;
-        }
+        double bs = FN(fa_ax_expsumw)(xb, e, len, sg, m, bn - m >= FA_AX_XLO);
         FN(fa_ax_kahan)(&s, &c, (double)bs);
     }
     *mfin = m;
@@ -177,7 +312,7 @@ static void FN(fa_ax_softmax_row)(const FA_T *x, FA_T *o, ptrdiff_t n, FA_T sg)
     FA_T m, mb[FA_AX_MAXB];
     if (n > FA_AX_BLK * FA_AX_MAXB) {
         m = FN(fa_ax_rmax)(x, n, sg);
-        FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, o, n, sg, m, NULL);
+        FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, o, n, sg, m, NULL, 0);
         FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = o[i] / s;
         return;
     }
@@ -230,16 +365,100 @@ static FA_T FN(fa_ax_logsumexp_row)(const FA_T *x, ptrdiff_t n)
     return FN(fa_ax_lse_finish)(m, s, 0);
 }
 
+/* Short rows (n <= FA_AX_BLK: one block), FA_AX_GRP rows at a time: the
+ * arithmetic of fa_ax_online on one block, with none of its block
+ * bookkeeping, the maxima of the group's rows first (their reductions
+ * overlap), and the logs of the sums taken for the whole group in one
+ * vector loop.  Sums in double as fa_ax_online's (float32 lane sums were
+ * ~15% faster on rows of 64 but took softmax row sums of 1000 floats from
+ * ~0.6 to ~6 eps).  Rows whose max is not finite (all -inf,
+ * a +inf, all NaN) get ok[r] = 0 and go through the general row code. */
+#define FA_AX_GRP 16
+/* rows per group: at most FA_AX_GRP, and ~8 KB of each array, so that the
+ * group's rows are still in L1 for the second pass (16 rows of 1000
+ * floats went to L2 and cost ~20% on memory-bound shapes) */
+static inline ptrdiff_t FN(fa_ax_grp)(ptrdiff_t n)
+{
+    ptrdiff_t g = 8192 / ((n > 0 ? n : 1) * (ptrdiff_t)sizeof(FA_T));
+    return g < 1 ? 1 : g > FA_AX_GRP ? FA_AX_GRP : g;
+}
+static inline void FN(fa_ax_short_stats)(const FA_T *x, FA_T *store, ptrdiff_t n, ptrdiff_t nr,
+                                         FA_T sg, FA_T *m, double *s, int *ok)
+{
+    FA_T buf[FA_AX_BLK], mnr[FA_AX_GRP];
+    /* the maxima of all rows first: independent reductions overlap */
+    for (ptrdiff_t r = 0; r < nr; r++) FN(fa_ax_rminmax)(x + r * n, n, sg, &mnr[r], &m[r]);
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        const FA_T *xr = x + r * n;
+        FA_T *e = store ? store + r * n : buf;
+        FA_T mn = mnr[r], mx = m[r];
+        ok[r] = mx > -(FA_T)INFINITY && mx < (FA_T)INFINITY;
+        s[r] = 1.0;
+        if (!ok[r]) continue;
+        s[r] = FN(fa_ax_expsumw)(xr, e, n, sg, mx, mn - mx >= FA_AX_XLO);
+    }
+}
+
+static void FN(fa_ax_softmax_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptrdiff_t nr, FA_T sg)
+{
+    FA_T m[FA_AX_GRP];
+    double s[FA_AX_GRP];
+    int ok[FA_AX_GRP];
+    FN(fa_ax_short_stats)(x, o, n, nr, sg, m, s, ok);
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        FA_T *orow = o + r * n;
+        if (!ok[r]) { FN(fa_ax_softmax_row)(x + r * n, orow, n, sg); continue; }
+        FA_T sf = (FA_T)s[r];
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = orow[i] / sf;
+    }
+}
+
+static void FN(fa_ax_log_softmax_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptrdiff_t nr, FA_T sg)
+{
+    FA_T m[FA_AX_GRP], ls[FA_AX_GRP];
+    double s[FA_AX_GRP];
+    int ok[FA_AX_GRP];
+    FN(fa_ax_short_stats)(x, NULL, n, nr, sg, m, s, ok);
+    FA_AX_SIMD for (ptrdiff_t r = 0; r < nr; r++) ls[r] = (FA_T)FN(fa_ax_logsum)(s[r]);
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        const FA_T *xr = x + r * n;
+        FA_T *orow = o + r * n;
+        if (!ok[r]) { FN(fa_ax_log_softmax_row)(xr, orow, n, sg); continue; }
+        FA_T mr = m[r], lr = ls[r];
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = (sg * xr[i] - mr) - lr;
+    }
+}
+
+static void FN(fa_ax_logsumexp_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptrdiff_t nr)
+{
+    FA_T m[FA_AX_GRP];
+    double s[FA_AX_GRP], ls[FA_AX_GRP];
+    int ok[FA_AX_GRP];
+    FN(fa_ax_short_stats)(x, NULL, n, nr, FA_C(1.0), m, s, ok);
+    FA_AX_SIMD for (ptrdiff_t r = 0; r < nr; r++) ls[r] = FN(fa_ax_logsum)(s[r]);
+    for (ptrdiff_t r = 0; r < nr; r++)
+        o[r] = ok[r] ? (FA_T)((double)m[r] + ls[r]) : FN(fa_ax_logsumexp_row)(x + r * n, n);
+}
+
 /* g * dsoftmax(sg x): sg (y (g - sum(g y))), y = e / s, sum(g y) = sum(g e) / s */
 static void FN(fa_ax_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrdiff_t n, FA_T sg)
 {
     double dot;
-    FA_T m = FN(fa_ax_rmax)(x, n, sg);
-    double sd = FN(fa_ax_rsumexp)(x, g, NULL, n, sg, m, &dot);
+    FA_T mn, m;
+    FN(fa_ax_rminmax)(x, n, sg, &mn, &m);
+    int fast = mn - m >= FA_AX_XLO;
+    double sd = FN(fa_ax_rsumexp)(x, g, NULL, n, sg, m, &dot, fast);
     FA_T s = (FA_T)sd, d = (FA_T)(dot / sd);
-    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) {
-        FA_T y = FN(fa_exp)(sg * x[i] - m) / s;
-        o[i] = sg * (y * (g[i] - d));
+    if (fast) {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) {
+            FA_T y = FN(fa_ax_expn)(sg * x[i] - m) / s;
+            o[i] = sg * (y * (g[i] - d));
+        }
+    } else {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) {
+            FA_T y = FN(fa_exp)(sg * x[i] - m) / s;
+            o[i] = sg * (y * (g[i] - d));
+        }
     }
 }
 
@@ -252,29 +471,83 @@ static void FN(fa_ax_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrd
 /* g - softmax(x) sum(g) */
 static void FN(fa_ax_log_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrdiff_t n)
 {
-    FA_T m = FN(fa_ax_rmax)(x, n, FA_C(1.0));
-    FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, NULL, n, FA_C(1.0), m, NULL);
+    FA_T mn, m;
+    FN(fa_ax_rminmax)(x, n, FA_C(1.0), &mn, &m);
+    int fast = mn - m >= FA_AX_XLO;
+    FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, NULL, n, FA_C(1.0), m, NULL, fast);
     FA_T gs = (FA_T)FN(fa_ax_rdot)(g, NULL, n);
-    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++)
-        o[i] = g[i] - (FN(fa_exp)(x[i] - m) / s) * gs;
+    if (fast) {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++)
+            o[i] = g[i] - (FN(fa_ax_expn)(x[i] - m) / s) * gs;
+    } else {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++)
+            o[i] = g[i] - (FN(fa_exp)(x[i] - m) / s) * gs;
+    }
 }
 
 static void FN(fa_ax_log_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n)
 {
     FA_T gs = (FA_T)FN(fa_ax_rdot)(g, NULL, n);
-    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = g[i] - FN(fa_exp)(y[i]) * gs;
+    /* the range of y per block (read from L1 just before its exp pass;
+     * o[i] depends on g[i], y[i] only, so o may alias either) */
+    for (ptrdiff_t b = 0; b < n; b += FA_AX_BLK) {
+        ptrdiff_t len = n - b < FA_AX_BLK ? n - b : FA_AX_BLK;
+        const FA_T *gb = g + b, *yb = y + b;
+        FA_T *ob = o + b, mn, mx;
+        FN(fa_ax_rminmax)(yb, len, FA_C(1.0), &mn, &mx);
+        if (mn >= FA_AX_XLO && mx <= FA_AX_XHI) {
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) ob[i] = gb[i] - FN(fa_ax_expn)(yb[i]) * gs;
+        } else {
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) ob[i] = gb[i] - FN(fa_exp)(yb[i]) * gs;
+        }
+    }
+}
+
+/* short rows (n <= FA_AX_BLK), FA_AX_GRP at a time: the sums of all rows
+ * of the group first (independent reductions overlap), then the outputs;
+ * the same arithmetic as the row functions above. */
+static void FN(fa_ax_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n,
+                                       ptrdiff_t nr, FA_T sg)
+{
+    FA_T d[FA_AX_GRP];
+    for (ptrdiff_t r = 0; r < nr; r++) d[r] = (FA_T)FN(fa_ax_rdot)(g + r * n, y + r * n, n);
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        const FA_T *gr = g + r * n, *yr = y + r * n;
+        FA_T *orow = o + r * n, dr = d[r];
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = sg * (yr[i] * (gr[i] - dr));
+    }
+}
+
+static void FN(fa_ax_log_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n,
+                                           ptrdiff_t nr)
+{
+    FA_T gs[FA_AX_GRP], mn[FA_AX_GRP], mx[FA_AX_GRP];
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        gs[r] = (FA_T)FN(fa_ax_rdot)(g + r * n, NULL, n);
+        FN(fa_ax_rminmax)(y + r * n, n, FA_C(1.0), &mn[r], &mx[r]);
+    }
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        const FA_T *gr = g + r * n, *yr = y + r * n;
+        FA_T *orow = o + r * n, gsr = gs[r];
+        if (mn[r] >= FA_AX_XLO && mx[r] <= FA_AX_XHI) {
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = gr[i] - FN(fa_ax_expn)(yr[i]) * gsr;
+        } else {
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = gr[i] - FN(fa_exp)(yr[i]) * gsr;
+        }
+    }
 }
 
 /* g * softmax(x); a row of only -inf (logsumexp = -inf, a constant) gets 0 */
 static void FN(fa_ax_logsumexp_b_row)(FA_T gv, const FA_T *x, FA_T *o, ptrdiff_t n)
 {
-    FA_T m = FN(fa_ax_rmax)(x, n, FA_C(1.0));
+    FA_T mn, m;
+    FN(fa_ax_rminmax)(x, n, FA_C(1.0), &mn, &m);
     if (m == -(FA_T)INFINITY) {
         FA_T f = FN(fa_ax_rhasnan)(x, n) ? (FA_T)NAN : gv * FA_C(0.0);
         for (ptrdiff_t i = 0; i < n; i++) o[i] = f;
         return;
     }
-    FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, o, n, FA_C(1.0), m, NULL);
+    FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, o, n, FA_C(1.0), m, NULL, mn - m >= FA_AX_XLO);
     FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = gv * (o[i] / s);
 }
 
@@ -282,17 +555,24 @@ static void FN(fa_ax_logsumexp_b_row)(FA_T gv, const FA_T *x, FA_T *o, ptrdiff_t
 /* A block of w <= FA_AX_WMAX adjacent columns: element (j, k) at
  * p[j * inner + k].  Vectorized across the columns. */
 
-static inline void FN(fa_ax_cmax)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, ptrdiff_t w,
-                                  FA_T sg, FA_T *m)
+/* per column max of sg x (ignoring NaN); returns 1 when every column's
+ * sg x - max is >= FA_AX_XLO or NaN (fa_ax_expn applies) */
+static inline int FN(fa_ax_cmax)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, ptrdiff_t w,
+                                 FA_T sg, FA_T *m)
 {
-    for (ptrdiff_t k = 0; k < w; k++) m[k] = -(FA_T)INFINITY;
+    FA_T mn[FA_AX_WMAX];
+    for (ptrdiff_t k = 0; k < w; k++) { m[k] = -(FA_T)INFINITY; mn[k] = (FA_T)INFINITY; }
     for (ptrdiff_t j = 0; j < n; j++) {
         const FA_T *r = x + j * inner;
         FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
             FA_T v = sg * r[k];
             m[k] = v > m[k] ? v : m[k];
+            mn[k] = v < mn[k] ? v : mn[k];
         }
     }
+    int fast = 1;
+    for (ptrdiff_t k = 0; k < w; k++) fast &= !(mn[k] - m[k] < FA_AX_XLO) && m[k] != (FA_T)INFINITY;
+    return fast;
 }
 
 /* per column: s = sum e, e = exp(sg x - m) (stored when store != NULL);
@@ -301,9 +581,9 @@ static inline void FN(fa_ax_cmax)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, p
 #define FA_AX_KAHAN_K(S, C, V) do { FA_T y_ = (V) - C[k], t_ = S[k] + y_; \
     C[k] = (t_ - S[k]) - y_; S[k] = t_; } while (0)
 
-static inline void FN(fa_ax_csum)(const FA_T *x, const FA_T *g, FA_T *store, ptrdiff_t n,
-                                  ptrdiff_t inner, ptrdiff_t w, FA_T sg, const FA_T *m,
-                                  FA_T *s, FA_T *d)
+static inline void FN(fa_ax_csum_k)(const FA_T *x, const FA_T *g, FA_T *store, ptrdiff_t n,
+                                    ptrdiff_t inner, ptrdiff_t w, FA_T sg, const FA_T *m,
+                                    FA_T *s, FA_T *d, const int fast)
 {
     FA_T c[FA_AX_WMAX], dc[FA_AX_WMAX];
     for (ptrdiff_t k = 0; k < w; k++) {
@@ -315,20 +595,20 @@ static inline void FN(fa_ax_csum)(const FA_T *x, const FA_T *g, FA_T *store, ptr
         if (g) {
             const FA_T *gr = g + j * inner;
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                FA_T v = FN(fa_exp)(sg * r[k] - m[k]);
+                FA_T v = FN(fa_ax_exps)(sg * r[k] - m[k], fast);
                 FA_AX_KAHAN_K(s, c, v);
                 FA_AX_KAHAN_K(d, dc, gr[k] * v);
             }
         } else if (store) {
             FA_T *st = store + j * inner;
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                FA_T v = FN(fa_exp)(sg * r[k] - m[k]);
+                FA_T v = FN(fa_ax_exps)(sg * r[k] - m[k], fast);
                 st[k] = v;
                 FA_AX_KAHAN_K(s, c, v);
             }
         } else {
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                FA_T v = FN(fa_exp)(sg * r[k] - m[k]);
+                FA_T v = FN(fa_ax_exps)(sg * r[k] - m[k], fast);
                 FA_AX_KAHAN_K(s, c, v);
             }
         }
@@ -337,6 +617,14 @@ static inline void FN(fa_ax_csum)(const FA_T *x, const FA_T *g, FA_T *store, ptr
         s[k] -= c[k];
         if (d) d[k] -= dc[k];
     }
+}
+
+static inline void FN(fa_ax_csum)(const FA_T *x, const FA_T *g, FA_T *store, ptrdiff_t n,
+                                  ptrdiff_t inner, ptrdiff_t w, FA_T sg, const FA_T *m,
+                                  FA_T *s, FA_T *d, int fast)
+{
+    if (fast) FN(fa_ax_csum_k)(x, g, store, n, inner, w, sg, m, s, d, 1);
+    else FN(fa_ax_csum_k)(x, g, store, n, inner, w, sg, m, s, d, 0);
 }
 
 /* per column: sum of a * b (b NULL: of a), Kahan per column */
@@ -378,6 +666,12 @@ FA_AX_FLAT static void FN(fa_ax_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdi
     FA_T sg = (FA_T)j->sg;
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) {
+        if (n <= FA_AX_BLK) {
+            for (ptrdiff_t r = i0, gz = FN(fa_ax_grp)(n); r < i1; r += gz)
+                FN(fa_ax_softmax_short)(x + r * n, out + r * n, n,
+                                        i1 - r < gz ? i1 - r : gz, sg);
+            return;
+        }
         for (ptrdiff_t r = i0; r < i1; r++) FN(fa_ax_softmax_row)(x + r * n, out + r * n, n, sg);
         return;
     }
@@ -385,8 +679,8 @@ FA_AX_FLAT static void FN(fa_ax_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdi
     FA_T s[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
-        FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
-        FN(fa_ax_csum)(x + xo, NULL, out + xo, n, inner, w, sg, m, s, NULL);
+        int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
+        FN(fa_ax_csum)(x + xo, NULL, out + xo, n, inner, w, sg, m, s, NULL, fast);
         for (ptrdiff_t k = 0; k < w; k++) sf[k] = (FA_T)s[k];
         for (ptrdiff_t r = 0; r < n; r++) {
             FA_T *orow = out + xo + r * inner;
@@ -402,6 +696,12 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax)(const fa_ax_job *j, ptrdiff_t i0, p
     FA_T sg = (FA_T)j->sg;
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) {
+        if (n <= FA_AX_BLK) {
+            for (ptrdiff_t r = i0, gz = FN(fa_ax_grp)(n); r < i1; r += gz)
+                FN(fa_ax_log_softmax_short)(x + r * n, out + r * n, n,
+                                            i1 - r < gz ? i1 - r : gz, sg);
+            return;
+        }
         for (ptrdiff_t r = i0; r < i1; r++)
             FN(fa_ax_log_softmax_row)(x + r * n, out + r * n, n, sg);
         return;
@@ -410,8 +710,8 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax)(const fa_ax_job *j, ptrdiff_t i0, p
     FA_T s[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
-        FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
-        FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, sg, m, s, NULL);
+        int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
+        FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, sg, m, s, NULL, fast);
         for (ptrdiff_t k = 0; k < w; k++) ls[k] = (FA_T)FN(fa_ax_logsum)(s[k]);
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *xr = x + xo + r * inner;
@@ -427,6 +727,12 @@ FA_AX_FLAT static void FN(fa_ax_logsumexp)(const fa_ax_job *j, ptrdiff_t i0, ptr
     FA_T *out = (FA_T *)j->out;
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) {
+        if (n <= FA_AX_BLK) {
+            for (ptrdiff_t r = i0, gz = FN(fa_ax_grp)(n); r < i1; r += gz)
+                FN(fa_ax_logsumexp_short)(x + r * n, out + r, n,
+                                          i1 - r < gz ? i1 - r : gz);
+            return;
+        }
         for (ptrdiff_t r = i0; r < i1; r++) out[r] = FN(fa_ax_logsumexp_row)(x + r * n, n);
         return;
     }
@@ -434,8 +740,8 @@ FA_AX_FLAT static void FN(fa_ax_logsumexp)(const fa_ax_job *j, ptrdiff_t i0, ptr
     FA_T s[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
-        FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
-        FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, FA_C(1.0), m, s, NULL);
+        int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
+        FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, FA_C(1.0), m, s, NULL, fast);
         for (ptrdiff_t k = 0; k < w; k++) {
             int nan = 0;
             if (m[k] == (FA_T)INFINITY || m[k] == -(FA_T)INFINITY)
@@ -460,15 +766,22 @@ FA_AX_FLAT static void FN(fa_ax_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, pt
     FA_T s[FA_AX_WMAX], d[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
-        FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
-        FN(fa_ax_csum)(x + xo, g + xo, NULL, n, inner, w, sg, m, s, d);
+        int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
+        FN(fa_ax_csum)(x + xo, g + xo, NULL, n, inner, w, sg, m, s, d, fast);
         for (ptrdiff_t k = 0; k < w; k++) { sf[k] = (FA_T)s[k]; df[k] = (FA_T)((double)d[k] / (double)s[k]); }
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *xr = x + xo + r * inner, *gr = g + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
-            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                FA_T y = FN(fa_exp)(sg * xr[k] - m[k]) / sf[k];
-                orow[k] = sg * (y * (gr[k] - df[k]));
+            if (fast) {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
+                    FA_T y = FN(fa_ax_expn)(sg * xr[k] - m[k]) / sf[k];
+                    orow[k] = sg * (y * (gr[k] - df[k]));
+                }
+            } else {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
+                    FA_T y = FN(fa_exp)(sg * xr[k] - m[k]) / sf[k];
+                    orow[k] = sg * (y * (gr[k] - df[k]));
+                }
             }
         }
     }
@@ -481,6 +794,12 @@ FA_AX_FLAT static void FN(fa_ax_softmax_by)(const fa_ax_job *j, ptrdiff_t i0, pt
     FA_T sg = (FA_T)j->sg;
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) {
+        if (n <= FA_AX_BLK) {
+            for (ptrdiff_t r = i0, gz = FN(fa_ax_grp)(n); r < i1; r += gz)
+                FN(fa_ax_softmax_by_short)(g + r * n, y + r * n, out + r * n, n,
+                                           i1 - r < gz ? i1 - r : gz, sg);
+            return;
+        }
         for (ptrdiff_t r = i0; r < i1; r++)
             FN(fa_ax_softmax_by_row)(g + r * n, y + r * n, out + r * n, n, sg);
         return;
@@ -513,15 +832,20 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0
     FA_T s[FA_AX_WMAX], gs[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
-        FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
-        FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, FA_C(1.0), m, s, NULL);
+        int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
+        FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, FA_C(1.0), m, s, NULL, fast);
         FN(fa_ax_cdot)(g + xo, NULL, n, inner, w, gs);
         for (ptrdiff_t k = 0; k < w; k++) { sf[k] = (FA_T)s[k]; gf[k] = (FA_T)gs[k]; }
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *xr = x + xo + r * inner, *gr = g + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
-            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
-                orow[k] = gr[k] - (FN(fa_exp)(xr[k] - m[k]) / sf[k]) * gf[k];
+            if (fast) {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
+                    orow[k] = gr[k] - (FN(fa_ax_expn)(xr[k] - m[k]) / sf[k]) * gf[k];
+            } else {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
+                    orow[k] = gr[k] - (FN(fa_exp)(xr[k] - m[k]) / sf[k]) * gf[k];
+            }
         }
     }
 }
@@ -532,6 +856,12 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax_by)(const fa_ax_job *j, ptrdiff_t i0
     FA_T *out = (FA_T *)j->out;
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) {
+        if (n <= FA_AX_BLK) {
+            for (ptrdiff_t r = i0, gz = FN(fa_ax_grp)(n); r < i1; r += gz)
+                FN(fa_ax_log_softmax_by_short)(g + r * n, y + r * n, out + r * n, n,
+                                               i1 - r < gz ? i1 - r : gz);
+            return;
+        }
         for (ptrdiff_t r = i0; r < i1; r++)
             FN(fa_ax_log_softmax_by_row)(g + r * n, y + r * n, out + r * n, n);
         return;
@@ -542,11 +872,24 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax_by)(const fa_ax_job *j, ptrdiff_t i0
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
         FN(fa_ax_cdot)(g + xo, NULL, n, inner, w, gs);
         for (ptrdiff_t k = 0; k < w; k++) gf[k] = (FA_T)gs[k];
+        FA_T lo = (FA_T)INFINITY, hi = -(FA_T)INFINITY;
+        for (ptrdiff_t r = 0; r < n; r++) {
+            FA_T a, b;
+            FN(fa_ax_rminmax)(y + xo + r * inner, w, FA_C(1.0), &a, &b);
+            lo = a < lo ? a : lo;
+            hi = b > hi ? b : hi;
+        }
+        int fast = lo >= FA_AX_XLO && hi <= FA_AX_XHI;
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *yr = y + xo + r * inner, *gr = g + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
-            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
-                orow[k] = gr[k] - FN(fa_exp)(yr[k]) * gf[k];
+            if (fast) {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
+                    orow[k] = gr[k] - FN(fa_ax_expn)(yr[k]) * gf[k];
+            } else {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
+                    orow[k] = gr[k] - FN(fa_exp)(yr[k]) * gf[k];
+            }
         }
     }
 }
@@ -565,7 +908,7 @@ FA_AX_FLAT static void FN(fa_ax_logsumexp_b)(const fa_ax_job *j, ptrdiff_t i0, p
     FA_T s[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
-        FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
+        int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
         int anyinf = 0;
         for (ptrdiff_t k = 0; k < w; k++) anyinf |= m[k] == -(FA_T)INFINITY;
         if (anyinf) {   /* rare: a column of only -inf (or NaN) */
@@ -591,7 +934,7 @@ FA_AX_FLAT static void FN(fa_ax_logsumexp_b)(const fa_ax_job *j, ptrdiff_t i0, p
             }
             continue;
         }
-        FN(fa_ax_csum)(x + xo, NULL, out + xo, n, inner, w, FA_C(1.0), m, s, NULL);
+        FN(fa_ax_csum)(x + xo, NULL, out + xo, n, inner, w, FA_C(1.0), m, s, NULL, fast);
         for (ptrdiff_t k = 0; k < w; k++) q[k] = (FA_T)s[k];
         const FA_T *gk = g + ro;
         for (ptrdiff_t r = 0; r < n; r++) {
@@ -656,6 +999,8 @@ FA_AX_PAIR_BWD(geglu, FN(fa_gelu_bx)(gv * bv, av, 0), gv * FN(fa_gelu_fwd)(av, 0
 FA_AX_PAIR_FWD(geglu_tanh, FN(fa_gelu_tanh_fwd)(av, 0) * bv)
 FA_AX_PAIR_BWD(geglu_tanh, FN(fa_gelu_tanh_bx)(gv * bv, av, 0), gv * FN(fa_gelu_tanh_fwd)(av, 0))
 
+#undef FA_AX_XLO
+#undef FA_AX_XHI
 #undef FA_AX_PAIR_FWD
 #undef FA_AX_PAIR_BWD
 #undef FA_AX_SIMD
