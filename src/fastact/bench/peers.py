@@ -662,6 +662,10 @@ class OnnxRuntimePeer(Peer):
         if self.threads:
             so.intra_op_num_threads = self.threads
         so.inter_op_num_threads = 1
+        # no spin-waiting between calls: onnxruntime's spinning workers would
+        # otherwise keep the cores busy while fastact is timed beside it in
+        # the same process (and slow it down by 1.5-3x at 2 threads)
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.log_severity_level = 3
         sess = ort.InferenceSession(model.SerializeToString(), so,
                                     providers=["CPUExecutionProvider"])
