@@ -170,14 +170,16 @@ FA_INLINE FA_T FN(fa_expm1_poly)(FA_T r)
 #define FA_MAGIC 0x1.8p23f
 #endif
 
-/* the reduction alone (used by fa_erf_impl.h): r + lo, n and its integer */
+/* The reduction: returns r + lo with x = n ln2 + r, n = round(x log2 e)
+ * (a float in *nf, an integer in *ni). */
 FA_INLINE FA_T FN(fa_exp_reduce)(FA_T x, FA_T lo, FA_I *ni, FA_T *nf)
 {
-    FA_T n = FN(fa_rint_magic)(x * FA_LOG2E, ni);
-    FA_T r = FN(fa_mad)(n, -FA_LN2_HI, x);
-    r = FN(fa_mad)(n, -FA_LN2_LO, r);
+    FA_T t = FN(fa_mad)(x, FA_LOG2E, FA_MAGIC);      /* round(x log2 e) + magic */
+    FA_T n = t - FA_MAGIC;
+    *ni = (FA_I)(FN(fa_bits)(t) - FN(fa_bits)(FA_MAGIC));
     *nf = n;
-    return r + lo;
+    FA_T r = FN(fa_mad)(n, -FA_LN2_HI, x);
+    return FN(fa_mad)(n, -FA_LN2_LO, r) + lo;
 }
 
 /* e^(x + lo) * 2^k (k = 0 or 64), lo the low part of a double-word
@@ -191,13 +193,10 @@ FA_INLINE FA_T FN(fa_exp_reduce)(FA_T x, FA_T lo, FA_I *ni, FA_T *nf)
  * subnormals are reached without an invalid exponent field. */
 FA_INLINE FA_T FN(fa_exp_k)(FA_T x, FA_T lo, int k, FA_T xmin, FA_T xmax, int two)
 {
-    FA_T t = FN(fa_mad)(x, FA_LOG2E, FA_MAGIC);      /* round(x log2 e) + magic */
-    FA_T n = t - FA_MAGIC;
-    FA_I ni = (FA_I)(FN(fa_bits)(t) - FN(fa_bits)(FA_MAGIC)) + (FA_I)k;
-    FA_T r = FN(fa_mad)(n, -FA_LN2_HI, x);
-    r = FN(fa_mad)(n, -FA_LN2_LO, r);
-    r = r + lo;
-    FA_T q = FN(fa_expm1_poly)(r);
+    FA_I ni;
+    FA_T n;
+    FA_T q = FN(fa_expm1_poly)(FN(fa_exp_reduce)(x, lo, &ni, &n));
+    ni = ni + (FA_I)k;
     FA_T res;
     if (two) {      /* a compile-time constant at every call */
         FA_I n1;
@@ -255,12 +254,10 @@ FA_INLINE FA_T FN(fa_expm1)(FA_T x)
 #else
     const FA_T xmin = -20.0f;
 #endif
-    FA_T t = FN(fa_mad)(x, FA_LOG2E, FA_MAGIC);
-    FA_T n = t - FA_MAGIC;
-    FA_I ni = (FA_I)(FN(fa_bits)(t) - FN(fa_bits)(FA_MAGIC));
-    FA_T r = FN(fa_mad)(n, -FA_LN2_HI, x);
-    r = FN(fa_mad)(n, -FA_LN2_LO, r);
-    FA_T q = FN(fa_expm1_poly)(r);
+    FA_I ni;
+    FA_T n;
+    FA_T q = FN(fa_expm1_poly)(FN(fa_exp_reduce)(x, FA_C(0.0), &ni, &n));
+    (void)n;
     FA_T s = FN(fa_pow2i)(ni);
     FA_T res = FN(fa_mad)(s, q, s - FA_C(1.0));
     res = x < xmin ? -FA_C(1.0) : res;
