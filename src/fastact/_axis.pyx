@@ -12,9 +12,15 @@ seen as (outer, n, inner) blocks (see fa_axis_table.h).
 
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 
 cnp.import_array()
+
+cdef extern from "fa_omp.h":
+    double fa_now() noexcept nogil
+    int fa_backoff_serial() noexcept nogil
+    void fa_backoff_report(double t0, double t_main, Py_ssize_t n_main, Py_ssize_t nblocks,
+                           double t_end) noexcept nogil
 
 cdef extern from "fa_axis_table.h":
     ctypedef struct fa_ax_job:
@@ -94,6 +100,10 @@ def run(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_s
     cdef fa_ax_job job
     cdef Py_ssize_t items, work, per, nchunk, c, i0, i1, ck
     cdef int nt
+    cdef double t0, t_main = 0.0
+    cdef Py_ssize_t n_main = 0
+    cdef double *pt_main = &t_main
+    cdef Py_ssize_t *pn_main = &n_main
     job.x = cnp.PyArray_DATA(x)
     job.g = NULL if g is None else cnp.PyArray_DATA(<cnp.ndarray>g)
     job.out = cnp.PyArray_DATA(out)
@@ -128,6 +138,8 @@ def run(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_s
     if nt > items:
         nt = <int>items
     with nogil:
+        if nt > 1 and fa_backoff_serial():    # another process holds a core
+            nt = 1
         if nt <= 1:
             f(&job, 0, items)
         else:
@@ -139,9 +151,14 @@ def run(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_s
             if ck < 1:
                 ck = 1
             nchunk = (items + ck - 1) // ck
+            t0 = fa_now()
             for c in prange(nchunk, num_threads=nt, schedule='dynamic', chunksize=1):
                 i0 = c * ck
                 i1 = i0 + ck
                 if i1 > items:
                     i1 = items
                 f(&job, i0, i1)
+                if threadid() == 0:
+                    pn_main[0] += 1
+                    pt_main[0] = fa_now()
+            fa_backoff_report(t0, t_main, n_main, nchunk, fa_now())

@@ -27,12 +27,18 @@ every result is bitwise identical for any number of threads.
 
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.math cimport isfinite
 
 import numpy as np
 
 cnp.import_array()
+
+cdef extern from "fa_omp.h":
+    double fa_now() noexcept nogil
+    int fa_backoff_serial() noexcept nogil
+    void fa_backoff_report(double t0, double t_main, Py_ssize_t n_main, Py_ssize_t nblocks,
+                           double t_end) noexcept nogil
 
 cdef extern from "fa_prelu_table.h":
     ctypedef void (*fa_pr_fwd_fn)(const void *x, void *y, Py_ssize_t n, const void *w) noexcept nogil
@@ -248,12 +254,23 @@ cdef void _run(const plan *p, int nthreads) noexcept nogil:
         nt = <int>(p.n // (grain // 2))
     if nt > p.items:
         nt = <int>p.items
+    if nt > 1 and fa_backoff_serial():        # another process holds a core
+        nt = 1
+    cdef double t0, t_main = 0.0
+    cdef Py_ssize_t n_main = 0
+    cdef double *pt_main = &t_main
+    cdef Py_ssize_t *pn_main = &n_main
     if nt <= 1:
         for u in range(p.items):
             _item(p, u)
     else:
+        t0 = fa_now()
         for u in prange(p.items, num_threads=nt, schedule='dynamic', chunksize=1):
             _item(p, u)
+            if threadid() == 0:
+                pn_main[0] += 1
+                pt_main[0] = fa_now()
+        fa_backoff_report(t0, t_main, n_main, p.items, fa_now())
 
 
 def forward(cnp.ndarray x, cnp.ndarray y, cnp.ndarray w, Py_ssize_t outer, Py_ssize_t C,

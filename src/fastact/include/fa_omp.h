@@ -10,6 +10,8 @@
 #ifndef FASTACT_OMP_H
 #define FASTACT_OMP_H
 
+#include <stddef.h>
+
 #ifdef _OPENMP
 #include <omp.h>
 #define FA_HAVE_OPENMP 1
@@ -79,5 +81,46 @@ static inline int fa_cpu_supports(int level)
     return level == 0;
 #endif
 }
+
+/* Contention back-off, shared by the drivers (_core, _axis, _prelu; one
+ * state per extension module).  A parallel call waits for its slowest
+ * thread; when another process keeps a core busy, a thread of ours that is
+ * descheduled while it holds a block stalls the whole call for a scheduler
+ * time slice.  The calling thread times its own blocks (fa_backoff_report):
+ * if the call took longer than it would have taken alone (its measured rate
+ * times all the blocks), the next calls run on the calling thread
+ * (fa_backoff_serial).  The back-off starts at 16 calls, doubles (up to
+ * 4096) while contention lasts and halves with each call that paid off.  A
+ * heuristic: races on these two ints are benign. */
+static int fa_bo_left = 0;
+static int fa_bo_len = 0;
+
+static inline int fa_backoff_serial(void)
+{
+    if (fa_bo_left > 0) {
+        fa_bo_left--;
+        return 1;
+    }
+    return 0;
+}
+
+static inline void fa_backoff_report(double t0, double t_main, ptrdiff_t n_main,
+                                     ptrdiff_t nblocks, double t_end)
+{
+    if (n_main <= 0)
+        return;
+    double serial = (t_main - t0) * (double)nblocks / (double)n_main;
+    if (t_end - t0 > serial) {
+        fa_bo_len = 2 * fa_bo_len + 16;
+        if (fa_bo_len > 4096)
+            fa_bo_len = 4096;
+        fa_bo_left = fa_bo_len;
+    } else {
+        fa_bo_len /= 2;
+    }
+}
+
+static inline int fa_backoff_left(void) { return fa_bo_left; }
+static inline int fa_backoff_len(void) { return fa_bo_len; }
 
 #endif
