@@ -16,6 +16,8 @@ maxout, sparsemax and softmax_jacobian are written with NumPy on the same
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from fastact import _api
@@ -33,10 +35,18 @@ __all__ = [
 ]
 
 
-def _ext():
-    from fastact import _axis, _core
+_EXT = None
 
-    return _axis, _core
+
+def _ext():
+    # imported on first use (fastact/__init__ imports this module before the
+    # extension modules are set up); cached after that
+    global _EXT
+    if _EXT is None:
+        from fastact import _axis, _core
+
+        _EXT = (_axis, _core)
+    return _EXT
 
 
 # ------------------------------------------------------------ arguments
@@ -103,9 +113,9 @@ class _View:
         else:
             self.base, self.ax, self.tr = np.ascontiguousarray(a), ax, False
         shp = self.base.shape
-        self.outer = int(np.prod(shp[:self.ax], dtype=np.int64))
+        self.outer = math.prod(shp[:self.ax])
         self.n = shp[self.ax]
-        self.inner = int(np.prod(shp[self.ax + 1:], dtype=np.int64))
+        self.inner = math.prod(shp[self.ax + 1:])
         self.comp = comp
 
     def like(self, arr: np.ndarray) -> np.ndarray:

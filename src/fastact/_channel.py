@@ -36,10 +36,16 @@ def _prepare(fname, x, weight, axis):
     return a, comp, res, w, ax
 
 
-def _ext():
-    from fastact import _core, _prelu
+_EXT = None
 
-    return _core, _prelu
+
+def _ext():
+    global _EXT
+    if _EXT is None:
+        from fastact import _core, _prelu
+
+        _EXT = (_core, _prelu)
+    return _EXT
 
 
 def _view(a, comp, ax, w):
