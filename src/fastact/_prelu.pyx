@@ -227,7 +227,9 @@ cdef object _make_plan(plan *p, cnp.ndarray x, object g, cnp.ndarray y, cnp.ndar
         if inner == 1 and k == 1:
             keep = w
         else:
-            keep = np.tile(np.repeat(w, inner), k)
+            keep = np.empty(R * k, dtype=w.dtype)
+            _expand(<const char *>cnp.PyArray_DATA(w), <char *>cnp.PyArray_DATA(<cnp.ndarray>keep),
+                    C, inner, k, cnp.PyArray_ITEMSIZE(w))
         p.w = <char *>cnp.PyArray_DATA(<cnp.ndarray>keep)
         p.V = _cdiv(p.n, p.P)
         p.nseg = _cdiv(p.P, SEG)
@@ -242,6 +244,22 @@ cdef object _make_plan(plan *p, cnp.ndarray x, object g, cnp.ndarray y, cnp.ndar
             p.rpb = p.V
         p.items = _cdiv(p.V, p.rpb) * p.nseg
     return keep
+
+
+cdef void _expand(const char *w, char *out, Py_ssize_t C, Py_ssize_t inner, Py_ssize_t k,
+                  Py_ssize_t isz) noexcept nogil:
+    """The weight row of the channels-last loops: w[c] repeated `inner`
+    times for each channel, the row repeated k times (np.tile(np.repeat())
+    without the Python calls)."""
+    cdef Py_ssize_t r, c, i, j = 0
+    for r in range(k):
+        for c in range(C):
+            for i in range(inner):
+                if isz == 4:
+                    (<float *>out)[j] = (<const float *>w)[c]
+                else:
+                    (<double *>out)[j] = (<const double *>w)[c]
+                j += 1
 
 
 cdef void _run(const plan *p, int nthreads) noexcept nogil:
