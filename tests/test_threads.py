@@ -22,7 +22,13 @@ from conftest import DEFAULT_CASES, FLOATS, backward, bitwise_eq, forward
 
 SRC = str(Path(fa.__file__).resolve().parents[1])
 
+# a build without OpenMP (FASTACT_NO_OPENMP=1, or no working OpenMP) always
+# runs on one thread: the thread-count tests do not apply there
+needs_openmp = pytest.mark.skipif(not fa.show_config(print_out=False)["openmp"],
+                                  reason="built without OpenMP: one thread")
 
+
+@needs_openmp
 def test_get_set_num_threads():
     n0 = fa.get_num_threads()
     assert isinstance(n0, int) and n0 >= 1
@@ -45,6 +51,7 @@ def test_set_num_threads_invalid(bad, exc):
     assert fa.get_num_threads() == n0
 
 
+@needs_openmp
 def test_num_threads_context_restores():
     n0 = fa.get_num_threads()
     with fa.num_threads(1):
@@ -73,6 +80,7 @@ def _run(code, env_extra):
     return r.stdout.strip()
 
 
+@needs_openmp
 def test_omp_num_threads_honoured():
     code = "import fastact as fa; print(fa.get_num_threads())"
     assert _run(code, {"OMP_NUM_THREADS": "1"}) == "1"
@@ -82,6 +90,7 @@ def test_omp_num_threads_honoured():
     assert _run(code, {"OMP_NUM_THREADS": "1"}) == _run(code, {"OMP_NUM_THREADS": "2"})
 
 
+@needs_openmp
 def test_threadpoolctl_limits():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     if not _core.have_openmp():
@@ -168,6 +177,7 @@ def test_many_python_threads():
     assert results == [[]] * 8
 
 
+@needs_openmp
 def test_set_num_threads_seen_by_other_python_threads():
     n0 = fa.get_num_threads()
     try:
