@@ -335,11 +335,11 @@ FA_ERF_INLINE float fa_phi_s64_ff(float x)
     float G = w * fa_phi_tpoly_ff(fa_mad_f(-B, w, A));
     float h, l;
     fa_two_prod_f(ac, ac, &h, &l);
-    float tls = G * fa_exp2w_s64_f(-0.5f * h, -0.5f * l);     /* Phi(-a) 2^64 */
-    tls = a > 14.5f ? 0.0f : tls;
+    /* -a^2/2 is in [-105.2, 0]: the scaled exp without its range checks */
+    float tls = G * fa_exp_k_f(-0.5f * h, -0.5f * l, 64, -INFINITY, INFINITY, 0);
+    tls = a > 14.5f ? 0.0f : tls;                    /* Phi(-a) 2^64 */
     float res = x > 0.0f ? (1.0f - tls * 0x1p-64f) * 0x1p64f : tls;
-    res = a < 1.0f ? cen * 0x1p64f : res;
-    return x != x ? x : res;
+    return a < 1.0f ? cen * 0x1p64f : res;           /* NaN: cen, tls are NaN */
 }
 /* density 2^64: e^(-x^2/2 - L) 2^64 */
 FA_ERF_INLINE float fa_npdf_s64_ff(float x)
