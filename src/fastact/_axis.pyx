@@ -16,11 +16,7 @@ from cython.parallel cimport prange, threadid
 
 cnp.import_array()
 
-cdef extern from "fa_omp.h":
-    double fa_now() noexcept nogil
-    int fa_backoff_serial() noexcept nogil
-    void fa_backoff_report(double t0, double t_main, Py_ssize_t n_main, Py_ssize_t nblocks,
-                           double t_end) noexcept nogil
+from fastact._omp cimport fa_now, fa_backoff_serial, fa_backoff_report
 
 cdef extern from "fa_axis_table.h":
     ctypedef struct fa_ax_job:
