@@ -12,7 +12,7 @@ Phi(x) is evaluated from two pieces, selected branchlessly:
   for x > 0.  G is written as G(a) = w F(u) with w = 1/(a + K) and
   u = A - B w, the affine image of t = (a - K)/(a + K) = 1 - 2 K w that
   maps the fitted range a in [T1, AMAX] onto u in [-1, 1] (AMAX = inf for
-  float64; for the float32 kernels, evaluated in double, the range ends
+  float64; for the float32 kernels (evaluated in float), the range ends
   where Phi underflows the float32 subnormals).
 
 Each smooth factor (S in s, F in u) is interpolated at N Chebyshev nodes
@@ -27,7 +27,7 @@ evaluation error) and prints the C text that goes into fa_erf_impl.h.
 
 The degrees were chosen from the decay of the Chebyshev coefficients so
 that the approximation error is a small fraction of an ulp of the target
-type (float64: < 2^-57 relative; float32-in-double: < 2^-32 relative).
+type (float64: < 2^-57 relative; float32: < 2^-32 relative).
 
 Run:  python3 tools/fit_phi.py          (about 10 s; needs mpmath)
 No coefficient was copied from another library.
@@ -153,6 +153,12 @@ def horner(name, cs, var, doc):
     return "\n".join(lines)
 
 
+def coef_array(name, cs, doc):
+    """C text of a coefficient table, lowest degree first."""
+    body = ",\n".join("    %s" % cfmt(v) for v in cs)
+    return "/* %s */\nstatic const double %s[%d] FA_UNUSED = {\n%s\n};" % (doc, name, len(cs), body)
+
+
 # the configuration used by fa_erf_impl.h
 T1 = 1.0                                  # central |x| < T1, tails beyond
 D_CENTRAL_N, D_TAIL_K, D_TAIL_N = 11, 3.0, 24
@@ -183,20 +189,21 @@ def main():
                       "float64 tail a = |x| >= %g: Phi(-a) e^(a^2/2) = w F(u), w = 1/(a + K), "
                       "u = A - B w, F(u) = T0 + u fa_phi_tpoly_d(u); fit error 2^%.1f relative"
                       % (T1, log2(err))))
-    # ---- float32 (evaluated in double)
+    # ---- float32 (evaluated in float by fa_phi_s64_ff; the coefficients
+    # ---- are rounded to double here and to float where they are used)
     cs, ms, err = fit_central(T1, F_CENTRAL_N)
     print("float32 central: degree %d, rel err 2^%.1f" % (len(cs) - 1, log2(err)), file=sys.stderr)
-    out.append(horner("fa_phi_cpoly_fd", cs, "s",
-                      "float32 (in double) central |x| < %g: S(s), Phi = 1/2 + x S(x^2); "
-                      "fit error 2^%.1f" % (T1, log2(err))))
+    out.append(coef_array("fa_phi_fc", cs,
+                          "float32 central |x| < %g: S(s) = sum fa_phi_fc[k] s^k, "
+                          "Phi = 1/2 + x S(x^2); fit error 2^%.1f" % (T1, log2(err))))
     cs, A, B, err, c, mm = fit_tail(T1, F_TAIL_K, mp.mpf(F_AMAX), F_TAIL_N)
     print("float32 tail: degree %d, K=%g, rel err 2^%.1f" % (len(cs) - 1, F_TAIL_K, log2(err)),
           file=sys.stderr)
     out.append("#define FA_PHI_K_FD %s\n#define FA_PHI_A_FD %s\n#define FA_PHI_B_FD %s"
                % (cfmt(F_TAIL_K), cfmt(A), cfmt(B)))
-    out.append(horner("fa_phi_tpoly_fd", cs, "u",
-                      "float32 (in double) tail %g <= a <= %g: w F(u) as for float64; "
-                      "fit error 2^%.1f" % (T1, F_AMAX, log2(err))))
+    out.append(coef_array("fa_phi_ft", cs,
+                          "float32 tail %g <= a <= %g: w F(u) as for float64, "
+                          "F(u) = sum fa_phi_ft[k] u^k; fit error 2^%.1f" % (T1, F_AMAX, log2(err))))
     print("\n\n".join(out))
 
 

@@ -237,7 +237,7 @@ FA_INLINE FA_T FN(fa_swish_bx)(FA_T g, FA_T x, const FA_T *p)
 /* erf form: x Phi(x), Phi from fa_erf_impl.h (vectorized, relative accuracy
  * in the lower tail).  For x < 0 the product is formed on Phi * 2^64 and
  * scaled back once (results reach the subnormals near x = -38).  The float
- * kernels evaluate in double (fa_phi_fd_d) and round once. */
+ * kernels use the float evaluation fa_phi_s64_ff / fa_npdf_s64_ff. */
 #if FA_DOUBLE
 FA_INLINE double fa_gelu_fwd_d(double x, const double *p)
 {

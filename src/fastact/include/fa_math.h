@@ -17,8 +17,10 @@
  * and the loop stays scalar). */
 #if defined(__GNUC__) || defined(__clang__)
 #define FA_INLINE static inline __attribute__((always_inline))
+#define FA_UNUSED __attribute__((unused))
 #else
 #define FA_INLINE static inline
+#define FA_UNUSED
 #endif
 
 #if defined(__FMA__) || defined(__aarch64__) || defined(__ARM_FEATURE_FMA)

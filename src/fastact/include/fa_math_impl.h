@@ -22,10 +22,12 @@
 #if FA_DOUBLE
 #define FA_MANT 52
 #define FA_BIAS 1023
+#define FA_MAGIC 0x1.8p52        /* 1.5 2^52: adding it rounds to an integer */
 #define FA_C(x) (x)
 #else
 #define FA_MANT 23
 #define FA_BIAS 127
+#define FA_MAGIC 0x1.8p23f
 #define FA_C(x) (x##f)
 #endif
 
@@ -114,14 +116,9 @@ FA_INLINE FA_T FN(fa_pow2i)(FA_I k)
  * float; *ni receives the same integer.  |v| < 2^(MANT-1). */
 FA_INLINE FA_T FN(fa_rint_magic)(FA_T v, FA_I *ni)
 {
-#if FA_DOUBLE
-    const FA_T magic = 0x1.8p52;
-#else
-    const FA_T magic = 0x1.8p23f;
-#endif
-    FA_T t = v + magic;
-    *ni = (FA_I)(FN(fa_bits)(t) - FN(fa_bits)(magic));
-    return t - magic;
+    FA_T t = v + FA_MAGIC;
+    *ni = (FA_I)(FN(fa_bits)(t) - FN(fa_bits)(FA_MAGIC));
+    return t - FA_MAGIC;
 }
 
 /* e^r - 1 for |r| <= ln(2)/2 (a little more is fine).
@@ -162,12 +159,10 @@ FA_INLINE FA_T FN(fa_expm1_poly)(FA_T r)
 #define FA_LOG2E 0x1.71547652b82fep0
 #define FA_LN2_HI 0x1.62e42fee00000p-1
 #define FA_LN2_LO 0x1.a39ef35793c76p-33
-#define FA_MAGIC 0x1.8p52
 #else
 #define FA_LOG2E 0x1.715476p0f
 #define FA_LN2_HI 0x1.62e4p-1f
 #define FA_LN2_LO 0x1.7f7d1cp-20f
-#define FA_MAGIC 0x1.8p23f
 #endif
 
 /* The reduction: returns r + lo with x = n ln2 + r, n = round(x log2 e)
@@ -295,30 +290,23 @@ FA_INLINE FA_T FN(fa_log1p_red)(FA_T f)
     return logm;
 }
 
-/* log(a) + c/a for a > 0 (finite, normal or subnormal), c a small
- * correction.  a = m 2^k with m in [sqrt(2)/2, sqrt(2)), f = m - 1 (exact),
+/* log(a) for a > 0 (finite, normal or subnormal).  a = m 2^k with m in [sqrt(2)/2, sqrt(2)), f = m - 1 (exact),
  * s = f / (2 + f), log(1+f) = f - f^2/2 + s (f^2/2 + R(s^2)) with
  * R(z) = 2z/3 + 2z^2/5 + ... (the atanh series; truncation < 1e-9 float,
  * < 1e-17 double relative). */
-FA_INLINE FA_T FN(fa_log_core)(FA_T a, FA_T c)
+FA_INLINE FA_T FN(fa_log_core)(FA_T a)
 {
 #if FA_DOUBLE
     const FA_U off = 0x3ff0000000000000ULL - 0x3fe6a09e667f3bcdULL;
     const FA_U sqrth = 0x3fe6a09e667f3bcdULL;      /* sqrt(2)/2 */
     const FA_U mmask = 0x000fffffffffffffULL;
-    const FA_T ln2_hi = 0x1.62e42fee00000p-1;
-    const FA_T ln2_lo = 0x1.a39ef35793c76p-33;
     const FA_T tiny = 0x1p-1022, up = 0x1p54;
-    const FA_T magic = 0x1.8p52;
     const int upk = 54;
 #else
     const FA_U off = 0x3f800000U - 0x3f3504f3U;
     const FA_U sqrth = 0x3f3504f3U;
     const FA_U mmask = 0x007fffffU;
-    const FA_T ln2_hi = 0x1.62e4p-1f;
-    const FA_T ln2_lo = 0x1.7f7d1cp-20f;
     const FA_T tiny = 0x1p-126f, up = 0x1p25f;
-    const FA_T magic = 0x1.8p23f;
     const int upk = 25;
 #endif
     FA_T sub = a < tiny ? FA_C(1.0) : FA_C(0.0);
@@ -328,39 +316,22 @@ FA_INLINE FA_T FN(fa_log_core)(FA_T a, FA_T c)
     FA_T m = FN(fa_from_bits)((ua & mmask) + sqrth);
     /* integer k -> float without an int->float conversion instruction
      * (there is no packed int64->double below AVX-512) */
-    FA_T kf = FN(fa_from_bits)(FN(fa_bits)(magic) + (FA_U)k) - magic;
+    FA_T kf = FN(fa_from_bits)(FN(fa_bits)(FA_MAGIC) + (FA_U)k) - FA_MAGIC;
     kf = kf - sub * (FA_T)upk;
     FA_T f = m - FA_C(1.0);
     FA_T logm = FN(fa_log1p_red)(f);
-    FA_T lo = FN(fa_mad)(kf, ln2_lo, c / a);
-    return FN(fa_mad)(kf, ln2_hi, logm + lo);
+    return FN(fa_mad)(kf, FA_LN2_HI, logm + kf * FA_LN2_LO);
 }
 
 /* Natural log, all inputs: log(0) = -inf, log(<0) = NaN, log(inf) = inf. */
 FA_INLINE FA_T FN(fa_log)(FA_T x)
 {
     FA_T xs = x > FA_C(0.0) ? x : FA_C(1.0);
-    FA_T r = FN(fa_log_core)(xs, FA_C(0.0));
+    FA_T r = FN(fa_log_core)(xs);
     r = x == FA_C(0.0) ? -(FA_T)INFINITY : r;
     r = x < FA_C(0.0) ? (FA_T)NAN : r;
     r = x == (FA_T)INFINITY ? x : r;
     return x != x ? x : r;
-}
-
-/* log(1 + u), all inputs; full relative accuracy for tiny u. */
-FA_INLINE FA_T FN(fa_log1p)(FA_T u)
-{
-    FA_T us = u > FA_C(-1.0) ? u : FA_C(0.0);     /* also maps NaN to 0 */
-    us = us == (FA_T)INFINITY ? FA_C(0.0) : us;
-    FA_T a = FA_C(1.0) + us;
-    /* exact rounding error of a = fl(1 + us) (Fast2Sum, larger first) */
-    FA_T c = us > FA_C(1.0) ? (us - a) + FA_C(1.0) : (FA_C(1.0) - a) + us;
-    FA_T r = FN(fa_log_core)(a, c);
-    r = us == FA_C(0.0) ? u : r;                  /* log1p(+-0) = +-0 */
-    r = u == FA_C(-1.0) ? -(FA_T)INFINITY : r;
-    r = u < FA_C(-1.0) ? (FA_T)NAN : r;
-    r = u == (FA_T)INFINITY ? u : r;
-    return u != u ? u : r;
 }
 
 /* log(1 + u) for u in [0, 1] or NaN: the case of softplus and log_sigmoid
@@ -370,10 +341,8 @@ FA_INLINE FA_T FN(fa_log1p_01)(FA_T u)
 {
 #if FA_DOUBLE
     const FA_T sqrt2 = 0x1.6a09e667f3bcdp0;
-    const FA_T ln2_hi = 0x1.62e42fee00000p-1, ln2_lo = 0x1.a39ef35793c76p-33;
 #else
     const FA_T sqrt2 = 0x1.6a09e6p0f;
-    const FA_T ln2_hi = 0x1.62e4p-1f, ln2_lo = 0x1.7f7d1cp-20f;
 #endif
     FA_T a = FA_C(1.0) + u;
     FA_T c = (FA_C(1.0) - a) + u;                 /* exact: a = 1 + u - c */
@@ -381,8 +350,8 @@ FA_INLINE FA_T FN(fa_log1p_01)(FA_T u)
     FA_T m = big ? FA_C(0.5) * a : a;
     FA_T kf = big ? FA_C(1.0) : FA_C(0.0);
     FA_T logm = FN(fa_log1p_red)(m - FA_C(1.0));
-    FA_T lo = FN(fa_mad)(kf, ln2_lo, c / a);
-    return FN(fa_mad)(kf, ln2_hi, logm + lo);
+    FA_T lo = FN(fa_mad)(kf, FA_LN2_LO, c / a);
+    return FN(fa_mad)(kf, FA_LN2_HI, logm + lo);
 }
 
 /* tanh(x) = sign(x) em / (em + 2), em = expm1(2|x|); |x| is clamped where
