@@ -10,7 +10,6 @@ backward error measured over every instruction-set level and parameter case
 of the test suite (budgets in brackets).
 """
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -19,11 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_spec():
-    spec = importlib.util.spec_from_file_location("_spec", ROOT / "src/fastact/_spec.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["_spec"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    """The spec loaded by path, as setup.py loads it (no build needed)."""
+    sys.path.insert(0, str(ROOT))
+    from setup import load_spec as setup_load_spec
+
+    return setup_load_spec()
 
 
 def fmt(v):

@@ -17,6 +17,7 @@ Rules (../shared/API.md, "Arrays in, arrays out"):
 
 from __future__ import annotations
 
+import importlib
 import numbers
 
 import numpy as np
@@ -30,10 +31,21 @@ _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 
 
-def _core():
-    from fastact import _core
+_EXT: dict = {}
 
-    return _core
+
+def ext(name: str):
+    """A compiled module of the package (`_core`, `_axis`, `_prelu`),
+    imported on first use (fastact/__init__ imports the Python layer before
+    the extensions are set up) and cached."""
+    mod = _EXT.get(name)
+    if mod is None:
+        mod = _EXT[name] = importlib.import_module("fastact." + name)
+    return mod
+
+
+def _core():
+    return ext("_core")
 
 
 # ------------------------------------------------------------------ dtypes

@@ -35,18 +35,8 @@ __all__ = [
 ]
 
 
-_EXT = None
-
-
 def _ext():
-    # imported on first use (fastact/__init__ imports this module before the
-    # extension modules are set up); cached after that
-    global _EXT
-    if _EXT is None:
-        from fastact import _axis, _core
-
-        _EXT = (_axis, _core)
-    return _EXT
+    return _api.ext("_axis"), _api.ext("_core")
 
 
 # ------------------------------------------------------------ arguments

@@ -36,16 +36,8 @@ def _prepare(fname, x, weight, axis):
     return a, comp, res, w, ax
 
 
-_EXT = None
-
-
 def _ext():
-    global _EXT
-    if _EXT is None:
-        from fastact import _core, _prelu
-
-        _EXT = (_core, _prelu)
-    return _EXT
+    return _api.ext("_core"), _api.ext("_prelu")
 
 
 def _view(a, comp, ax, w):
