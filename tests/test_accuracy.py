@@ -157,7 +157,7 @@ def test_backward_ulp(name, params, dtype, isa):
 
 # ------------------------------------------------ dense float32 (NumPy ref)
 
-VECTORIZED = ["sigmoid", "log_sigmoid", "tanh", "silu", "swish", "softplus", "softsign",
+VECTORIZED = ["sigmoid", "log_sigmoid", "tanh", "silu", "swish", "softplus", "softsign", "gelu",
               "mish", "tanhshrink", "squareplus"]
 
 

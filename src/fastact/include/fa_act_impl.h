@@ -18,10 +18,12 @@
 #define FA_C(x) (x)
 #define FA_MAXV 0x1.fffffffffffffp1023
 #define FA_TWO_M64 0x1p-64
+#define FA_TWO_64 0x1p64
 #else
 #define FA_C(x) (x##f)
 #define FA_MAXV 0x1.fffffep127f
 #define FA_TWO_M64 0x1p-64f
+#define FA_TWO_64 0x1p64f
 #endif
 
 /* x if x is NaN, else d: makes the derivative of a piecewise function NaN
@@ -197,8 +199,11 @@ FA_INLINE FA_T FN(fa_swish_core_w)(FA_T x, FA_T bx, FA_T bxl)
     FA_T d = FA_C(1.0) + es * FA_TWO_M64;
     FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;          /* inf * 0 -> 0 */
     int pos = bx >= FA_C(0.0);
+    /* bx < 0: (x es 2^64) / (d 2^64), one rounding even into the
+     * subnormals, and one division for both signs */
     FA_T num = pos ? x : xs * es;
-    return (num / d) * (pos ? FA_C(1.0) : FA_TWO_M64);
+    FA_T den = d * (pos ? FA_C(1.0) : FA_TWO_64);
+    return num / den;
 }
 /* d/dx x sigmoid(bx) = s (1 + b x sm), s = sigmoid(bx), sm = sigmoid(-bx);
  * limits 1 (bx -> inf) and 0 (bx -> -inf). */
@@ -237,7 +242,7 @@ FA_INLINE FA_T FN(fa_swish_bx)(FA_T g, FA_T x, const FA_T *p)
 /* erf form: x Phi(x), Phi from fa_erf_impl.h (vectorized, relative accuracy
  * in the lower tail).  For x < 0 the product is formed on Phi * 2^64 and
  * scaled back once (results reach the subnormals near x = -38).  The float
- * kernels use the float evaluation fa_phi_s64_ff / fa_npdf_s64_ff. */
+ * kernels use the float evaluation fa_phi_parts_ff. */
 #if FA_DOUBLE
 FA_INLINE double fa_gelu_fwd_d(double x, const double *p)
 {
@@ -310,21 +315,37 @@ FA_INLINE double fa_gelu_tanh_bx_d(double g, double x, const double *p)
     return g * (fa_abs_d(x) > 1e10 ? fa_nanpass_d(x, lim) : r);
 }
 #else
+/* |x| clamped to 15, as an unsigned-integer min on the bits (a float
+ * select on a constant lets GCC 12 specialize every later operation on
+ * both sides and blend them all); NaN becomes 15 too, so the callers
+ * restore it.  Beyond 15, gelu is x or -0 and its derivative 1 or -0 in
+ * float, which the clamped formulas give. */
+FA_INLINE float fa_gelu_abs_f(float x)
+{
+    const uint32_t m = 0x41700000u;                      /* 15.0f */
+    uint32_t b = fa_bits_f(x) & 0x7fffffffu;
+    return fa_from_bits_f(b < m ? b : m);
+}
 FA_INLINE float fa_gelu_fwd_f(float x, const float *p)
 {
     (void)p;
-    float ph = fa_phi_s64_ff(x);                     /* Phi 2^64 */
-    float xs = ph == 0.0f ? 0.0f : x;                /* -inf * 0 -> -0 */
-    float y = x < 0.0f ? (xs * ph) * 0x1p-64f : x * (ph * 0x1p-64f);
-    return x == -(float)INFINITY ? -0.0f : y;
+    float a = fa_gelu_abs_f(x), q, s64;
+    float G = fa_phi_parts_ff(a, &q, &s64);
+    float t = fa_mad_f(q, G, G) * s64;                   /* Phi(-a) 2^64 */
+    float v = (a * t) * 0x1p-64f;                        /* a Phi(-a) */
+    /* x <= 0: x Phi(x) with its signed 0; else x - v, also for NaN */
+    return x <= 0.0f ? fa_mulsign_f(v, x) : x - v;
 }
+/* Phi(x) + x phi(x), phi = e^(-x^2/2) / sqrt(2 pi), one exponential:
+ * x <= 0: D = Phi(-a) - a phi(a) = e^(-a^2/2) (G - a c);  x > 0: 1 - D */
 FA_INLINE float fa_gelu_bx_f(float g, float x, const float *p)
 {
     (void)p;
-    float d = fa_mad_f(x, fa_npdf_s64_ff(x), fa_phi_s64_ff(x)) * 0x1p-64f;
-    float lim = x > 0.0f ? 1.0f : 0.0f;
-    d = fa_abs_f(x) > 20.0f ? fa_nanpass_f(x, lim) : d;
-    return g * d;
+    const float c = (float)0x1.9884533d43651p-2;         /* 1/sqrt(2 pi) */
+    float a = fa_gelu_abs_f(x), q, s64;
+    float H = fa_mad_f(-a, c, fa_phi_parts_ff(a, &q, &s64));
+    float D = (fa_mad_f(q, H, H) * s64) * 0x1p-64f;
+    return g * fa_nanpass_f(x, x <= 0.0f ? D : 1.0f - D);
 }
 /* float: 2u in float-float arithmetic (the float64 constants as float
  * pairs), then x sigmoid(2u) on float lanes as for swish */
@@ -642,4 +663,5 @@ FA_INLINE FA_T FN(fa_squareplus_bx)(FA_T g, FA_T x, const FA_T *p)
 
 #undef FA_C
 #undef FA_TWO_M64
+#undef FA_TWO_64
 #undef FA_MAXV

@@ -207,8 +207,13 @@ FA_INLINE FA_T FN(fa_exp_k)(FA_T x, FA_T lo, int k, FA_T xmin, FA_T xmax, int tw
         (void)n;
         res = (FA_C(1.0) + q) * FN(fa_pow2i)(ni);
     }
-    res = x > xmax ? (FA_T)INFINITY : res;
-    return x < xmin ? FA_C(0.0) : res;
+    /* the bounds are compile-time constants at every call: an infinite
+     * one (argument known to be in range) costs nothing */
+    if (xmax < (FA_T)INFINITY)
+        res = x > xmax ? (FA_T)INFINITY : res;
+    if (xmin > -(FA_T)INFINITY)
+        res = x < xmin ? FA_C(0.0) : res;
+    return res;
 }
 
 /* e^(x + lo), whole range (overflow to +inf, gradual underflow, NaN). */
