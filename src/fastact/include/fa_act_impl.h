@@ -329,10 +329,11 @@ FA_INLINE float fa_gelu_abs_f(float x)
 FA_INLINE float fa_gelu_fwd_f(float x, const float *p)
 {
     (void)p;
-    float a = fa_gelu_abs_f(x), q, s64;
-    float G = fa_phi_parts_ff(a, &q, &s64);
-    float t = fa_mad_f(q, G, G) * s64;                   /* Phi(-a) 2^64 */
-    float v = (a * t) * 0x1p-64f;                        /* a Phi(-a) */
+    float a = fa_gelu_abs_f(x), w, e, q, s64;
+    float F = fa_phi_parts_ff(a, &w, &e, &q, &s64);
+    float aw = a * w;
+    float T = fa_mad_f(aw, e, aw) * F;                   /* a G(a) */
+    float v = (fa_mad_f(q, T, T) * s64) * 0x1p-64f;      /* a Phi(-a) */
     /* x <= 0: x Phi(x) with its signed 0; else x - v, also for NaN */
     return x <= 0.0f ? fa_mulsign_f(v, x) : x - v;
 }
@@ -342,8 +343,9 @@ FA_INLINE float fa_gelu_bx_f(float g, float x, const float *p)
 {
     (void)p;
     const float c = (float)0x1.9884533d43651p-2;         /* 1/sqrt(2 pi) */
-    float a = fa_gelu_abs_f(x), q, s64;
-    float H = fa_mad_f(-a, c, fa_phi_parts_ff(a, &q, &s64));
+    float a = fa_gelu_abs_f(x), w, e, q, s64;
+    float F = fa_phi_parts_ff(a, &w, &e, &q, &s64);
+    float H = fa_mad_f(-a, c, fa_mad_f(w, e, w) * F);     /* G - a c */
     float D = (fa_mad_f(q, H, H) * s64) * 0x1p-64f;
     return g * fa_nanpass_f(x, x <= 0.0f ? D : 1.0f - D);
 }
@@ -413,7 +415,7 @@ FA_INLINE FA_T FN(fa_mish_fwd)(FA_T x, const FA_T *p)
     FA_T xc = x > FA_MISH_CLAMP ? FA_MISH_CLAMP : x;
     FA_T es = FN(fa_exp2w_s64)(xc, FA_C(0.0));
     FA_T e = es * FA_TWO_M64;
-    FA_T ns = es * (e + FA_C(2.0));                       /* n 2^64 */
+    FA_T ns = FN(fa_mad)(es, e, es + es);                /* n 2^64, one rounding */
     FA_T ts = ns / FN(fa_mad)(ns, FA_TWO_M64, FA_C(2.0));  /* t 2^64 */
     FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;
     /* x >= 0: t >= 0.6, scale t back first (x * t 2^64 could overflow) */
@@ -426,9 +428,9 @@ FA_INLINE FA_T FN(fa_mish_bx)(FA_T g, FA_T x, const FA_T *p)
     FA_T xc = x > FA_MISH_CLAMP ? FA_MISH_CLAMP : x;
     FA_T es = FN(fa_exp2w_s64)(xc, FA_C(0.0));
     FA_T e = es * FA_TWO_M64;
-    FA_T n = es * FA_TWO_M64 * (e + FA_C(2.0));
+    FA_T n = FN(fa_mad)(e, e, e + e);
     FA_T n2 = n + FA_C(2.0);
-    FA_T ts = (es * (e + FA_C(2.0))) / n2;
+    FA_T ts = FN(fa_mad)(es, e, es + es) / n2;
     FA_T sech2 = (FA_C(4.0) * (n + FA_C(1.0))) / (n2 * n2);
     FA_T sigs = es / (FA_C(1.0) + e);
     FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;

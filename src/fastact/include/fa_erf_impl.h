@@ -239,10 +239,11 @@ FA_ERF_INLINE float fa_phi_tpoly_ff(float u)
     r = fa_mad_f(r, u, (float)fa_phi_ft[1]);
     return fa_mad_f(r, u, (float)fa_phi_ft[0]);
 }
-/* a in [0, 15] (or NaN): returns G(a) = Phi(-a) e^(a^2/2) and
- * e^(-a^2/2) 2^64 = (1 + *q) *s64 apart, so that the caller applies 1 + q
- * to its own factor with one FMA (one rounding fewer). */
-FA_ERF_INLINE float fa_phi_parts_ff(float a, float *q, float *s64)
+/* a in [0, 15]: G(a) = Phi(-a) e^(a^2/2) = W F(u) with W = w (1 + *e)
+ * (returns F(u), *w and *e apart, so that a caller can form a W with one
+ * rounding), and e^(-a^2/2) 2^64 = (1 + *q) *s64 (a caller applies 1 + q
+ * to its own factor with one FMA). */
+FA_ERF_INLINE float fa_phi_parts_ff(float a, float *w, float *e, float *q, float *s64)
 {
     const float K = (float)FA_PHI_K_FD, A = (float)FA_PHI_A_FD, B = (float)FA_PHI_B_FD;
     /* w = 1/(a + K) carries a condition number of ~2.3 into G near a = 0.3:
@@ -253,15 +254,17 @@ FA_ERF_INLINE float fa_phi_parts_ff(float a, float *q, float *s64)
      * integer, the difference < 16) and a - (d - K) is exact (Sterbenz). */
     float d = a + K;
     float dl = a - (d - K);
-    float w = 1.0f / d;
-    float e = fa_mad_f(-dl, w, fa_mad_f(-d, w, 1.0f));
-    float u = fa_mad_f(-B * w, e, fa_mad_f(-B, w, A));
+    float wr = 1.0f / d;
+    float er = fa_mad_f(-dl, wr, fa_mad_f(-d, wr, 1.0f));
+    float u = fa_mad_f(-B * wr, er, fa_mad_f(-B, wr, A));
     /* -a^2/2 = h + l exactly, in [-112.5, 0]: n + 64 is a normal exponent */
     float h, l, nf;
     int32_t ni;
     fa_two_prod_f(a, -0.5f * a, &h, &l);
     *q = fa_expm1_poly_f(fa_exp_reduce_f(h, l, &ni, &nf));
     *s64 = fa_pow2i_f(ni + 64);
-    return fa_mad_f(w, e, w) * fa_phi_tpoly_ff(u);
+    *w = wr;
+    *e = er;
+    return fa_phi_tpoly_ff(u);
 }
 #endif
