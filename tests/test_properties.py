@@ -127,3 +127,23 @@ def test_shrink_relations(x, lam):
     assert ((h == 0) | (h == x)).all()
     assert ((s == 0) == (h == 0)).all()
     assert (np.abs(x[h == 0]) <= lam32).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("spec", [s for s in _spec.SPECS if s.same_as], ids=lambda s: s.name)
+def test_same_as_shortcut_is_bitwise(spec, dtype):
+    """Where a parameter value routes to another activation's kernel
+    (spec.same_as), that kernel gives bitwise what the general one would:
+    checked against the general kernel at a value a hair away and against
+    the other activation itself."""
+    x = np.concatenate([np.linspace(-120, 120, 20001), [0.0, -0.0, np.inf, -np.inf, np.nan,
+                                                        1e-45, -1e-45, 1e-310, -1e-310]])
+    x = x.astype(dtype)
+    g = np.linspace(-2, 2, x.size).astype(dtype)
+    for pname, val, other in spec.same_as:
+        f, fb = getattr(fa, spec.name), getattr(fa, spec.name + "_backward")
+        o, ob = getattr(fa, other), getattr(fa, other + "_backward")
+        np.testing.assert_array_equal(f(x, **{pname: val}), o(x))
+        np.testing.assert_array_equal(fb(g, x, **{pname: val}), ob(g, x))
+        near = np.nextafter(val, 2 * val + 1)       # the general kernel, next double
+        np.testing.assert_allclose(f(x, **{pname: near}), o(x), rtol=1e-6, atol=0)

@@ -67,6 +67,9 @@ class Activation:
     # test domain for dense grids (the tests add special points)
     domain: tuple = (-30.0, 30.0)
     notes: str = ""
+    # (param, value, kernel): where a float param has this value, another
+    # activation's kernel gives bitwise the same results, faster
+    same_as: tuple = ()
 
     @property
     def kernels(self) -> tuple:
@@ -116,7 +119,8 @@ SPECS: tuple = (
                kernel={"none": "gelu", "tanh": "gelu_tanh"}, ulp=(4, 4), cost="heavy",
                domain=(-40.0, 30.0)),
     Activation("silu", _E, "x * sigmoid(x)", ulp=(4, 4)),
-    Activation("swish", _E, "x * sigmoid(beta * x)", params=(Param("beta", 1.0),), ulp=(4, 4)),
+    Activation("swish", _E, "x * sigmoid(beta * x)", params=(Param("beta", 1.0),), ulp=(4, 4),
+               same_as=(("beta", 1.0, "silu"),)),
     Activation("mish", _E, "x * tanh(softplus(x))", ulp=(5, 4), cost="heavy"),
     Activation("softplus", _E,
                "log1p(exp(beta * x)) / beta; x where beta * x > threshold",
