@@ -11,5 +11,5 @@ cdef extern from "fa_omp.h":
     int fa_backoff_serial() noexcept nogil
     void fa_backoff_report(double t0, double t_main, Py_ssize_t n_main, Py_ssize_t nblocks,
                            double t_end) noexcept nogil
-    int fa_backoff_left() noexcept nogil
-    int fa_backoff_len() noexcept nogil
+    double fa_backoff_left() noexcept nogil
+    double fa_backoff_len() noexcept nogil

@@ -111,7 +111,8 @@ SPECS: tuple = (
                params=(Param("alpha", 1.0),), grad_from_output=True, ulp=(3, 3)),
     Activation("selu", _E, f"scale * elu(x, alpha), {_SELU}", ulp=(4, 4)),
     Activation("celu", _E, "max(0, x) + min(0, alpha * (exp(x / alpha) - 1))",
-               params=(Param("alpha", 1.0, check="!=0"),), ulp=(3, 3)),
+               params=(Param("alpha", 1.0, check="!=0"),), ulp=(3, 3),
+               same_as=(("alpha", 1.0, "elu"),)),
     Activation("gelu", _E,
                "x * Phi(x) (erf form); approximate='tanh': "
                "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",

@@ -187,7 +187,10 @@ def write_markdown(data: dict, path: str, plots: dict | None = None, command: st
     L += ["## How to read this", "",
           f"- Times are µs per call: the median of up to {tm['repeats']} repeats (in two "
           f"passes, the libraries in one order then the other), each repeat an inner loop "
-          f"of about {tm['target_ms']:g} ms of calls, after a warm-up; outputs preallocated "
+          f"of about {tm['target_ms']:g} ms of calls, after a warm-up, and each library's "
+          f"repeats after 2 ms of untimed calls of its own (the previous library's idle "
+          f"OpenMP workers spin for about a millisecond and would stall the next parallel "
+          f"call, whichever library it is); outputs preallocated "
           f"(`out=`) wherever the library allows. All libraries run side by side in one "
           f"process on the same input buffers.",
           "- Process groups: fastact runs side by side with each group of peers in a process "

@@ -11,6 +11,7 @@ import platform
 import sys
 import time
 import warnings
+from time import perf_counter_ns
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -219,6 +220,17 @@ def _limit_calls(kind: str, dtype, n: int, peers):
 
 # ------------------------------------------------------------------ main loop
 
+SETTLE_NS = 2_000_000
+
+
+def settle(fn, ns: int) -> None:
+    """Call fn (untimed) until ns nanoseconds have passed, at least once."""
+    t_end = perf_counter_ns() + ns
+    fn()
+    while perf_counter_ns() < t_end:
+        fn()
+
+
 def _time_all(calls: dict, timer: Timer) -> dict:
     """Time every callable, in two passes (forward order, then reversed) so
     that a burst of load on this shared machine hits both sides; returns
@@ -235,6 +247,11 @@ def _time_all(calls: dict, timer: Timer) -> dict:
                         "min_repeats": max(1, math.ceil(timer.min_repeats / 2))})
     for order in (names, names[::-1]):
         for name in order:
+            # untimed calls first: the previous library's idle thread pool
+            # may still spin on the cores (torch's and fastact's OpenMP
+            # workers do for about a millisecond), which stalls the first
+            # parallel calls of whichever library comes next
+            settle(calls[name], SETTLE_NS)
             t = per_pass.measure(calls[name], inner[name])
             res[name] = res[name].merge(t) if name in res else t
     return res

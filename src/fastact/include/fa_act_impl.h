@@ -56,9 +56,7 @@ FA_INLINE FA_T FN(fa_log_sigmoid_fwd)(FA_T x, const FA_T *p)
 FA_INLINE FA_T FN(fa_log_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
-    FA_T e = FN(fa_exp)(-FN(fa_abs)(x));          /* sigmoid(-x) */
-    FA_T num = x < FA_C(0.0) ? FA_C(1.0) : e;
-    return g * (num / (FA_C(1.0) + e));
+    return g * FN(fa_sigmoid)(-x);
 }
 
 /* --------------------------------------------------------------- tanh */
@@ -164,14 +162,19 @@ FA_INLINE FA_T FN(fa_celu_fwd)(FA_T x, const FA_T *p)
     return x > FA_C(0.0) ? x : neg;
 }
 /* exp(x / alpha) with the quotient's rounding error carried (exp amplifies
- * it by |x / alpha|): q + ql = x / alpha to about twice the precision */
+ * it by |x / alpha|): q + ql = x / alpha to about twice the precision.  q
+ * is a product by 1/alpha (a loop invariant, no division per element): the
+ * residual xn - q alpha, exact by a two-product, carries whatever error q
+ * has. */
 FA_INLINE FA_T FN(fa_celu_bx)(FA_T g, FA_T x, const FA_T *p)
 {
+    const FA_T inv = FA_C(1.0) / p[0];
     FA_T xn = x > FA_C(0.0) ? FA_C(0.0) : x;
-    FA_T q = xn / p[0];
+    FA_T q = xn * inv;
+    q = xn == FA_C(0.0) ? xn : q;                   /* 1/alpha may overflow */
     FA_T ph, pl;
     FN(fa_two_prod)(q, p[0], &ph, &pl);
-    FA_T ql = ((xn - ph) - pl) * (FA_C(1.0) / p[0]);   /* a low part: a product will do */
+    FA_T ql = ((xn - ph) - pl) * inv;
     ql = FN(fa_abs)(ql) < (FA_T)INFINITY ? ql : FA_C(0.0);
     return g * (x > FA_C(0.0) ? FA_C(1.0) : FN(fa_exp2w)(q, ql));
 }

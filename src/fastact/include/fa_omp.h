@@ -84,22 +84,28 @@ static inline int fa_cpu_supports(int level)
 
 /* Contention back-off, shared by the drivers (_core, _axis, _prelu; one
  * state per extension module).  A parallel call waits for its slowest
- * thread; when another process keeps a core busy, a thread of ours that is
- * descheduled while it holds a block stalls the whole call for a scheduler
- * time slice.  The calling thread times its own blocks (fa_backoff_report):
- * if the call took longer than it would have taken alone (its measured rate
- * times all the blocks), the next calls run on the calling thread
- * (fa_backoff_serial).  The back-off starts at 16 calls, doubles (up to
- * 4096) while contention lasts and halves with each call that paid off.  A
- * heuristic: races on these two ints are benign. */
-static int fa_bo_left = 0;
-static int fa_bo_len = 0;
+ * thread; when a core is taken -- by another process, or for a moment by
+ * the spinning idle workers of another thread pool in this process (torch's
+ * OpenMP workers spin for about a millisecond after each of its calls) -- a
+ * thread of ours that is descheduled while it holds a block stalls the
+ * whole call for a scheduler time slice.  The calling thread times its own
+ * blocks (fa_backoff_report): if the call took longer than it would have
+ * taken alone (its measured rate times all the blocks), calls run on the
+ * calling thread (fa_backoff_serial) for a window of time, which starts at
+ * 1 ms, doubles (up to 250 ms) while each probe after a window stalls again
+ * (a busy process), and halves with each parallel call that paid off.  A
+ * window in time, not in calls: a transient stall costs a millisecond of
+ * serial calls whatever their size, a lasting one a stall per window.  A
+ * heuristic: races on these two doubles are benign. */
+static double fa_bo_until = 0.0;    /* serial until this time (fa_now) */
+static double fa_bo_win = 0.0;      /* current window, seconds */
 
 static inline int fa_backoff_serial(void)
 {
-    if (fa_bo_left > 0) {
-        fa_bo_left--;
-        return 1;
+    if (fa_bo_until > 0.0) {
+        if (fa_now() < fa_bo_until)
+            return 1;
+        fa_bo_until = 0.0;
     }
     return 0;
 }
@@ -111,16 +117,21 @@ static inline void fa_backoff_report(double t0, double t_main, ptrdiff_t n_main,
         return;
     double serial = (t_main - t0) * (double)nblocks / (double)n_main;
     if (t_end - t0 > serial) {
-        fa_bo_len = 2 * fa_bo_len + 16;
-        if (fa_bo_len > 4096)
-            fa_bo_len = 4096;
-        fa_bo_left = fa_bo_len;
+        fa_bo_win = 2.0 * fa_bo_win + 1e-3;
+        if (fa_bo_win > 0.25)
+            fa_bo_win = 0.25;
+        fa_bo_until = t_end + fa_bo_win;
     } else {
-        fa_bo_len /= 2;
+        fa_bo_win = fa_bo_win < 2e-3 ? 0.0 : 0.5 * fa_bo_win;
     }
 }
 
-static inline int fa_backoff_left(void) { return fa_bo_left; }
-static inline int fa_backoff_len(void) { return fa_bo_len; }
+/* seconds of serial calls left, and the current window (for tests) */
+static inline double fa_backoff_left(void)
+{
+    double left = fa_bo_until - fa_now();
+    return fa_bo_until > 0.0 && left > 0.0 ? left : 0.0;
+}
+static inline double fa_backoff_len(void) { return fa_bo_win; }
 
 #endif
