@@ -497,8 +497,7 @@ FA_INLINE FA_T FN(fa_softsign_bx)(FA_T g, FA_T x, const FA_T *p)
 FA_INLINE FA_T FN(fa_hard_sigmoid_fwd)(FA_T x, const FA_T *p)
 {
     FA_T v = (p[0] == FA_C(0.0) ? FA_C(0.0) * (x != x ? x : FA_C(1.0)) : p[0] * x) + p[1];
-    v = v < FA_C(0.0) ? FA_C(0.0) : v;
-    return v > FA_C(1.0) ? FA_C(1.0) : v;
+    return v != v ? v : FN(fa_clamp0)(v, FA_C(1.0));
 }
 /* slope strictly between the kinks, decided on x as torch does (-3 < x < 3
  * for the defaults); the kinks -offset/slope and (1-offset)/slope are
@@ -518,10 +517,8 @@ FA_INLINE FA_T FN(fa_hard_swish_fwd)(FA_T x, const FA_T *p)
 {
     (void)p;
     const FA_T slope = (FA_T)(1.0 / 6.0);
-    FA_T v = slope * x + FA_C(0.5);
-    v = v < FA_C(0.0) ? FA_C(0.0) : v;
-    v = v > FA_C(1.0) ? FA_C(1.0) : v;
-    /* x = -inf: -max * 0 = -0 (the limit); NaN: v is NaN */
+    FA_T v = FN(fa_clamp0)(slope * x + FA_C(0.5), FA_C(1.0));
+    /* x = -inf: -max * 0 = -0 (the limit); NaN: xc is NaN */
     FA_T xc = x < -FA_MAXV ? -FA_MAXV : x;
     return xc * v;
 }

@@ -106,6 +106,20 @@ FA_INLINE FA_T FN(fa_copysign)(FA_T mag, FA_T sgn)
     return FN(fa_from_bits)((FN(fa_bits)(mag) & ~sbit) | (FN(fa_bits)(sgn) & sbit));
 }
 
+/* v clamped to [0, hi] (hi >= 0) by signed-integer max/min on the bits
+ * (floats >= 0 are ordered like their bit patterns; negative ones are
+ * negative integers): GCC 12 turns two float selects on constants into a
+ * chain of compares and blends, these into one vpmaxs and one vpmins.
+ * -0 gives +0; NaN gives 0 or hi (callers that must return NaN restore it). */
+FA_INLINE FA_T FN(fa_clamp0)(FA_T v, FA_T hi)
+{
+    FA_I b = (FA_I)FN(fa_bits)(v);
+    const FA_I h = (FA_I)FN(fa_bits)(hi);
+    b = b < 0 ? 0 : b;
+    b = b > h ? h : b;
+    return FN(fa_from_bits)((FA_U)b);
+}
+
 /* 2^k for an integer k held in the low bits, valid for -BIAS < k <= BIAS. */
 FA_INLINE FA_T FN(fa_pow2i)(FA_I k)
 {
