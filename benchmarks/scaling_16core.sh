@@ -5,7 +5,7 @@
 # the most important first (16 threads), each under a timeout, so that a
 # run cut short still returns what it finished.  Everything ends up in
 # OUT_DIR and in OUT_DIR.tar.gz.
-#   bash benchmarks/scaling_16core.sh [OUT_DIR]   (THREADS="16 1 8" to change)
+#   bash benchmarks/scaling_16core.sh [OUT_DIR]   (THREADS="16 1 8", PEERS=torch to change)
 # Needs numpy, Cython, setuptools and (for the comparison) torch installed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ for t in $THREADS; do
     for dt in float32 float64; do
         SECONDS=0
         timeout "${BENCH_TIMEOUT:-90}" python3 -m fastact.bench --sizes 1.6e7 --threads "$t" \
-            --dtypes "$dt" --peers numpy,torch --no-progress --no-plots \
+            --dtypes "$dt" --peers "${PEERS:-numpy,torch}" --no-progress --no-plots \
             --out "$OUT_DIR/t$t-$dt" >"$OUT_DIR/t$t-$dt.log" 2>&1
         echo "threads $t $dt: status $? in ${SECONDS}s"
         pack

@@ -198,7 +198,7 @@ FA_INLINE void FN(fa_scaled_arg)(FA_T x, FA_T b, FA_T *bx, FA_T *bxl)
 /* on bx + bxl = b x (bxl = 0 for silu, where the product is exact) */
 FA_INLINE FA_T FN(fa_swish_core_w)(FA_T x, FA_T bx, FA_T bxl)
 {
-    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), -FN(fa_mulsign)(bxl, bx));
+    FA_T es = FN(fa_exp2w_s64_neg)(-FN(fa_abs)(bx), -FN(fa_mulsign)(bxl, bx));
     FA_T d = FA_C(1.0) + es * FA_TWO_M64;
     FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;          /* inf * 0 -> 0 */
     int pos = bx >= FA_C(0.0);
@@ -212,7 +212,7 @@ FA_INLINE FA_T FN(fa_swish_core_w)(FA_T x, FA_T bx, FA_T bxl)
  * limits 1 (bx -> inf) and 0 (bx -> -inf). */
 FA_INLINE FA_T FN(fa_swish_dcore_w)(FA_T bx, FA_T bxl)
 {
-    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(bx), -FN(fa_mulsign)(bxl, bx));
+    FA_T es = FN(fa_exp2w_s64_neg)(-FN(fa_abs)(bx), -FN(fa_mulsign)(bxl, bx));
     FA_T e = es * FA_TWO_M64;
     FA_T d = FA_C(1.0) + e;
     /* bx >= 0: s = 1/d, sm = e/d; bx < 0: s = e/d, sm = 1/d (e scaled) */

@@ -258,6 +258,16 @@ FA_INLINE FA_T FN(fa_exp2w_s64)(FA_T x, FA_T lo)
 #endif
 }
 
+/* fa_exp2w_s64 for an argument <= 0 (or NaN): no overflow check */
+FA_INLINE FA_T FN(fa_exp2w_s64_neg)(FA_T x, FA_T lo)
+{
+#if FA_DOUBLE
+    return FN(fa_exp_k)(x, lo, 64, -752.0, (FA_T)INFINITY, 0);
+#else
+    return FN(fa_exp_k)(x, lo, 64, -131.0f, (FA_T)INFINITY, 0);
+#endif
+}
+
 /* e^x - 1 for x <= 60 (callers never pass more).  Keeps the sign of zero
  * and full relative accuracy near 0; -1 below -20 (float) / -40 (double),
  * where e^x is below half an ulp of 1. */
@@ -384,7 +394,14 @@ FA_INLINE FA_T FN(fa_tanh)(FA_T x)
 #endif
     FA_T ax = FN(fa_abs)(x);
     ax = ax > big ? big : ax;
-    FA_T em = FN(fa_expm1)(ax + ax);
+    /* e^(2 ax) - 1 as in fa_expm1, without its range selects: the
+     * argument is in [0, 2 big] (or NaN) and gives +0 at 0 */
+    FA_I ni;
+    FA_T n;
+    FA_T q = FN(fa_expm1_poly)(FN(fa_exp_reduce)(ax + ax, FA_C(0.0), &ni, &n));
+    (void)n;
+    FA_T s = FN(fa_pow2i)(ni);
+    FA_T em = FN(fa_mad)(s, q, s - FA_C(1.0));
     FA_T t = em / (em + FA_C(2.0));
     return FN(fa_copysign)(t, x);
 }
@@ -395,7 +412,7 @@ FA_INLINE FA_T FN(fa_sigmoid)(FA_T x)
 {
     /* e^-|x| scaled by 2^64 (one scale factor; below the range of the
      * scaled exp, sigmoid is below the smallest subnormal anyway) */
-    FA_T es = FN(fa_exp2w_s64)(-FN(fa_abs)(x), FA_C(0.0));
+    FA_T es = FN(fa_exp2w_s64_neg)(-FN(fa_abs)(x), FA_C(0.0));
     FA_T num = x >= FA_C(0.0) ? (FA_T)0x1p64 : es;   /* NaN: es is NaN */
     return (num / FN(fa_mad)(es, (FA_T)0x1p-64, FA_C(1.0))) * (FA_T)0x1p-64;
 }
