@@ -49,7 +49,8 @@ FA_INLINE FA_T FN(fa_sigmoid_by)(FA_T g, FA_T y, const FA_T *p)
 FA_INLINE FA_T FN(fa_log_sigmoid_fwd)(FA_T x, const FA_T *p)
 {
     (void)p;
-    FA_T e = FN(fa_exp)(-FN(fa_abs)(x));
+    /* e^-|x| (scaled form, one factor; rounds once into the subnormals) */
+    FA_T e = FN(fa_exp2w_s64_neg)(-FN(fa_abs)(x), FA_C(0.0)) * FA_TWO_M64;
     FA_T m = x < FA_C(0.0) ? x : FA_C(0.0);
     return m - FN(fa_log1p_01)(e);
 }
@@ -457,7 +458,7 @@ FA_INLINE FA_T FN(fa_softplus_fwd)(FA_T x, const FA_T *p)
 {
     FA_T z, zl;
     FN(fa_prod_w)(p[0], x, &z, &zl);
-    FA_T e = FN(fa_exp2w)(-FN(fa_abs)(z), -FN(fa_mulsign)(zl, z));
+    FA_T e = FN(fa_exp2w_s64_neg)(-FN(fa_abs)(z), -FN(fa_mulsign)(zl, z)) * FA_TWO_M64;
     FA_T m = z > FA_C(0.0) ? z : FA_C(0.0);
     FA_T sp = (m + FN(fa_log1p_01)(e)) / p[0];
     return z > p[1] ? x : sp;

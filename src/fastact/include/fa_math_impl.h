@@ -364,15 +364,12 @@ FA_INLINE FA_T FN(fa_log)(FA_T x)
 }
 
 /* log(1 + u) for u in [0, 1] or NaN: the case of softplus and log_sigmoid
- * (u = e^-|z|).  1 + u = m 2^k with k in {0, 1} chosen by a compare (no bit
- * manipulation, no special cases: NaN propagates). */
+ * (u = e^-|z|).  double: 1 + u = m 2^k with k in {0, 1} chosen by a compare
+ * (no bit manipulation, no special cases: NaN propagates). */
 FA_INLINE FA_T FN(fa_log1p_01)(FA_T u)
 {
 #if FA_DOUBLE
     const FA_T sqrt2 = 0x1.6a09e667f3bcdp0;
-#else
-    const FA_T sqrt2 = 0x1.6a09e6p0f;
-#endif
     FA_T a = FA_C(1.0) + u;
     FA_T c = (FA_C(1.0) - a) + u;                 /* exact: a = 1 + u - c */
     int big = a > sqrt2;
@@ -381,6 +378,23 @@ FA_INLINE FA_T FN(fa_log1p_01)(FA_T u)
     FA_T logm = FN(fa_log1p_red)(m - FA_C(1.0));
     FA_T lo = FN(fa_mad)(kf, FA_LN2_LO, c / a);
     return FN(fa_mad)(kf, FA_LN2_HI, logm + lo);
+#else
+    /* float: log1p(u) = u + u^2 Q(u), Q(u) = (log1p(u) - u)/u^2 a polynomial
+     * (tools/fit_log1p.py): no division, no select, a short dependency
+     * chain after the exponential (these loops are latency bound) */
+    /* degree 9, fit error of u + u^2 Q(u) 2^-24.9 with float coefficients */
+    FA_T q = 0x1.6f3782p-9f;
+    q = FN(fa_mad)(q, u, -0x1.198c0ap-6f);
+    q = FN(fa_mad)(q, u, 0x1.93f282p-5f);
+    q = FN(fa_mad)(q, u, -0x1.7659b4p-4f);
+    q = FN(fa_mad)(q, u, 0x1.0aec5ep-3f);
+    q = FN(fa_mad)(q, u, -0x1.4f2888p-3f);
+    q = FN(fa_mad)(q, u, 0x1.98b6ap-3f);
+    q = FN(fa_mad)(q, u, -0x1.ffef04p-3f);
+    q = FN(fa_mad)(q, u, 0x1.555514p-2f);
+    q = FN(fa_mad)(q, u, -0x1p-1f);
+    return FN(fa_mad)(u * u, q, u);
+#endif
 }
 
 /* tanh(x) = sign(x) em / (em + 2), em = expm1(2|x|); |x| is clamped where
