@@ -684,3 +684,35 @@ def test_many_python_threads():
         outs = list(ex.map(lambda _: fa.softmax(x), range(8)))
     for o in outs:
         np.testing.assert_array_equal(o, ref)
+
+
+# ------------------------------------------------------ the C fast path
+
+FAST = ["softmax", "log_softmax", "softmin", "glu", "swiglu", "geglu"]
+
+
+@pytest.mark.parametrize("name", FAST)
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_fast_path_is_the_general_path(name, dt):
+    """The forward ops take a C fast path for C-contiguous native arrays and
+    a Python int axis (fastact._axis.fast); anything else goes through
+    fastact._axis_api.  Both must give bitwise the same result, with and
+    without out=, for every axis (a strided view of the same values takes
+    the general path; so does a NumPy integer axis)."""
+    x = (RNG.standard_normal((6, 8, 10)) * 3).astype(dt)
+    big = np.zeros((6, 8, 20), dt)
+    big[..., ::2] = x
+    view = big[..., ::2]                      # same values, not contiguous
+    f = getattr(fa, name)
+    for axis in (0, 1, 2, -1, -3):
+        fast = f(x, axis=axis)
+        np.testing.assert_array_equal(fast, f(view, axis=axis), err_msg=f"{name} axis={axis}")
+        np.testing.assert_array_equal(fast, f(x, axis=np.int64(axis)))
+        o = np.empty_like(fast)
+        assert f(x, axis=axis, out=o) is o
+        np.testing.assert_array_equal(o, fast)
+    with pytest.raises((ValueError, np.exceptions.AxisError)):
+        f(x, axis=3)
+    if name in ("glu", "swiglu", "geglu"):
+        with pytest.raises(ValueError):
+            f(x[..., :9].copy(), axis=-1)       # odd length: the general path says why

@@ -16,7 +16,8 @@ from cython.parallel cimport prange, threadid
 
 cnp.import_array()
 
-from fastact._omp cimport fa_now, fa_backoff_serial, fa_backoff_report
+from fastact._omp cimport fa_now, fa_backoff_serial, fa_backoff_report, fa_threads_now
+from libc.stdint cimport uintptr_t
 
 cdef extern from "fa_axis_table.h":
     ctypedef struct fa_ax_job:
@@ -90,8 +91,14 @@ def run(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_s
     result's layout.  Nothing is checked here beyond the dtype."""
     if _tab == NULL:
         raise RuntimeError("fastact: along-axis kernels not installed")
-    cdef int t = cnp.PyArray_TYPE(x)
-    cdef int d = 1 if t == cnp.NPY_DOUBLE else 0
+    _run_job(op, cnp.PyArray_TYPE(x) == cnp.NPY_DOUBLE, cnp.PyArray_ITEMSIZE(x),
+             cnp.PyArray_DATA(x), NULL if g is None else cnp.PyArray_DATA(<cnp.ndarray>g),
+             cnp.PyArray_DATA(out), outer, n, inner, sg, nthreads)
+
+
+cdef void _run_job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, void *out,
+                   Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg,
+                   int nthreads) noexcept:
     cdef fa_ax_fn f = _tab.fns[2 * op + d]
     cdef fa_ax_job job
     cdef Py_ssize_t items, work, per, nchunk, c, i0, i1, ck
@@ -100,9 +107,9 @@ def run(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_s
     cdef Py_ssize_t n_main = 0
     cdef double *pt_main = &t_main
     cdef Py_ssize_t *pn_main = &n_main
-    job.x = cnp.PyArray_DATA(x)
-    job.g = NULL if g is None else cnp.PyArray_DATA(<cnp.ndarray>g)
-    job.out = cnp.PyArray_DATA(out)
+    job.x = x
+    job.g = g
+    job.out = out
     job.outer = outer
     job.n = n
     job.inner = inner
@@ -120,7 +127,7 @@ def run(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_s
             per = n
             items = outer
         else:
-            job.W = _col_width(n, inner, cnp.PyArray_ITEMSIZE(x))
+            job.W = _col_width(n, inner, isz)
             per = n * job.W
             items = outer * ((inner + job.W - 1) // job.W)
         work = outer * n * inner
@@ -158,3 +165,72 @@ def run(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_s
                     pn_main[0] += 1
                     pt_main[0] = fa_now()
             fa_backoff_report(t0, t_main, n_main, nchunk, fa_now())
+
+
+# ------------------------------------------------------------ fast path
+
+cdef inline bint _dense(object a):
+    """a C-contiguous, aligned, native float32/float64 array, ndim >= 1, not empty"""
+    if type(a) is not cnp.ndarray:
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    cdef int t = cnp.PyArray_TYPE(arr)
+    return ((t == cnp.NPY_FLOAT or t == cnp.NPY_DOUBLE)
+            and cnp.PyArray_NDIM(arr) > 0 and cnp.PyArray_SIZE(arr) > 0
+            and cnp.PyArray_IS_C_CONTIGUOUS(arr) and cnp.PyArray_ISALIGNED(arr)
+            and cnp.PyArray_ISNOTSWAPPED(arr))
+
+
+def fast(int op, object x, object axis, object out, double sg):
+    """The forward ops (softmax family, GLU family) without the Python layer,
+    for the common case: x a C-contiguous, aligned, native float32/float64
+    array (ndim >= 1, not empty), axis a Python int in range, out None or a
+    C-contiguous writeable array of x's dtype and the result's shape that is
+    x itself (softmax family, in place) or does not overlap it.  Returns None
+    when any of this does not hold: the caller then takes the general path
+    (fastact._axis_api), which also raises the errors."""
+    if _tab == NULL or type(axis) is not int or not _dense(x):
+        return None
+    cdef cnp.ndarray xa = <cnp.ndarray>x, oa
+    cdef int nd = cnp.PyArray_NDIM(xa), t = cnp.PyArray_TYPE(xa), i
+    cdef Py_ssize_t ax = <Py_ssize_t>axis
+    if ax < -nd or ax >= nd:
+        return None
+    if ax < 0:
+        ax += nd
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(xa)
+    cdef cnp.npy_intp rdims[32]
+    cdef Py_ssize_t outer = 1, inner = 1, n = dims[ax]
+    cdef bint glu = op >= FA_AX_GLU
+    if nd > 32 or (glu and n % 2):
+        return None
+    for i in range(nd):
+        rdims[i] = dims[i]
+        if i < ax:
+            outer *= dims[i]
+        elif i > ax:
+            inner *= dims[i]
+    if glu:
+        rdims[ax] = n // 2
+    cdef uintptr_t px = <uintptr_t>cnp.PyArray_DATA(xa), po
+    cdef uintptr_t nbx = <uintptr_t>cnp.PyArray_NBYTES(xa), nbo
+    if out is None:
+        oa = cnp.PyArray_EMPTY(nd, rdims, t, 0)
+    else:
+        if type(out) is not cnp.ndarray:
+            return None
+        oa = <cnp.ndarray>out
+        if (cnp.PyArray_TYPE(oa) != t or cnp.PyArray_NDIM(oa) != nd
+                or not cnp.PyArray_IS_C_CONTIGUOUS(oa) or not cnp.PyArray_ISALIGNED(oa)
+                or not cnp.PyArray_ISNOTSWAPPED(oa) or not cnp.PyArray_ISWRITEABLE(oa)):
+            return None
+        for i in range(nd):
+            if cnp.PyArray_DIMS(oa)[i] != rdims[i]:
+                return None
+        po = <uintptr_t>cnp.PyArray_DATA(oa)
+        nbo = <uintptr_t>cnp.PyArray_NBYTES(oa)
+        if not ((po == px and not glu) or po + nbo <= px or px + nbx <= po):
+            return None
+    _run_job(op, t == cnp.NPY_DOUBLE, cnp.PyArray_ITEMSIZE(xa), <const void *>px, NULL,
+             cnp.PyArray_DATA(oa), outer, n, inner, sg, fa_threads_now())
+    return oa

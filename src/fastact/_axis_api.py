@@ -142,6 +142,10 @@ def _run(op: str, v: _View, xb, gb, t, sg=1.0, n=None):
 # ------------------------------------------------------- softmax family
 
 def _softmax_like(fname, op, x, axis, out, sg=1.0):
+    ax = _api.ext("_axis")
+    r = ax.fast(ax.OP[op], x, axis, out, sg)     # the common case, in C
+    if r is not None:
+        return r
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
     out = _api.check_out(out, a.shape, res, fname, ((a, "x"),))
@@ -280,6 +284,10 @@ def _half(fname, a, ax):
 
 def _glu_forward(fname, name, x, axis, out, approximate="none"):
     op = _glu_op(fname, name, approximate)
+    axm = _api.ext("_axis")
+    r = axm.fast(axm.OP[op], x, axis, out, 1.0)   # the common case, in C
+    if r is not None:
+        return r
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
     hshape = _half(fname, a, ax)
