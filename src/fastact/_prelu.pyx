@@ -34,7 +34,8 @@ import numpy as np
 
 cnp.import_array()
 
-from fastact._omp cimport fa_now, fa_backoff_serial, fa_backoff_report
+from fastact._omp cimport fa_now, fa_backoff_serial, fa_backoff_report, fa_threads_now
+from libc.stdint cimport uintptr_t
 
 cdef extern from "fa_prelu_table.h":
     ctypedef void (*fa_pr_fwd_fn)(const void *x, void *y, Py_ssize_t n, const void *w) noexcept nogil
@@ -299,6 +300,80 @@ def forward(cnp.ndarray x, cnp.ndarray y, cnp.ndarray w, Py_ssize_t outer, Py_ss
     keep = _make_plan(&p, x, None, y, w, outer, C, inner)
     with nogil:
         _run(&p, nthreads)
+
+
+cdef inline bint _dense(object a):
+    """a C-contiguous, aligned, native float32/float64 array, not empty"""
+    if type(a) is not cnp.ndarray:
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    cdef int t = cnp.PyArray_TYPE(arr)
+    return ((t == cnp.NPY_FLOAT or t == cnp.NPY_DOUBLE) and cnp.PyArray_SIZE(arr) > 0
+            and cnp.PyArray_IS_C_CONTIGUOUS(arr) and cnp.PyArray_ISALIGNED(arr)
+            and cnp.PyArray_ISNOTSWAPPED(arr))
+
+
+def fast_forward(object x, object weight, object axis, object out):
+    """prelu without the Python layer, for the common case: x and weight
+    C-contiguous, aligned, native arrays of one float dtype (x with ndim >= 1,
+    weight 1-D with 1 or x.shape[axis] entries), axis a Python int in range,
+    out None or a C-contiguous writeable array of x's dtype and shape that is
+    x itself or overlaps neither x nor weight.  Returns None when any of this
+    does not hold: the caller then takes the general path (fastact._channel),
+    which also raises the errors."""
+    if _tab == NULL or type(axis) is not int or not _dense(x) or not _dense(weight):
+        return None
+    cdef cnp.ndarray xa = <cnp.ndarray>x, wa = <cnp.ndarray>weight, oa
+    cdef int nd = cnp.PyArray_NDIM(xa), t = cnp.PyArray_TYPE(xa), i
+    if cnp.PyArray_TYPE(wa) != t or cnp.PyArray_NDIM(wa) != 1 or nd < 1:
+        return None
+    cdef Py_ssize_t ax = 0
+    if nd > 1:
+        ax = <Py_ssize_t>axis
+        if ax < -nd or ax >= nd:
+            return None
+        if ax < 0:
+            ax += nd
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(xa)
+    cdef Py_ssize_t nw = cnp.PyArray_SIZE(wa), size = cnp.PyArray_SIZE(xa)
+    cdef Py_ssize_t outer = 1, C = dims[ax], inner = 1
+    if nw != 1 and nw != C:
+        return None
+    if nw == 1:
+        C = 1
+        inner = size
+    else:
+        for i in range(nd):
+            if i < ax:
+                outer *= dims[i]
+            elif i > ax:
+                inner *= dims[i]
+    cdef uintptr_t px = <uintptr_t>cnp.PyArray_DATA(xa), pw = <uintptr_t>cnp.PyArray_DATA(wa), po
+    cdef uintptr_t nbx = <uintptr_t>cnp.PyArray_NBYTES(xa), nbw = <uintptr_t>cnp.PyArray_NBYTES(wa)
+    if out is None:
+        oa = cnp.PyArray_EMPTY(nd, dims, t, 0)
+    else:
+        if type(out) is not cnp.ndarray:
+            return None
+        oa = <cnp.ndarray>out
+        if (cnp.PyArray_TYPE(oa) != t or cnp.PyArray_NDIM(oa) != nd
+                or not cnp.PyArray_IS_C_CONTIGUOUS(oa) or not cnp.PyArray_ISALIGNED(oa)
+                or not cnp.PyArray_ISNOTSWAPPED(oa) or not cnp.PyArray_ISWRITEABLE(oa)):
+            return None
+        for i in range(nd):
+            if cnp.PyArray_DIMS(oa)[i] != dims[i]:
+                return None
+        po = <uintptr_t>cnp.PyArray_DATA(oa)
+        if not (po == px or po + nbx <= px or px + nbx <= po):
+            return None
+        if not (po + nbx <= pw or pw + nbw <= po):
+            return None
+    cdef plan p
+    keep = _make_plan(&p, xa, None, oa, wa, outer, C, inner)
+    cdef int nt = fa_threads_now()
+    with nogil:
+        _run(&p, nt)
+    return oa
 
 
 cdef inline void _kadd(double *s, double *c, double *plain, double v) noexcept nogil:
