@@ -716,3 +716,34 @@ def test_fast_path_is_the_general_path(name, dt):
     if name in ("glu", "swiglu", "geglu"):
         with pytest.raises(ValueError):
             f(x[..., :9].copy(), axis=-1)       # odd length: the general path says why
+
+
+@pytest.mark.parametrize("name", FAST)
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_fast_path_backward_is_the_general_path(name, dt):
+    """The same for the backward ops (from x, and from y= where the function
+    has that form): C fast path and general path agree bitwise, with out=,
+    in place into grad_output or x where the shapes allow."""
+    x = (RNG.standard_normal((6, 8, 10)) * 3).astype(dt)
+    fb = getattr(fa, name + "_backward")
+    for axis in (0, 2, -2):
+        yv = getattr(fa, name)(x, axis=axis)
+        g = RNG.standard_normal(yv.shape).astype(dt)
+        gbig = np.zeros(g.shape[:-1] + (2 * g.shape[-1],), dt)
+        gbig[..., ::2] = g
+        forms = [("x", x)] + ([("y", yv)] if name in ("softmax", "log_softmax", "softmin") else [])
+        for form, arr in forms:
+            kw = (lambda a: {"x": a}) if form == "x" else (lambda a: {"y": a})
+            fast = fb(g, axis=axis, **kw(arr))
+            np.testing.assert_array_equal(fast, fb(gbig[..., ::2], axis=axis, **kw(arr)),
+                                          err_msg=f"{name}_backward {form} axis={axis}")
+            o = np.empty_like(fast)
+            assert fb(g, axis=axis, out=o, **kw(arr)) is o
+            np.testing.assert_array_equal(o, fast)
+            if g.shape == arr.shape:
+                gi = g.copy()
+                assert fb(gi, axis=axis, out=gi, **kw(arr)) is gi
+                np.testing.assert_array_equal(gi, fast)
+            ai = arr.copy()
+            assert fb(g, axis=axis, out=ai, **kw(ai)) is ai
+            np.testing.assert_array_equal(ai, fast)

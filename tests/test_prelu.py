@@ -384,3 +384,23 @@ def test_prelu_fast_path_is_the_general_path(dtype):
     w = buf[x.size - 3:x.size + 4]
     with pytest.raises(ValueError, match="overlap"):
         fa.prelu(x, w, axis=-1, out=o)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_prelu_backward_fast_path_is_the_general_path(dtype):
+    """prelu_backward's C fast path (fastact._prelu.fast_backward) and the
+    general path agree bitwise, grad_x and grad_weight (dtype included)."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((5, 6, 7)).astype(dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    big = np.zeros((5, 6, 14), dtype)
+    big[..., ::2] = x
+    for axis in (0, 1, 2, -1):
+        for nw in (1, x.shape[axis]):
+            w = rng.uniform(0.05, 0.5, nw).astype(dtype)
+            gx, gw = fa.prelu_backward(g, x, w, axis=axis)
+            gx2, gw2 = fa.prelu_backward(g, big[..., ::2], w, axis=axis)
+            assert gx.dtype == gx2.dtype == dtype and gw.dtype == gw2.dtype
+            assert gw.shape == gw2.shape == w.shape
+            np.testing.assert_array_equal(gx, gx2)
+            np.testing.assert_array_equal(gw, gw2)

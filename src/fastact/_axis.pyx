@@ -181,17 +181,26 @@ cdef inline bint _dense(object a):
             and cnp.PyArray_ISNOTSWAPPED(arr))
 
 
-def fast(int op, object x, object axis, object out, double sg):
-    """The forward ops (softmax family, GLU family) without the Python layer,
-    for the common case: x a C-contiguous, aligned, native float32/float64
-    array (ndim >= 1, not empty), axis a Python int in range, out None or a
-    C-contiguous writeable array of x's dtype and the result's shape that is
-    x itself (softmax family, in place) or does not overlap it.  Returns None
-    when any of this does not hold: the caller then takes the general path
-    (fastact._axis_api), which also raises the errors."""
+cdef inline bint _ok_overlap(uintptr_t po, uintptr_t nbo, bint same_shape, uintptr_t pa,
+                             uintptr_t nba) noexcept:
+    """out [po, po + nbo) against an input [pa, pa + nba): the same array
+    (same shape, both C-contiguous) or no overlap"""
+    return (same_shape and po == pa) or po + nbo <= pa or pa + nba <= po
+
+
+def fast(int op, object x, object g, object axis, object out, double sg):
+    """The softmax and GLU families (forward, and backward with g) without
+    the Python layer, for the common case: x (or y) and g C-contiguous,
+    aligned, native arrays of one float dtype (ndim >= 1, not empty, g of
+    the shape the op needs), axis a Python int in range, out None or a
+    C-contiguous writeable array of that dtype and the result's shape that
+    is an input of the same shape (in place) or overlaps no input.  Returns
+    None when any of this does not hold: the caller then takes the general
+    path (fastact._axis_api), which also raises the errors.  Not for the
+    logsumexp ops (reduced shapes)."""
     if _tab == NULL or type(axis) is not int or not _dense(x):
         return None
-    cdef cnp.ndarray xa = <cnp.ndarray>x, oa
+    cdef cnp.ndarray xa = <cnp.ndarray>x, oa, ga
     cdef int nd = cnp.PyArray_NDIM(xa), t = cnp.PyArray_TYPE(xa), i
     cdef Py_ssize_t ax = <Py_ssize_t>axis
     if ax < -nd or ax >= nd:
@@ -199,21 +208,39 @@ def fast(int op, object x, object axis, object out, double sg):
     if ax < 0:
         ax += nd
     cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(xa)
-    cdef cnp.npy_intp rdims[32]
+    cdef cnp.npy_intp hdims[32]
     cdef Py_ssize_t outer = 1, inner = 1, n = dims[ax]
     cdef bint glu = op >= FA_AX_GLU
+    cdef bint bwd = (g is not None)
     if nd > 32 or (glu and n % 2):
         return None
     for i in range(nd):
-        rdims[i] = dims[i]
+        hdims[i] = dims[i]
         if i < ax:
             outer *= dims[i]
         elif i > ax:
             inner *= dims[i]
     if glu:
-        rdims[ax] = n // 2
-    cdef uintptr_t px = <uintptr_t>cnp.PyArray_DATA(xa), po
-    cdef uintptr_t nbx = <uintptr_t>cnp.PyArray_NBYTES(xa), nbo
+        hdims[ax] = n // 2                    # the GLU output / its gradient
+    # result shape: x's, except the GLU forward (halved)
+    cdef cnp.npy_intp *rdims = dims
+    if glu and not bwd:
+        rdims = &hdims[0]
+    cdef uintptr_t px = <uintptr_t>cnp.PyArray_DATA(xa), pg = 0, po
+    cdef uintptr_t nbx = <uintptr_t>cnp.PyArray_NBYTES(xa), nbg = 0, nbo
+    cdef cnp.npy_intp *gdims
+    if bwd:
+        if not _dense(g):
+            return None
+        ga = <cnp.ndarray>g
+        if cnp.PyArray_TYPE(ga) != t or cnp.PyArray_NDIM(ga) != nd:
+            return None
+        gdims = &hdims[0] if glu else dims
+        for i in range(nd):
+            if cnp.PyArray_DIMS(ga)[i] != gdims[i]:
+                return None
+        pg = <uintptr_t>cnp.PyArray_DATA(ga)
+        nbg = <uintptr_t>cnp.PyArray_NBYTES(ga)
     if out is None:
         oa = cnp.PyArray_EMPTY(nd, rdims, t, 0)
     else:
@@ -229,8 +256,10 @@ def fast(int op, object x, object axis, object out, double sg):
                 return None
         po = <uintptr_t>cnp.PyArray_DATA(oa)
         nbo = <uintptr_t>cnp.PyArray_NBYTES(oa)
-        if not ((po == px and not glu) or po + nbo <= px or px + nbx <= po):
+        if not _ok_overlap(po, nbo, rdims == dims, px, nbx):
             return None
-    _run_job(op, t == cnp.NPY_DOUBLE, cnp.PyArray_ITEMSIZE(xa), <const void *>px, NULL,
-             cnp.PyArray_DATA(oa), outer, n, inner, sg, fa_threads_now())
+        if bwd and not _ok_overlap(po, nbo, not glu, pg, nbg):
+            return None
+    _run_job(op, t == cnp.NPY_DOUBLE, cnp.PyArray_ITEMSIZE(xa), <const void *>px,
+             <const void *>pg, cnp.PyArray_DATA(oa), outer, n, inner, sg, fa_threads_now())
     return oa

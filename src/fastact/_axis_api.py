@@ -143,7 +143,7 @@ def _run(op: str, v: _View, xb, gb, t, sg=1.0, n=None):
 
 def _softmax_like(fname, op, x, axis, out, sg=1.0):
     ax = _api.ext("_axis")
-    r = ax.fast(ax.OP[op], x, axis, out, sg)     # the common case, in C
+    r = ax.fast(ax.OP[op], x, None, axis, out, sg)     # the common case, in C
     if r is not None:
         return r
     a, comp, res = _input(fname, x)
@@ -178,6 +178,12 @@ def log_softmax(x, axis=-1, *, out=None):
 
 
 def _softmax_like_backward(fname, op, g, x, y, axis, out, sg=1.0):
+    if (x is None) != (y is None):
+        axm = _api.ext("_axis")
+        r = axm.fast(axm.OP[op + ("_by" if x is None else "_bx")], y if x is None else x, g,
+                     axis, out, sg)                  # the common case, in C
+        if r is not None:
+            return r
     xv, xname, from_y = _x_or_y(fname, x, y)
     a, comp, res = _input(fname, xv, xname)
     ax = _axis_index(fname, axis, a.ndim)
@@ -285,7 +291,7 @@ def _half(fname, a, ax):
 def _glu_forward(fname, name, x, axis, out, approximate="none"):
     op = _glu_op(fname, name, approximate)
     axm = _api.ext("_axis")
-    r = axm.fast(axm.OP[op], x, axis, out, 1.0)   # the common case, in C
+    r = axm.fast(axm.OP[op], x, None, axis, out, 1.0)   # the common case, in C
     if r is not None:
         return r
     a, comp, res = _input(fname, x)
@@ -301,6 +307,10 @@ def _glu_forward(fname, name, x, axis, out, approximate="none"):
 
 def _glu_backward(fname, name, g, x, axis, out, approximate="none"):
     op = _glu_op(fname, name, approximate) + "_b"
+    axm = _api.ext("_axis")
+    r = axm.fast(axm.OP[op], x, g, axis, out, 1.0)     # the common case, in C
+    if r is not None:
+        return r
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
     hshape = _half(fname, a, ax)

@@ -376,6 +376,48 @@ def fast_forward(object x, object weight, object axis, object out):
     return oa
 
 
+def fast_backward(object g, object x, object weight, object axis):
+    """prelu_backward without the Python layer, for the common case (g, x
+    and weight as fast_forward takes x and weight, g of x's shape): returns
+    (grad_x, grad_weight), or None (the general path, fastact._channel)."""
+    if (_tab == NULL or type(axis) is not int or not _dense(x) or not _dense(g)
+            or not _dense(weight)):
+        return None
+    cdef cnp.ndarray xa = <cnp.ndarray>x, ga = <cnp.ndarray>g, wa = <cnp.ndarray>weight
+    cdef int nd = cnp.PyArray_NDIM(xa), t = cnp.PyArray_TYPE(xa), i
+    if (cnp.PyArray_TYPE(wa) != t or cnp.PyArray_TYPE(ga) != t or cnp.PyArray_NDIM(wa) != 1
+            or cnp.PyArray_NDIM(ga) != nd or nd < 1):
+        return None
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(xa)
+    for i in range(nd):
+        if cnp.PyArray_DIMS(ga)[i] != dims[i]:
+            return None
+    cdef Py_ssize_t ax = 0
+    if nd > 1:
+        ax = <Py_ssize_t>axis
+        if ax < -nd or ax >= nd:
+            return None
+        if ax < 0:
+            ax += nd
+    cdef Py_ssize_t nw = cnp.PyArray_SIZE(wa), outer = 1, C = dims[ax], inner = 1
+    if nw != 1 and nw != C:
+        return None
+    if nw == 1:
+        C = 1
+        inner = cnp.PyArray_SIZE(xa)
+    else:
+        for i in range(nd):
+            if i < ax:
+                outer *= dims[i]
+            elif i > ax:
+                inner *= dims[i]
+    gx = cnp.PyArray_EMPTY(nd, dims, t, 0)
+    gw = backward(ga, xa, gx, wa, outer, C, inner, fa_threads_now())
+    if t == cnp.NPY_FLOAT:
+        gw = gw.astype(np.float32)
+    return gx, gw
+
+
 cdef inline void _kadd(double *s, double *c, double *plain, double v) noexcept nogil:
     cdef double yk = v - c[0]
     cdef double t = s[0] + yk
