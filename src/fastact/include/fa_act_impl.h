@@ -222,9 +222,8 @@ FA_INLINE FA_T FN(fa_swish_dcore_w)(FA_T bx, FA_T bxl)
     int pos = bx >= FA_C(0.0);
     FA_T s = pos ? rd : es * rd;
     FA_T sm = pos ? e * rd : rd;
-    FA_T r = (s * FN(fa_mad)(bxs, sm, FA_C(1.0))) * (pos ? FA_C(1.0) : FA_TWO_M64);
-    FA_T lim = bx > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0);
-    return FN(fa_abs)(bx) == (FA_T)INFINITY ? lim : r;
+    /* bx = +-inf: es = 0, so bxs = 0 and r is the limit 1 / +0 */
+    return (s * FN(fa_mad)(bxs, sm, FA_C(1.0))) * (pos ? FA_C(1.0) : FA_TWO_M64);
 }
 FA_INLINE FA_T FN(fa_silu_fwd)(FA_T x, const FA_T *p) { (void)p; return FN(fa_swish_core_w)(x, x, FA_C(0.0)); }
 FA_INLINE FA_T FN(fa_silu_bx)(FA_T g, FA_T x, const FA_T *p) { (void)p; return g * FN(fa_swish_dcore_w)(x, FA_C(0.0)); }
