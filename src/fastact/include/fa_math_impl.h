@@ -144,25 +144,29 @@ FA_INLINE FA_T FN(fa_expm1_poly)(FA_T r)
     /* degree-9 P (q of degree 11): Chebyshev interpolant of (e^r - 1 - r)/r^2
      * on [-ln2/2, ln2/2] from mpmath (tools/fit_exp.py --double); max
      * relative error of q 4.1e-17 */
-    p = 0x1.af38d53857513p-26;
-    p = FN(fa_mad)(p, r, 0x1.2891a8c1d838dp-22);
-    p = FN(fa_mad)(p, r, 0x1.71de0d9c145d0p-19);
-    p = FN(fa_mad)(p, r, 0x1.a019b8ef67c6cp-16);
-    p = FN(fa_mad)(p, r, 0x1.a01a01a7c8d47p-13);
-    p = FN(fa_mad)(p, r, 0x1.6c16c17893833p-10);
-    p = FN(fa_mad)(p, r, 0x1.11111111109adp-7);
-    p = FN(fa_mad)(p, r, 0x1.5555555553d4fp-5);
-    p = FN(fa_mad)(p, r, 0x1.5555555555556p-3);
-    p = FN(fa_mad)(p, r, 0x1.0000000000001p-1);
+    /* Estrin's scheme (depth 5 instead of 9: the float64 loops that chain
+     * an exponential into more work are latency bound) */
+    {
+        FA_T r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+        FA_T p01 = FN(fa_mad)(0x1.5555555555556p-3, r, 0x1.0000000000001p-1);
+        FA_T p23 = FN(fa_mad)(0x1.11111111109adp-7, r, 0x1.5555555553d4fp-5);
+        FA_T p45 = FN(fa_mad)(0x1.a01a01a7c8d47p-13, r, 0x1.6c16c17893833p-10);
+        FA_T p67 = FN(fa_mad)(0x1.71de0d9c145d0p-19, r, 0x1.a019b8ef67c6cp-16);
+        FA_T p89 = FN(fa_mad)(0x1.af38d53857513p-26, r, 0x1.2891a8c1d838dp-22);
+        FA_T p03 = FN(fa_mad)(p23, r2, p01);
+        FA_T p47 = FN(fa_mad)(p67, r2, p45);
+        p = FN(fa_mad)(p89, r8, FN(fa_mad)(p47, r4, p03));
+    }
 #else
     /* degree-4 P in q = r + r^2 P(r): weighted least squares towards
      * minimax (Lawson iterations) on Chebyshev nodes of [-ln2/2, ln2/2]
      * against mpmath; max relative error of q 3.1e-9 (tools/fit_exp.py) */
-    p = 0x1.6be874p-10f;
-    p = FN(fa_mad)(p, r, 0x1.123b28p-7f);
-    p = FN(fa_mad)(p, r, 0x1.5556aep-5f);
-    p = FN(fa_mad)(p, r, 0x1.55548ep-3f);
-    p = FN(fa_mad)(p, r, 0x1.fffffep-2f);
+    {
+        FA_T r2 = r * r;
+        FA_T p01 = FN(fa_mad)(0x1.55548ep-3f, r, 0x1.fffffep-2f);
+        FA_T p23 = FN(fa_mad)(0x1.123b28p-7f, r, 0x1.5556aep-5f);
+        p = FN(fa_mad)(FN(fa_mad)(0x1.6be874p-10f, r2, p23), r2, p01);
+    }
 #endif
     return FN(fa_mad)(r * r, p, r);
 }
@@ -297,16 +301,18 @@ FA_INLINE FA_T FN(fa_log1p_red)(FA_T f)
     FA_T z = s * s;
     FA_T R;
 #if FA_DOUBLE
-    R = 2.0 / 21.0;
-    R = FN(fa_mad)(R, z, 2.0 / 19.0);
-    R = FN(fa_mad)(R, z, 2.0 / 17.0);
-    R = FN(fa_mad)(R, z, 2.0 / 15.0);
-    R = FN(fa_mad)(R, z, 2.0 / 13.0);
-    R = FN(fa_mad)(R, z, 2.0 / 11.0);
-    R = FN(fa_mad)(R, z, 2.0 / 9.0);
-    R = FN(fa_mad)(R, z, 2.0 / 7.0);
-    R = FN(fa_mad)(R, z, 2.0 / 5.0);
-    R = FN(fa_mad)(R, z, 2.0 / 3.0);
+    /* Estrin's scheme (depth 5 instead of 9; see fa_expm1_poly) */
+    {
+        FA_T z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;
+        FA_T q01 = FN(fa_mad)(2.0 / 5.0, z, 2.0 / 3.0);
+        FA_T q23 = FN(fa_mad)(2.0 / 9.0, z, 2.0 / 7.0);
+        FA_T q45 = FN(fa_mad)(2.0 / 13.0, z, 2.0 / 11.0);
+        FA_T q67 = FN(fa_mad)(2.0 / 17.0, z, 2.0 / 15.0);
+        FA_T q89 = FN(fa_mad)(2.0 / 21.0, z, 2.0 / 19.0);
+        FA_T q03 = FN(fa_mad)(q23, z2, q01);
+        FA_T q47 = FN(fa_mad)(q67, z2, q45);
+        R = FN(fa_mad)(q89, z8, FN(fa_mad)(q47, z4, q03));
+    }
 #else
     R = (float)(2.0 / 9.0);
     R = FN(fa_mad)(R, z, (float)(2.0 / 7.0));
