@@ -55,17 +55,19 @@
 /* float64 central |x| < 1: S(s) = C0 + s fa_phi_cpoly_d(s), s = x^2; fit error 2^-59.1 relative */
 FA_ERF_INLINE double fa_phi_cpoly_d(double s)
 {
-    double r = 0x1.1eb48cc19cdecp-38;
-    r = fa_mad_d(r, s, -0x1.e69d43072e1f8p-34);
-    r = fa_mad_d(r, s, 0x1.380b151d37375p-29);
-    r = fa_mad_d(r, s, -0x1.621cc567a99f7p-25);
-    r = fa_mad_d(r, s, 0x1.6589f17ce2693p-21);
-    r = fa_mad_d(r, s, -0x1.3ce8f9bacee1ep-17);
-    r = fa_mad_d(r, s, 0x1.e42b0d4b14d39p-14);
-    r = fa_mad_d(r, s, -0x1.37403f6b93143p-10);
-    r = fa_mad_d(r, s, 0x1.46d0429769010p-7);
-    r = fa_mad_d(r, s, -0x1.1058377e2cedfp-4);
-    return r;
+    double e0_0 = fa_mad_d(0x1.46d0429769010p-7, s, -0x1.1058377e2cedfp-4);
+    double e0_1 = fa_mad_d(0x1.e42b0d4b14d39p-14, s, -0x1.37403f6b93143p-10);
+    double e0_2 = fa_mad_d(0x1.6589f17ce2693p-21, s, -0x1.3ce8f9bacee1ep-17);
+    double e0_3 = fa_mad_d(0x1.380b151d37375p-29, s, -0x1.621cc567a99f7p-25);
+    double e0_4 = fa_mad_d(0x1.1eb48cc19cdecp-38, s, -0x1.e69d43072e1f8p-34);
+    double s_p2 = s * s;
+    double e1_0 = fa_mad_d(e0_1, s_p2, e0_0);
+    double e1_1 = fa_mad_d(e0_3, s_p2, e0_2);
+    double s_p4 = s_p2 * s_p2;
+    double e2_0 = fa_mad_d(e1_1, s_p4, e1_0);
+    double s_p8 = s_p4 * s_p4;
+    double e3_0 = fa_mad_d(e0_4, s_p8, e2_0);
+    return e3_0;
 }
 
 #define FA_PHI_K_D 0x1.8000000000000p+1
@@ -78,30 +80,34 @@ FA_ERF_INLINE double fa_phi_cpoly_d(double s)
 /* float64 tail a = |x| >= 1: Phi(-a) e^(a^2/2) = w F(u), w = 1/(a + K), u = A - B w, F(u) = T0 + u fa_phi_tpoly_d(u); fit error 2^-55.7 relative */
 FA_ERF_INLINE double fa_phi_tpoly_d(double u)
 {
-    double r = 0x1.7d4800ee602e5p-35;
-    r = fa_mad_d(r, u, 0x1.4996f0eaf806ep-34);
-    r = fa_mad_d(r, u, -0x1.7516f9cfa1d54p-32);
-    r = fa_mad_d(r, u, -0x1.f8857c2078f81p-31);
-    r = fa_mad_d(r, u, 0x1.d799e2994fa6ep-31);
-    r = fa_mad_d(r, u, 0x1.94565aab853abp-28);
-    r = fa_mad_d(r, u, 0x1.e923e80024af4p-29);
-    r = fa_mad_d(r, u, -0x1.b72c8bd3bbd02p-26);
-    r = fa_mad_d(r, u, -0x1.d10b3ceaebbf4p-25);
-    r = fa_mad_d(r, u, 0x1.371e23bf2c8bbp-24);
-    r = fa_mad_d(r, u, 0x1.b3e83f42eaee5p-22);
-    r = fa_mad_d(r, u, 0x1.a1f4c8f98be15p-28);
-    r = fa_mad_d(r, u, -0x1.5ee8127839dfcp-19);
-    r = fa_mad_d(r, u, -0x1.243bb3356e058p-19);
-    r = fa_mad_d(r, u, 0x1.277c4a523c251p-16);
-    r = fa_mad_d(r, u, 0x1.8eb8f86742107p-16);
-    r = fa_mad_d(r, u, -0x1.33336df7dfb74p-13);
-    r = fa_mad_d(r, u, -0x1.736da98345700p-13);
-    r = fa_mad_d(r, u, 0x1.b40f6bf292610p-10);
-    r = fa_mad_d(r, u, -0x1.d18cf48cd4470p-12);
-    r = fa_mad_d(r, u, -0x1.6fb845e33528ep-6);
-    r = fa_mad_d(r, u, 0x1.b9d8c210d8151p-4);
-    r = fa_mad_d(r, u, -0x1.360a5d68f392fp-2);
-    return r;
+    double e0_0 = fa_mad_d(0x1.b9d8c210d8151p-4, u, -0x1.360a5d68f392fp-2);
+    double e0_1 = fa_mad_d(-0x1.d18cf48cd4470p-12, u, -0x1.6fb845e33528ep-6);
+    double e0_2 = fa_mad_d(-0x1.736da98345700p-13, u, 0x1.b40f6bf292610p-10);
+    double e0_3 = fa_mad_d(0x1.8eb8f86742107p-16, u, -0x1.33336df7dfb74p-13);
+    double e0_4 = fa_mad_d(-0x1.243bb3356e058p-19, u, 0x1.277c4a523c251p-16);
+    double e0_5 = fa_mad_d(0x1.a1f4c8f98be15p-28, u, -0x1.5ee8127839dfcp-19);
+    double e0_6 = fa_mad_d(0x1.371e23bf2c8bbp-24, u, 0x1.b3e83f42eaee5p-22);
+    double e0_7 = fa_mad_d(-0x1.b72c8bd3bbd02p-26, u, -0x1.d10b3ceaebbf4p-25);
+    double e0_8 = fa_mad_d(0x1.94565aab853abp-28, u, 0x1.e923e80024af4p-29);
+    double e0_9 = fa_mad_d(-0x1.f8857c2078f81p-31, u, 0x1.d799e2994fa6ep-31);
+    double e0_10 = fa_mad_d(0x1.4996f0eaf806ep-34, u, -0x1.7516f9cfa1d54p-32);
+    double e0_11 = 0x1.7d4800ee602e5p-35;
+    double u_p2 = u * u;
+    double e1_0 = fa_mad_d(e0_1, u_p2, e0_0);
+    double e1_1 = fa_mad_d(e0_3, u_p2, e0_2);
+    double e1_2 = fa_mad_d(e0_5, u_p2, e0_4);
+    double e1_3 = fa_mad_d(e0_7, u_p2, e0_6);
+    double e1_4 = fa_mad_d(e0_9, u_p2, e0_8);
+    double e1_5 = fa_mad_d(e0_11, u_p2, e0_10);
+    double u_p4 = u_p2 * u_p2;
+    double e2_0 = fa_mad_d(e1_1, u_p4, e1_0);
+    double e2_1 = fa_mad_d(e1_3, u_p4, e1_2);
+    double e2_2 = fa_mad_d(e1_5, u_p4, e1_4);
+    double u_p8 = u_p4 * u_p4;
+    double e3_0 = fa_mad_d(e2_1, u_p8, e2_0);
+    double u_p16 = u_p8 * u_p8;
+    double e4_0 = fa_mad_d(e2_2, u_p16, e3_0);
+    return e4_0;
 }
 
 #define FA_PHI_K_FD 0x1.8000000000000p+1
@@ -189,18 +195,16 @@ FA_ERF_INLINE double fa_phi_k_d(double x, FA_I kadd)
     fa_two_sum_d(r1, t, &rh, &rl);
     /* e^rh - 1 = rh + rh^2 P(rh), Taylor to 1/13! (remainder < 2^-55
      * relative), kept unevaluated so that its rounding is not added */
-    double P = 1.0 / 6227020800.0;
-    P = fa_mad_d(P, rh, 1.0 / 479001600.0);
-    P = fa_mad_d(P, rh, 1.0 / 39916800.0);
-    P = fa_mad_d(P, rh, 1.0 / 3628800.0);
-    P = fa_mad_d(P, rh, 1.0 / 362880.0);
-    P = fa_mad_d(P, rh, 1.0 / 40320.0);
-    P = fa_mad_d(P, rh, 1.0 / 5040.0);
-    P = fa_mad_d(P, rh, 1.0 / 720.0);
-    P = fa_mad_d(P, rh, 1.0 / 120.0);
-    P = fa_mad_d(P, rh, 1.0 / 24.0);
-    P = fa_mad_d(P, rh, 1.0 / 6.0);
-    P = fa_mad_d(P, rh, 0.5);
+    /* (Estrin's scheme: depth 4 instead of 11) */
+    double r2 = rh * rh, r4 = r2 * r2, r8 = r4 * r4;
+    double t01 = fa_mad_d(1.0 / 6.0, rh, 0.5), t23 = fa_mad_d(1.0 / 120.0, rh, 1.0 / 24.0);
+    double t45 = fa_mad_d(1.0 / 5040.0, rh, 1.0 / 720.0);
+    double t67 = fa_mad_d(1.0 / 362880.0, rh, 1.0 / 40320.0);
+    double t89 = fa_mad_d(1.0 / 39916800.0, rh, 1.0 / 3628800.0);
+    double tab = fa_mad_d(1.0 / 6227020800.0, rh, 1.0 / 479001600.0);
+    double t03 = fa_mad_d(t23, r2, t01), t47 = fa_mad_d(t67, r2, t45);
+    double t8b = fa_mad_d(tab, r2, t89);
+    double P = fa_mad_d(t8b, r8, fa_mad_d(t47, r4, t03));
     double r2p = (rh * rh) * P;
     /* v = G (1 + e) (1 + rh + r2p) (1 + rl), one rounding of the sum of
      * the small terms, one at the end */
