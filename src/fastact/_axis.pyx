@@ -17,7 +17,7 @@ from cython.parallel cimport prange, threadid
 cnp.import_array()
 
 from fastact._omp cimport fa_now, fa_backoff_serial, fa_backoff_report, fa_threads_now
-from libc.stdint cimport uintptr_t
+from fastact._fast cimport fast_in, dims_equal, out_fits, disjoint_or_same
 
 cdef extern from "fa_axis_table.h":
     ctypedef struct fa_ax_job:
@@ -169,25 +169,6 @@ cdef void _run_job(int op, bint d, Py_ssize_t isz, const void *x, const void *g,
 
 # ------------------------------------------------------------ fast path
 
-cdef inline bint _dense(object a):
-    """a C-contiguous, aligned, native float32/float64 array, ndim >= 1, not empty"""
-    if type(a) is not cnp.ndarray:
-        return False
-    cdef cnp.ndarray arr = <cnp.ndarray>a
-    cdef int t = cnp.PyArray_TYPE(arr)
-    return ((t == cnp.NPY_FLOAT or t == cnp.NPY_DOUBLE)
-            and cnp.PyArray_NDIM(arr) > 0 and cnp.PyArray_SIZE(arr) > 0
-            and cnp.PyArray_IS_C_CONTIGUOUS(arr) and cnp.PyArray_ISALIGNED(arr)
-            and cnp.PyArray_ISNOTSWAPPED(arr))
-
-
-cdef inline bint _ok_overlap(uintptr_t po, uintptr_t nbo, bint same_shape, uintptr_t pa,
-                             uintptr_t nba) noexcept:
-    """out [po, po + nbo) against an input [pa, pa + nba): the same array
-    (same shape, both C-contiguous) or no overlap"""
-    return (same_shape and po == pa) or po + nbo <= pa or pa + nba <= po
-
-
 def fast(int op, object x, object g, object axis, object out, double sg):
     """The softmax and GLU families (forward, and backward with g) without
     the Python layer, for the common case: x (or y) and g C-contiguous,
@@ -198,9 +179,11 @@ def fast(int op, object x, object g, object axis, object out, double sg):
     None when any of this does not hold: the caller then takes the general
     path (fastact._axis_api), which also raises the errors.  Not for the
     logsumexp ops (reduced shapes)."""
-    if _tab == NULL or type(axis) is not int or not _dense(x):
+    if _tab == NULL or type(axis) is not int or not fast_in(x):
         return None
     cdef cnp.ndarray xa = <cnp.ndarray>x, oa, ga
+    if cnp.PyArray_SIZE(xa) == 0:
+        return None
     cdef int nd = cnp.PyArray_NDIM(xa), t = cnp.PyArray_TYPE(xa), i
     cdef Py_ssize_t ax = <Py_ssize_t>axis
     if ax < -nd or ax >= nd:
@@ -226,40 +209,25 @@ def fast(int op, object x, object g, object axis, object out, double sg):
     cdef cnp.npy_intp *rdims = dims
     if glu and not bwd:
         rdims = &hdims[0]
-    cdef uintptr_t px = <uintptr_t>cnp.PyArray_DATA(xa), pg = 0, po
-    cdef uintptr_t nbx = <uintptr_t>cnp.PyArray_NBYTES(xa), nbg = 0, nbo
     cdef cnp.npy_intp *gdims
     if bwd:
-        if not _dense(g):
+        if not fast_in(g):
             return None
         ga = <cnp.ndarray>g
-        if cnp.PyArray_TYPE(ga) != t or cnp.PyArray_NDIM(ga) != nd:
-            return None
         gdims = &hdims[0] if glu else dims
-        for i in range(nd):
-            if cnp.PyArray_DIMS(ga)[i] != gdims[i]:
-                return None
-        pg = <uintptr_t>cnp.PyArray_DATA(ga)
-        nbg = <uintptr_t>cnp.PyArray_NBYTES(ga)
+        if cnp.PyArray_TYPE(ga) != t or not dims_equal(ga, nd, gdims):
+            return None
     if out is None:
         oa = cnp.PyArray_EMPTY(nd, rdims, t, 0)
     else:
-        if type(out) is not cnp.ndarray:
+        if not out_fits(out, t, nd, rdims):
             return None
         oa = <cnp.ndarray>out
-        if (cnp.PyArray_TYPE(oa) != t or cnp.PyArray_NDIM(oa) != nd
-                or not cnp.PyArray_IS_C_CONTIGUOUS(oa) or not cnp.PyArray_ISALIGNED(oa)
-                or not cnp.PyArray_ISNOTSWAPPED(oa) or not cnp.PyArray_ISWRITEABLE(oa)):
+        if not disjoint_or_same(oa, xa, rdims == dims):
             return None
-        for i in range(nd):
-            if cnp.PyArray_DIMS(oa)[i] != rdims[i]:
-                return None
-        po = <uintptr_t>cnp.PyArray_DATA(oa)
-        nbo = <uintptr_t>cnp.PyArray_NBYTES(oa)
-        if not _ok_overlap(po, nbo, rdims == dims, px, nbx):
+        if bwd and not disjoint_or_same(oa, ga, not glu):
             return None
-        if bwd and not _ok_overlap(po, nbo, not glu, pg, nbg):
-            return None
-    _run_job(op, t == cnp.NPY_DOUBLE, cnp.PyArray_ITEMSIZE(xa), <const void *>px,
-             <const void *>pg, cnp.PyArray_DATA(oa), outer, n, inner, sg, fa_threads_now())
+    _run_job(op, t == cnp.NPY_DOUBLE, cnp.PyArray_ITEMSIZE(xa), cnp.PyArray_DATA(xa),
+             cnp.PyArray_DATA(ga) if bwd else NULL, cnp.PyArray_DATA(oa), outer, n, inner, sg,
+             fa_threads_now())
     return oa

@@ -133,6 +133,12 @@ class _View:
         return u if u.dtype == res else u.astype(res)
 
 
+def _fast(op: str, x, g, axis, out, sg=1.0):
+    """The common case in C (fastact._axis.fast), or None: the general path."""
+    ax = _api.ext("_axis")
+    return ax.fast(ax.OP[op], x, g, axis, out, sg)
+
+
 def _run(op: str, v: _View, xb, gb, t, sg=1.0, n=None):
     _axis, _core = _ext()
     _axis.run(_axis.OP[op], xb, gb, t, v.outer, v.n if n is None else n, v.inner,
@@ -142,8 +148,7 @@ def _run(op: str, v: _View, xb, gb, t, sg=1.0, n=None):
 # ------------------------------------------------------- softmax family
 
 def _softmax_like(fname, op, x, axis, out, sg=1.0):
-    ax = _api.ext("_axis")
-    r = ax.fast(ax.OP[op], x, None, axis, out, sg)     # the common case, in C
+    r = _fast(op, x, None, axis, out, sg)
     if r is not None:
         return r
     a, comp, res = _input(fname, x)
@@ -179,9 +184,7 @@ def log_softmax(x, axis=-1, *, out=None):
 
 def _softmax_like_backward(fname, op, g, x, y, axis, out, sg=1.0):
     if (x is None) != (y is None):
-        axm = _api.ext("_axis")
-        r = axm.fast(axm.OP[op + ("_by" if x is None else "_bx")], y if x is None else x, g,
-                     axis, out, sg)                  # the common case, in C
+        r = _fast(op + ("_by" if x is None else "_bx"), y if x is None else x, g, axis, out, sg)
         if r is not None:
             return r
     xv, xname, from_y = _x_or_y(fname, x, y)
@@ -290,8 +293,7 @@ def _half(fname, a, ax):
 
 def _glu_forward(fname, name, x, axis, out, approximate="none"):
     op = _glu_op(fname, name, approximate)
-    axm = _api.ext("_axis")
-    r = axm.fast(axm.OP[op], x, None, axis, out, 1.0)   # the common case, in C
+    r = _fast(op, x, None, axis, out)
     if r is not None:
         return r
     a, comp, res = _input(fname, x)
@@ -307,8 +309,7 @@ def _glu_forward(fname, name, x, axis, out, approximate="none"):
 
 def _glu_backward(fname, name, g, x, axis, out, approximate="none"):
     op = _glu_op(fname, name, approximate) + "_b"
-    axm = _api.ext("_axis")
-    r = axm.fast(axm.OP[op], x, g, axis, out, 1.0)     # the common case, in C
+    r = _fast(op, x, g, axis, out)
     if r is not None:
         return r
     a, comp, res = _input(fname, x)

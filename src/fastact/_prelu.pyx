@@ -35,7 +35,7 @@ import numpy as np
 cnp.import_array()
 
 from fastact._omp cimport fa_now, fa_backoff_serial, fa_backoff_report, fa_threads_now
-from libc.stdint cimport uintptr_t
+from fastact._fast cimport fast_in, dims_equal, out_fits, disjoint_or_same
 
 cdef extern from "fa_prelu_table.h":
     ctypedef void (*fa_pr_fwd_fn)(const void *x, void *y, Py_ssize_t n, const void *w) noexcept nogil
@@ -303,14 +303,40 @@ def forward(cnp.ndarray x, cnp.ndarray y, cnp.ndarray w, Py_ssize_t outer, Py_ss
 
 
 cdef inline bint _dense(object a):
-    """a C-contiguous, aligned, native float32/float64 array, not empty"""
-    if type(a) is not cnp.ndarray:
+    """a fast-path array (fastact._fast.fast_in), not empty"""
+    return fast_in(a) and cnp.PyArray_SIZE(<cnp.ndarray>a) > 0
+
+
+cdef bint _geometry(cnp.ndarray xa, cnp.ndarray wa, object axis, Py_ssize_t *outer,
+                    Py_ssize_t *C, Py_ssize_t *inner):
+    """x as (outer, C, inner) blocks of its channel axis, for a 1-D weight wa
+    of x's dtype with 1 (shared) or C entries; a 1-D x uses axis 0.  False
+    when axis is out of range or the weight does not fit."""
+    cdef int nd = cnp.PyArray_NDIM(xa), i
+    if cnp.PyArray_TYPE(wa) != cnp.PyArray_TYPE(xa) or cnp.PyArray_NDIM(wa) != 1:
         return False
-    cdef cnp.ndarray arr = <cnp.ndarray>a
-    cdef int t = cnp.PyArray_TYPE(arr)
-    return ((t == cnp.NPY_FLOAT or t == cnp.NPY_DOUBLE) and cnp.PyArray_SIZE(arr) > 0
-            and cnp.PyArray_IS_C_CONTIGUOUS(arr) and cnp.PyArray_ISALIGNED(arr)
-            and cnp.PyArray_ISNOTSWAPPED(arr))
+    cdef Py_ssize_t ax = 0
+    if nd > 1:
+        ax = <Py_ssize_t>axis
+        if ax < -nd or ax >= nd:
+            return False
+        if ax < 0:
+            ax += nd
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(xa)
+    cdef Py_ssize_t nw = cnp.PyArray_SIZE(wa)
+    outer[0], C[0], inner[0] = 1, dims[ax], 1
+    if nw != 1 and nw != C[0]:
+        return False
+    if nw == 1:
+        C[0] = 1
+        inner[0] = cnp.PyArray_SIZE(xa)
+    else:
+        for i in range(nd):
+            if i < ax:
+                outer[0] *= dims[i]
+            elif i > ax:
+                inner[0] *= dims[i]
+    return True
 
 
 def fast_forward(object x, object weight, object axis, object out):
@@ -324,49 +350,17 @@ def fast_forward(object x, object weight, object axis, object out):
     if _tab == NULL or type(axis) is not int or not _dense(x) or not _dense(weight):
         return None
     cdef cnp.ndarray xa = <cnp.ndarray>x, wa = <cnp.ndarray>weight, oa
-    cdef int nd = cnp.PyArray_NDIM(xa), t = cnp.PyArray_TYPE(xa), i
-    if cnp.PyArray_TYPE(wa) != t or cnp.PyArray_NDIM(wa) != 1 or nd < 1:
+    cdef Py_ssize_t outer, C, inner
+    if not _geometry(xa, wa, axis, &outer, &C, &inner):
         return None
-    cdef Py_ssize_t ax = 0
-    if nd > 1:
-        ax = <Py_ssize_t>axis
-        if ax < -nd or ax >= nd:
-            return None
-        if ax < 0:
-            ax += nd
-    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(xa)
-    cdef Py_ssize_t nw = cnp.PyArray_SIZE(wa), size = cnp.PyArray_SIZE(xa)
-    cdef Py_ssize_t outer = 1, C = dims[ax], inner = 1
-    if nw != 1 and nw != C:
-        return None
-    if nw == 1:
-        C = 1
-        inner = size
-    else:
-        for i in range(nd):
-            if i < ax:
-                outer *= dims[i]
-            elif i > ax:
-                inner *= dims[i]
-    cdef uintptr_t px = <uintptr_t>cnp.PyArray_DATA(xa), pw = <uintptr_t>cnp.PyArray_DATA(wa), po
-    cdef uintptr_t nbx = <uintptr_t>cnp.PyArray_NBYTES(xa), nbw = <uintptr_t>cnp.PyArray_NBYTES(wa)
+    cdef int nd = cnp.PyArray_NDIM(xa), t = cnp.PyArray_TYPE(xa)
     if out is None:
-        oa = cnp.PyArray_EMPTY(nd, dims, t, 0)
+        oa = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), t, 0)
     else:
-        if type(out) is not cnp.ndarray:
+        if not out_fits(out, t, nd, cnp.PyArray_DIMS(xa)):
             return None
         oa = <cnp.ndarray>out
-        if (cnp.PyArray_TYPE(oa) != t or cnp.PyArray_NDIM(oa) != nd
-                or not cnp.PyArray_IS_C_CONTIGUOUS(oa) or not cnp.PyArray_ISALIGNED(oa)
-                or not cnp.PyArray_ISNOTSWAPPED(oa) or not cnp.PyArray_ISWRITEABLE(oa)):
-            return None
-        for i in range(nd):
-            if cnp.PyArray_DIMS(oa)[i] != dims[i]:
-                return None
-        po = <uintptr_t>cnp.PyArray_DATA(oa)
-        if not (po == px or po + nbx <= px or px + nbx <= po):
-            return None
-        if not (po + nbx <= pw or pw + nbw <= po):
+        if not disjoint_or_same(oa, xa, True) or not disjoint_or_same(oa, wa, False):
             return None
     cdef plan p
     keep = _make_plan(&p, xa, None, oa, wa, outer, C, inner)
@@ -384,34 +378,13 @@ def fast_backward(object g, object x, object weight, object axis):
             or not _dense(weight)):
         return None
     cdef cnp.ndarray xa = <cnp.ndarray>x, ga = <cnp.ndarray>g, wa = <cnp.ndarray>weight
-    cdef int nd = cnp.PyArray_NDIM(xa), t = cnp.PyArray_TYPE(xa), i
-    if (cnp.PyArray_TYPE(wa) != t or cnp.PyArray_TYPE(ga) != t or cnp.PyArray_NDIM(wa) != 1
-            or cnp.PyArray_NDIM(ga) != nd or nd < 1):
+    cdef int nd = cnp.PyArray_NDIM(xa), t = cnp.PyArray_TYPE(xa)
+    if cnp.PyArray_TYPE(ga) != t or not dims_equal(ga, nd, cnp.PyArray_DIMS(xa)):
         return None
-    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(xa)
-    for i in range(nd):
-        if cnp.PyArray_DIMS(ga)[i] != dims[i]:
-            return None
-    cdef Py_ssize_t ax = 0
-    if nd > 1:
-        ax = <Py_ssize_t>axis
-        if ax < -nd or ax >= nd:
-            return None
-        if ax < 0:
-            ax += nd
-    cdef Py_ssize_t nw = cnp.PyArray_SIZE(wa), outer = 1, C = dims[ax], inner = 1
-    if nw != 1 and nw != C:
+    cdef Py_ssize_t outer, C, inner
+    if not _geometry(xa, wa, axis, &outer, &C, &inner):
         return None
-    if nw == 1:
-        C = 1
-        inner = cnp.PyArray_SIZE(xa)
-    else:
-        for i in range(nd):
-            if i < ax:
-                outer *= dims[i]
-            elif i > ax:
-                inner *= dims[i]
-    gx = cnp.PyArray_EMPTY(nd, dims, t, 0)
+    gx = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), t, 0)
     gw = backward(ga, xa, gx, wa, outer, C, inner, fa_threads_now())
     if t == cnp.NPY_FLOAT:
         gw = gw.astype(np.float32)
