@@ -324,7 +324,7 @@ FA_INLINE double fa_gelu_tanh_bx_d(double g, double x, const double *p)
  * float, which the clamped formulas give. */
 FA_INLINE float fa_gelu_abs_f(float x)
 {
-    const uint32_t m = 0x41700000u;                      /* 15.0f */
+    const uint32_t m = fa_bits_f(FA_PHI_AMAX_F);
     uint32_t b = fa_bits_f(x) & 0x7fffffffu;
     return fa_from_bits_f(b < m ? b : m);
 }

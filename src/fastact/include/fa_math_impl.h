@@ -272,6 +272,18 @@ FA_INLINE FA_T FN(fa_exp2w_s64_neg)(FA_T x, FA_T lo)
 #endif
 }
 
+/* e^x - 1 as 2^n (1 + q) - 1 = 2^n q + (2^n - 1), for x in
+ * [xmin, 60] of fa_expm1 (no range selects; +0 at +0, NaN kept) */
+FA_INLINE FA_T FN(fa_expm1_core)(FA_T x)
+{
+    FA_I ni;
+    FA_T n;
+    FA_T q = FN(fa_expm1_poly)(FN(fa_exp_reduce)(x, FA_C(0.0), &ni, &n));
+    (void)n;
+    FA_T s = FN(fa_pow2i)(ni);
+    return FN(fa_mad)(s, q, s - FA_C(1.0));
+}
+
 /* e^x - 1 for x <= 60 (callers never pass more).  Keeps the sign of zero
  * and full relative accuracy near 0; -1 below -20 (float) / -40 (double),
  * where e^x is below half an ulp of 1. */
@@ -282,12 +294,7 @@ FA_INLINE FA_T FN(fa_expm1)(FA_T x)
 #else
     const FA_T xmin = -20.0f;
 #endif
-    FA_I ni;
-    FA_T n;
-    FA_T q = FN(fa_expm1_poly)(FN(fa_exp_reduce)(x, FA_C(0.0), &ni, &n));
-    (void)n;
-    FA_T s = FN(fa_pow2i)(ni);
-    FA_T res = FN(fa_mad)(s, q, s - FA_C(1.0));
+    FA_T res = FN(fa_expm1_core)(x);
     res = x < xmin ? -FA_C(1.0) : res;
     return x == FA_C(0.0) ? x : res;
 }
@@ -414,14 +421,9 @@ FA_INLINE FA_T FN(fa_tanh)(FA_T x)
 #endif
     FA_T ax = FN(fa_abs)(x);
     ax = ax > big ? big : ax;
-    /* e^(2 ax) - 1 as in fa_expm1, without its range selects: the
-     * argument is in [0, 2 big] (or NaN) and gives +0 at 0 */
-    FA_I ni;
-    FA_T n;
-    FA_T q = FN(fa_expm1_poly)(FN(fa_exp_reduce)(ax + ax, FA_C(0.0), &ni, &n));
-    (void)n;
-    FA_T s = FN(fa_pow2i)(ni);
-    FA_T em = FN(fa_mad)(s, q, s - FA_C(1.0));
+    /* e^(2 ax) - 1 without fa_expm1's range selects: the argument is in
+     * [0, 2 big] (or NaN) */
+    FA_T em = FN(fa_expm1_core)(ax + ax);
     FA_T t = em / (em + FA_C(2.0));
     return FN(fa_copysign)(t, x);
 }
