@@ -25,7 +25,8 @@ import argparse
 import json
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from readme_tables import replace_block  # tools/, beside this script
+
 DIRS = ("forward", "backward")
 DTS = ("float32", "float64")
 
@@ -91,7 +92,7 @@ def targeted(data):
 
 
 def main_table(data):
-    rows, lim = index(data), limits(data)
+    rows, lim, tgt = index(data), limits(data), targeted(data)
     sizes = sorted({k[3] for k in rows})
     cols = [(d, dt, n) for d in DIRS for dt in DTS for n in sizes]
     head = ["function"] + [f"{'fwd' if d == 'forward' else 'bwd'} f{dt[5:]} {fmt_n(n)}"
@@ -99,13 +100,14 @@ def main_table(data):
     out = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * len(cols)]
     misses = {}
     for lab in labels(data):
-        cells = []
+        cells, has_peer = [], False
         for d, dt, n in cols:
             e = rows.get((lab, d, dt, n))
             if not e or "fastact" not in e:
                 cells.append("")
                 continue
             s, peer = best(e)
+            has_peer = has_peer or s is not None
             kind = "copy" if d == "forward" else "add3"
             lt = lim.get((kind, dt, n))
             xl = e["fastact"][0] / lt if lt else None
@@ -117,12 +119,10 @@ def main_table(data):
                 why.append(f"{s:.2f}x {peer}")
             if n >= 10_000_000 and xl is not None and xl > 1.25:
                 why.append(f"{xl:.2f}x the limit")
-            if why and lab in targeted(data):
+            if why and lab in tgt:
                 case = f"{'fwd' if d == 'forward' else 'bwd'} f{dt[5:]} {fmt_n(n)}"
                 misses.setdefault(lab, []).append(f"{case} ({', '.join(why)})")
-        if any(c.strip("- ") for c in cells if c) and any(best(rows[(lab, d, dt, n)])[0]
-                                                         for d, dt, n in cols
-                                                         if (lab, d, dt, n) in rows):
+        if has_peer:                    # rows without any peer add nothing here
             out.append(f"| {lab} | " + " | ".join(cells) + " |")
     return out, misses
 
@@ -143,7 +143,7 @@ def limit_table(data, n):
 
 
 def small_table(data):
-    rows = index(data)
+    rows, tgt = index(data), targeted(data)
     tanh = rows.get(("tanh", "forward", "float32", 1000), {}).get("numpy")
     out = ["| function | fastact µs | torch µs | fastact / torch | fastact / `np.tanh` |",
            "| --- | ---: | ---: | ---: | ---: |"]
@@ -156,7 +156,7 @@ def small_table(data):
         t = e.get("torch")
         rt = fa / t[0] if t else None
         rn = fa / tanh[0] if tanh else None
-        if lab in targeted(data):
+        if lab in tgt:
             worst_t = max(worst_t, rt or 0)
             worst_np = max(worst_np, rn or 0)
         out.append(f"| {lab} | {fa / 1e3:.2f} | {t[0] / 1e3 if t else float('nan'):.2f} | "
@@ -169,20 +169,22 @@ def many_table(files):
     out = ["| function | fwd f32 vs torch | fwd f64 vs torch | bwd f32 vs torch | "
            "bwd f64 vs torch | fwd f32 ×limit | fwd f64 ×limit | bwd f32 ×limit | bwd f64 ×limit |",
            "| --- |" + " ---: |" * 8]
-    by = {dt: load(f) for dt, f in files.items()}
-    labs = labels(next(iter(by.values())))
+    by = {}
+    for dt, f in files.items():        # per dtype: (rows, limits, targeted labels, size)
+        data = load(f)
+        rows = index(data)
+        by[dt] = (rows, limits(data), targeted(data), max(k[3] for k in rows))
+    labs = labels(load(next(iter(files.values()))))
     misses = []
     for lab in labs:
         vs, xl = [], []
         for d in DIRS:
             for dt in DTS:
-                data = by.get(dt)
-                if data is None:
+                if dt not in by:
                     vs.append("")
                     xl.append("")
                     continue
-                rows, lim = index(data), limits(data)
-                n = max(k[3] for k in rows)
+                rows, lim, tgt, n = by[dt]
                 e = rows.get((lab, d, dt, n))
                 if not e or "fastact" not in e:
                     vs.append("")
@@ -194,7 +196,7 @@ def many_table(files):
                 x = e["fastact"][0] / lt if lt else None
                 vs.append(fmt_x(s, bold=1.0) if s else "-")
                 xl.append(f"{x:.2f}" if x else "")
-                if lab not in targeted(data):
+                if lab not in tgt:
                     continue
                 if s is not None and s < 1.0:
                     misses.append(f"{lab} {d} {dt}: {s:.2f}x torch")
@@ -255,11 +257,7 @@ def main():
             L += mt
             L += ["", "Misses there (elementwise functions and PReLU):", ""]
             L += [f"- {m}" for m in mm] or ["- none"]
-    readme = ROOT / "README.md"
-    text = readme.read_text()
-    s = text.index("<!-- PERF-START -->") + len("<!-- PERF-START -->")
-    e = text.index("<!-- PERF-END -->")
-    readme.write_text(text[:s] + "\n" + "\n".join(L) + "\n" + text[e:])
+    replace_block("PERF", L)
 
 
 if __name__ == "__main__":

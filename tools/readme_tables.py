@@ -54,11 +54,18 @@ def main(report_path):
         fb = f"{s.ulp[0]}/{s.ulp[1]}"
         rows.append(f"| `{s.name}` | {params} | {s.formula.replace('|', '&#124;')} | "
                     f"{fmt(f[0])} / {fmt(f[1])} [{fb}] | {fmt(b[0])} / {fmt(b[1])} [{s.bwd_ulp}] |")
+    replace_block("ULP-TABLE", rows)
+
+
+def replace_block(marker: str, lines) -> None:
+    """Replace README.md's text between <!-- MARKER-START --> and
+    <!-- MARKER-END --> with these lines."""
     readme = ROOT / "README.md"
     text = readme.read_text()
-    a = text.index("<!-- ULP-TABLE-START -->") + len("<!-- ULP-TABLE-START -->")
-    b = text.index("<!-- ULP-TABLE-END -->")
-    readme.write_text(text[:a] + "\n" + "\n".join(rows) + "\n" + text[b:])
+    start, end = f"<!-- {marker}-START -->", f"<!-- {marker}-END -->"
+    a = text.index(start) + len(start)
+    b = text.index(end)
+    readme.write_text(text[:a] + "\n" + "\n".join(lines) + "\n" + text[b:])
 
 
 if __name__ == "__main__":
