@@ -8,12 +8,13 @@
   AVX2+FMA, AVX-512; other architectures: their baseline).  The best level
   the CPU supports is chosen at import (fastact/_dispatch.py).  Never
   -march=native: a build runs on any CPU of its architecture.
-* OpenMP: a tiny OpenMP program is compiled *and run* first; if that fails
-  (Apple clang, a compiler without libgomp/libomp), or FASTACT_NO_OPENMP=1,
-  the package is built serial with a warning.
+* Threads: fastact's own pool (include/fa_pool.h, POSIX threads), compiled
+  into fastact._fastact_pool; no OpenMP runtime is linked (the kernels use
+  `omp simd` pragmas through -fopenmp-simd, which needs none).
+  FASTACT_NO_THREADS=1 builds it serial.
 
 Environment knobs (for development):
-  FASTACT_NO_OPENMP=1          build without OpenMP
+  FASTACT_NO_THREADS=1         build without the thread pool (one thread)
   FASTACT_BUILD_ISAS=a,b       build only these levels (default: all)
 """
 
@@ -22,7 +23,6 @@ import platform
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import warnings
 import importlib.util
 from pathlib import Path
@@ -72,34 +72,6 @@ KERNEL_FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-ma
 CORE_FLAGS = ["-O2"]
 
 
-def check_openmp():
-    if os.environ.get("FASTACT_NO_OPENMP", "") not in ("", "0"):
-        return False, "disabled by FASTACT_NO_OPENMP"
-    cc = sysconfig.get_config_var("CC") or "cc"
-    src = r"""
-#include <omp.h>
-#include <stdio.h>
-int main(void) {
-    int n = 0;
-    #pragma omp parallel reduction(+:n) num_threads(2)
-    n += 1;
-    printf("%d\n", n);
-    return n == 2 ? 0 : 1;
-}
-"""
-    with tempfile.TemporaryDirectory() as d:
-        c = Path(d) / "t.c"
-        exe = Path(d) / "t"
-        c.write_text(src)
-        try:
-            subprocess.run(cc.split() + ["-fopenmp", str(c), "-o", str(exe)], check=True,
-                           capture_output=True, timeout=120)
-            subprocess.run([str(exe)], check=True, capture_output=True, timeout=60)
-        except Exception as e:  # noqa: BLE001 - any failure means "no OpenMP"
-            return False, f"test program failed ({type(e).__name__})"
-    return True, "ok"
-
-
 def compiler_version():
     cc = sysconfig.get_config_var("CC") or "cc"
     try:
@@ -134,19 +106,21 @@ def main():
         write_if_changed(PKG / f"_kernels_{isa}.pyx",
                          BANNER.format(src="_kernels.pyx.tp") + tempita_sub(ktp, isa=isa))
 
-    openmp, why = check_openmp()
-    if not openmp:
-        warnings.warn(f"fastact: building WITHOUT OpenMP ({why}); kernels run on one thread")
-    omp_flags = ["-fopenmp"] if openmp else []
+    threads = os.environ.get("FASTACT_NO_THREADS", "") in ("", "0") and os.name == "posix"
+    if not threads:
+        warnings.warn("fastact: building WITHOUT the thread pool; kernels run on one thread")
 
     include_dirs = [str(INC), np.get_include()]
     headers = sorted(str(p.relative_to(HERE)) for p in INC.glob("*.h"))
     macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
-    exts = [Extension("fastact._core", ["src/fastact/_core.pyx"], include_dirs=include_dirs,
-                      define_macros=macros, depends=headers,
-                      extra_compile_args=CORE_FLAGS + omp_flags,
-                      extra_link_args=omp_flags)]
-    # Families with a driver module of their own (OpenMP, baseline flags) and
+    pool_macros = [] if threads else [("FASTACT_NO_THREADS", "1")]
+    pool_flags = ["-pthread"] if threads else []
+    exts = [Extension("fastact._fastact_pool", ["src/fastact/_fastact_pool.pyx"],
+                      include_dirs=include_dirs, define_macros=pool_macros, depends=headers,
+                      extra_compile_args=CORE_FLAGS + pool_flags, extra_link_args=pool_flags),
+            Extension("fastact._core", ["src/fastact/_core.pyx"], include_dirs=include_dirs,
+                      define_macros=macros, depends=headers, extra_compile_args=CORE_FLAGS)]
+    # Families with a driver module of their own (baseline flags) and
     # C kernels compiled per instruction-set level in a translation unit of
     # their own (GCC stops inlining fa_exp when they share one with the
     # elementwise loops), linked into the per-level module, which exports
@@ -158,8 +132,7 @@ def main():
                           ("prelu", '#include "fa_prelu.h"\n')):
         exts.append(Extension(f"fastact._{fam}", [f"src/fastact/_{fam}.pyx"],
                               include_dirs=include_dirs, define_macros=macros, depends=headers,
-                              extra_compile_args=KERNEL_FLAGS + ISA_FLAGS["baseline"] + omp_flags,
-                              extra_link_args=omp_flags))
+                              extra_compile_args=KERNEL_FLAGS + ISA_FLAGS["baseline"]))
         for isa in isas:
             path = f"src/fastact/_{fam}_kernels_{isa}.c"
             family_c[isa].append(path)
@@ -176,8 +149,7 @@ def main():
                               extra_compile_args=KERNEL_FLAGS + ISA_FLAGS[isa]))
 
     info = {
-        "openmp": openmp,
-        "openmp_note": why,
+        "threads": threads,
         "isas": isas,
         "isa_flags": {i: ISA_FLAGS[i] for i in isas},
         "kernel_flags": KERNEL_FLAGS,

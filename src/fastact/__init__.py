@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 __version__ = "0.1.0"
 
-from fastact import _core, _dispatch, _spec
+from fastact import _core, _dispatch, _fastact_pool, _spec
 from fastact._channel import prelu, prelu_backward
 from fastact._threads import get_num_threads, num_threads, set_num_threads
 
@@ -66,17 +66,17 @@ ACTIVATIONS = _build_registry()
 
 
 def show_config(print_out: bool = True) -> dict:
-    """Print (and return) how fastact was built and what it runs now: the
-    OpenMP state, the thread count, the compiler, the instruction-set
-    levels built, the one in use and its flags."""
+    """Print (and return) how fastact was built and what it runs now:
+    whether the thread pool is built, the thread count, the compiler, the
+    instruction-set levels built, the one in use and its flags."""
     from fastact._build_info import BUILD
 
     isa = _dispatch.current()
     cfg = {
         "version": __version__,
-        "openmp": BUILD["openmp"],
-        "openmp_note": BUILD["openmp_note"],
+        "thread_pool": BUILD["threads"] and _fastact_pool.have_threads(),
         "threads": get_num_threads(),
+        "cpus": _fastact_pool.num_cpus(),
         "compiler": BUILD["compiler"],
         "machine": BUILD["machine"],
         "isas_built": list(BUILD["isas"]),

@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""OpenMP driver of the along-axis kernels (softmax family, logsumexp, GLU
+"""Driver of the along-axis kernels (softmax family, logsumexp, GLU
 family).
 
 The kernels themselves live in include/fa_axis.h and are compiled once per
@@ -12,11 +12,10 @@ seen as (outer, n, inner) blocks (see fa_axis_table.h).
 
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer
-from cython.parallel cimport prange, threadid
 
 cnp.import_array()
 
-from fastact._omp cimport fa_now, fa_backoff_serial, fa_backoff_report, fa_threads_now
+from fastact._fastact_pool cimport run as pool_run
 from fastact._fast cimport fast_in, dims_equal, out_fits, disjoint_or_same
 
 cdef extern from "fa_axis_table.h":
@@ -51,6 +50,8 @@ cdef Py_ssize_t GRAIN = 32768
 cdef Py_ssize_t COLBLOCK_BYTES = 256 * 1024
 # elements per item of the GLU family
 cdef Py_ssize_t PAIR_ITEM = 8192
+# smallest block handed to a thread, in elements
+cdef Py_ssize_t MIN_BLOCK = 16384
 
 
 def _set_table(capsule):
@@ -83,7 +84,7 @@ cdef Py_ssize_t _col_width(Py_ssize_t n, Py_ssize_t inner, Py_ssize_t isz) noexc
 
 
 def run(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t n,
-        Py_ssize_t inner, double sg, int nthreads):
+        Py_ssize_t inner, double sg):
     """Run kernel `op` on C-contiguous native arrays of one float dtype.
 
     x (or y): (outer, n, inner); g: like x, or (outer, inner) for
@@ -93,78 +94,45 @@ def run(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_s
         raise RuntimeError("fastact: along-axis kernels not installed")
     _run_job(op, cnp.PyArray_TYPE(x) == cnp.NPY_DOUBLE, cnp.PyArray_ITEMSIZE(x),
              cnp.PyArray_DATA(x), NULL if g is None else cnp.PyArray_DATA(<cnp.ndarray>g),
-             cnp.PyArray_DATA(out), outer, n, inner, sg, nthreads)
+             cnp.PyArray_DATA(out), outer, n, inner, sg)
+
+
+ctypedef struct ax_ctx:
+    fa_ax_fn f
+    fa_ax_job job
+
+cdef void _ax_items(void *ctx, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
+    cdef ax_ctx *c = <ax_ctx *>ctx
+    c.f(&c.job, i0, i1)
 
 
 cdef void _run_job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, void *out,
-                   Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg,
-                   int nthreads) noexcept:
-    cdef fa_ax_fn f = _tab.fns[2 * op + d]
-    cdef fa_ax_job job
-    cdef Py_ssize_t items, work, per, nchunk, c, i0, i1, ck
-    cdef int nt
-    cdef double t0, t_main = 0.0
-    cdef Py_ssize_t n_main = 0
-    cdef double *pt_main = &t_main
-    cdef Py_ssize_t *pn_main = &n_main
-    job.x = x
-    job.g = g
-    job.out = out
-    job.outer = outer
-    job.n = n
-    job.inner = inner
-    job.sg = sg
-    job.cols = 0
+                   Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg) noexcept:
+    cdef ax_ctx c
+    cdef Py_ssize_t items
+    c.f = _tab.fns[2 * op + d]
+    c.job.x = x
+    c.job.g = g
+    c.job.out = out
+    c.job.outer = outer
+    c.job.n = n
+    c.job.inner = inner
+    c.job.sg = sg
+    c.job.cols = 0
     if op >= FA_AX_GLU:
-        job.cols = (n // 2) * inner
-        job.W = PAIR_ITEM
-        per = PAIR_ITEM
-        items = outer * ((job.cols + PAIR_ITEM - 1) // PAIR_ITEM)
-        work = outer * n * inner
+        c.job.cols = (n // 2) * inner
+        c.job.W = PAIR_ITEM
+        items = outer * ((c.job.cols + PAIR_ITEM - 1) // PAIR_ITEM)
+    elif inner == 1:
+        c.job.W = 1
+        items = outer
     else:
-        if inner == 1:
-            job.W = 1
-            per = n
-            items = outer
-        else:
-            job.W = _col_width(n, inner, isz)
-            per = n * job.W
-            items = outer * ((inner + job.W - 1) // job.W)
-        work = outer * n * inner
+        c.job.W = _col_width(n, inner, isz)
+        items = outer * ((inner + c.job.W - 1) // c.job.W)
     if items <= 0:
         return
-    nt = nthreads
-    if work < GRAIN:
-        nt = 1
-    elif nt > work // (GRAIN // 2):
-        nt = <int>(work // (GRAIN // 2))
-    if nt > items:
-        nt = <int>items
     with nogil:
-        if nt > 1 and fa_backoff_serial():    # another process holds a core
-            nt = 1
-        if nt <= 1:
-            f(&job, 0, items)
-        else:
-            # items per chunk: >= ~16k elements, ~8 chunks per thread, so
-            # that a thread whose core is busy holds up at most one chunk
-            ck = items // (8 * nt)
-            if ck * per < 16384:
-                ck = (16384 + per - 1) // per
-            if ck < 1:
-                ck = 1
-            nchunk = (items + ck - 1) // ck
-            t0 = fa_now()
-            for c in prange(nchunk, num_threads=nt, schedule='dynamic', chunksize=1):
-                i0 = c * ck
-                i1 = i0 + ck
-                if i1 > items:
-                    i1 = items
-                f(&job, i0, i1)
-                if threadid() == 0:
-                    pn_main[0] += 1
-                    pt_main[0] = fa_now()
-            fa_backoff_report(t0, t_main, n_main, nchunk, fa_now())
+        pool_run(_ax_items, &c, items, outer * n * inner, GRAIN, MIN_BLOCK)
 
 
 # ------------------------------------------------------------ fast path
@@ -228,6 +196,5 @@ def fast(int op, object x, object g, object axis, object out, double sg):
         if bwd and not disjoint_or_same(oa, ga, not glu):
             return None
     _run_job(op, t == cnp.NPY_DOUBLE, cnp.PyArray_ITEMSIZE(xa), cnp.PyArray_DATA(xa),
-             cnp.PyArray_DATA(ga) if bwd else NULL, cnp.PyArray_DATA(oa), outer, n, inner, sg,
-             fa_threads_now())
+             cnp.PyArray_DATA(ga) if bwd else NULL, cnp.PyArray_DATA(oa), outer, n, inner, sg)
     return oa

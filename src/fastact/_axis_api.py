@@ -141,8 +141,7 @@ def _fast(op: str, x, g, axis, out, sg=1.0):
 
 def _run(op: str, v: _View, xb, gb, t, sg=1.0, n=None):
     _axis, _core = _ext()
-    _axis.run(_axis.OP[op], xb, gb, t, v.outer, v.n if n is None else n, v.inner,
-              float(sg), _core.get_num_threads())
+    _axis.run(_axis.OP[op], xb, gb, t, v.outer, v.n if n is None else n, v.inner, float(sg))
 
 
 # ------------------------------------------------------- softmax family

@@ -83,7 +83,7 @@ def prelu(x, weight, *, axis=1, out=None):
     into_out = target is not None
     if target is None:
         target = np.empty(d.shape, dtype=comp)
-    _prelu.forward(d, target, _weights(w, comp), outer, nch, inner, _core.get_num_threads())
+    _prelu.forward(d, target, _weights(w, comp), outer, nch, inner)
     u = target.T if tr else target
     if out is not None:
         if not into_out:
@@ -115,8 +115,7 @@ def prelu_backward(grad_output, x, weight, *, axis=1):
     gd = np.require(g.T if tr else g, dtype=comp, requirements=["C", "A"])
     gxt = np.empty(d.shape, dtype=comp)
     # grad_weight: summed in double (float32 products are exact there)
-    gw = _prelu.backward(gd, d, gxt, _weights(w, comp), outer, nch, inner,
-                         _core.get_num_threads())
+    gw = _prelu.backward(gd, d, gxt, _weights(w, comp), outer, nch, inner)
     gw_res = _api.dtypes(w.dtype, fname, "weight")[1]
     gw_res = np.result_type(gw_res, res)
     if gw_res != np.float64:

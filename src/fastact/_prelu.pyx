@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""OpenMP driver of PReLU (forward and backward).
+"""Driver of PReLU (forward and backward).
 
 The loops live in include/fa_prelu.h, compiled once per instruction-set
 level into the fastact._kernels_<isa> modules; fastact._dispatch hands the
@@ -19,7 +19,7 @@ Two loop shapes:
     (up to ROWS_MAX rows) x (up to SEG columns).
 
 Threads: work below GRAIN elements (float32; float64 half) runs on the
-calling thread; else items go to OpenMP threads under a dynamic schedule.
+calling thread; else the items go to the thread pool (fastact._fastact_pool).
 The items never depend on the thread count and the weight gradient is
 reduced from per-item partial sums in a fixed order (Kahan, in double), so
 every result is bitwise identical for any number of threads.
@@ -27,14 +27,13 @@ every result is bitwise identical for any number of threads.
 
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer
-from cython.parallel cimport prange, threadid
 from libc.math cimport isfinite
 
 import numpy as np
 
 cnp.import_array()
 
-from fastact._omp cimport fa_now, fa_backoff_serial, fa_backoff_report, fa_threads_now
+from fastact._fastact_pool cimport run as pool_run
 from fastact._fast cimport fast_in, dims_equal, out_fits, disjoint_or_same
 
 cdef extern from "fa_prelu_table.h":
@@ -71,6 +70,8 @@ cdef Py_ssize_t SEG = 2048
 cdef Py_ssize_t ROWS_MAX = 128
 cdef Py_ssize_t ITEM_MIN = 16384
 cdef Py_ssize_t ITEMS_TARGET = 64
+# smallest block handed to a thread, in elements
+cdef Py_ssize_t MIN_BLOCK = 4096
 
 
 def _set_table(capsule):
@@ -259,37 +260,18 @@ cdef void _expand(const char *w, char *out, Py_ssize_t C, Py_ssize_t inner, Py_s
                 j += 1
 
 
-cdef void _run(const plan *p, int nthreads) noexcept nogil:
-    cdef int nt = nthreads
-    cdef Py_ssize_t grain = GRAIN >> p.d
+cdef void _pr_items(void *ctx, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
     cdef Py_ssize_t u
-    if p.n < grain:
-        nt = 1
-    elif nt > p.n // (grain // 2):
-        nt = <int>(p.n // (grain // 2))
-    if nt > p.items:
-        nt = <int>p.items
-    if nt > 1 and fa_backoff_serial():        # another process holds a core
-        nt = 1
-    cdef double t0, t_main = 0.0
-    cdef Py_ssize_t n_main = 0
-    cdef double *pt_main = &t_main
-    cdef Py_ssize_t *pn_main = &n_main
-    if nt <= 1:
-        for u in range(p.items):
-            _item(p, u)
-    else:
-        t0 = fa_now()
-        for u in prange(p.items, num_threads=nt, schedule='dynamic', chunksize=1):
-            _item(p, u)
-            if threadid() == 0:
-                pn_main[0] += 1
-                pt_main[0] = fa_now()
-        fa_backoff_report(t0, t_main, n_main, p.items, fa_now())
+    for u in range(i0, i1):
+        _item(<const plan *>ctx, u)
+
+
+cdef void _run(const plan *p) noexcept nogil:
+    pool_run(_pr_items, <void *>p, p.items, p.n, GRAIN >> p.d, MIN_BLOCK)
 
 
 def forward(cnp.ndarray x, cnp.ndarray y, cnp.ndarray w, Py_ssize_t outer, Py_ssize_t C,
-            Py_ssize_t inner, int nthreads):
+            Py_ssize_t inner):
     """y = prelu(x): x, y C-contiguous (outer, C, inner), w C entries (or 1,
     then C must be 1), all of one native float dtype."""
     if _tab == NULL:
@@ -299,7 +281,7 @@ def forward(cnp.ndarray x, cnp.ndarray y, cnp.ndarray w, Py_ssize_t outer, Py_ss
         return
     keep = _make_plan(&p, x, None, y, w, outer, C, inner)
     with nogil:
-        _run(&p, nthreads)
+        _run(&p)
 
 
 cdef inline bint _dense(object a):
@@ -364,9 +346,8 @@ def fast_forward(object x, object weight, object axis, object out):
             return None
     cdef plan p
     keep = _make_plan(&p, xa, None, oa, wa, outer, C, inner)
-    cdef int nt = fa_threads_now()
     with nogil:
-        _run(&p, nt)
+        _run(&p)
     return oa
 
 
@@ -385,7 +366,7 @@ def fast_backward(object g, object x, object weight, object axis):
     if not _geometry(xa, wa, axis, &outer, &C, &inner):
         return None
     gx = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), t, 0)
-    gw = backward(ga, xa, gx, wa, outer, C, inner, fa_threads_now())
+    gw = backward(ga, xa, gx, wa, outer, C, inner)
     if t == cnp.NPY_FLOAT:
         gw = gw.astype(np.float32)
     return gx, gw
@@ -400,7 +381,7 @@ cdef inline void _kadd(double *s, double *c, double *plain, double v) noexcept n
 
 
 def backward(cnp.ndarray g, cnp.ndarray x, cnp.ndarray gx, cnp.ndarray w, Py_ssize_t outer,
-             Py_ssize_t C, Py_ssize_t inner, int nthreads):
+             Py_ssize_t C, Py_ssize_t inner):
     """gx = grad_x; returns grad_weight (float64, C entries) summed in double."""
     if _tab == NULL:
         raise RuntimeError("fastact: PReLU kernels not installed")
@@ -427,7 +408,7 @@ def backward(cnp.ndarray g, cnp.ndarray x, cnp.ndarray gx, cnp.ndarray w, Py_ssi
     cdef Py_ssize_t o, ch, q, rb, kk, i, j, nrb, nouter, R, k
     cdef double *pp = p.part
     with nogil:
-        _run(&p, nthreads)
+        _run(&p)
         # fixed-order reduction of the partial sums (Kahan in double)
         if p.rows == 0:
             nouter = p.nruns // C

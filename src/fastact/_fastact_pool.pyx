@@ -1,0 +1,62 @@
+# cython: language_level=3
+"""fastact's thread pool (include/fa_pool.h): one process-wide pool and
+thread setting for every family, safe after fork().
+
+The module's file name is unique on purpose: threadpoolctl finds the
+loaded library by that prefix (see fastact/_threads.py)."""
+
+cdef extern from "fa_pool.h":
+    ctypedef void (*fa_items_fn)(void *ctx, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil
+    void fa_pool_init() noexcept nogil
+    void fa_pool_run(fa_items_fn fn, void *ctx, Py_ssize_t nitems, Py_ssize_t work,
+                     Py_ssize_t grain, Py_ssize_t min_block) noexcept nogil
+    int fa_pool_threads() noexcept nogil
+    void fa_pool_set_threads(int n) noexcept nogil
+    int fa_pool_have_threads() noexcept nogil
+    int fa_pool_cpus() noexcept nogil
+    double fa_backoff_left() noexcept nogil
+    double fa_backoff_len() noexcept nogil
+    int FA_POOL_MAXT
+    int fa_pool_nworkers() noexcept nogil
+
+fa_pool_init()
+
+MAX_THREADS = FA_POOL_MAXT
+
+
+cdef void run(items_fn fn, void *ctx, Py_ssize_t nitems, Py_ssize_t work, Py_ssize_t grain,
+              Py_ssize_t min_block) noexcept nogil:
+    fa_pool_run(<fa_items_fn>fn, ctx, nitems, work, grain, min_block)
+
+
+cdef int threads() noexcept nogil:
+    return fa_pool_threads()
+
+
+def get_num_threads():
+    return fa_pool_threads()
+
+
+def _set(int n):
+    """Set the thread setting (n already checked, capped at MAX_THREADS)."""
+    fa_pool_set_threads(n)
+
+
+def have_threads():
+    """False for a build without the pool (FASTACT_NO_THREADS=1)."""
+    return bool(fa_pool_have_threads())
+
+
+def num_cpus():
+    """CPUs this process may run on (its affinity mask)."""
+    return fa_pool_cpus()
+
+
+def _workers():
+    """Workers started in this process (for tests)."""
+    return fa_pool_nworkers()
+
+
+def _backoff_state():
+    """(seconds of serial calls left, current back-off window): for tests."""
+    return fa_backoff_left(), fa_backoff_len()
