@@ -2,9 +2,9 @@
 
     python benchmarks/busy_core.py
 
-Issue 3: with another process busy on a core of this 2-core machine, 2
-threads must not be slower than 1 thread (the contention back-off of
-include/fa_omp.h).  Prints the median time per call for 1 and 2 threads,
+With another process busy on a core of this 2-core machine, 2 threads must
+not be slower than 1 thread (include/fa_pool.h: the caller never waits for
+a worker that has not started, and the contention back-off).  Prints the median time per call for 1 and 2 threads,
 first on an idle machine, then with a `while True: pass` process running,
 and the ratio (2 threads / 1 thread).  A benchmark, not a test: timings on a
 shared machine are noisy.

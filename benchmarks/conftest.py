@@ -16,7 +16,7 @@ line (``testpaths = ["tests"]`` in pyproject.toml).  Options:
                        --bench-round-ms milliseconds (default 1.0)
 
 Why not every peer by default: on a machine with few cores, three or more
-thread pools in one process (fastact's OpenMP, torch's OpenMP, numexpr's,
+thread pools in one process (fastact's pool, torch's OpenMP, numexpr's,
 onnxruntime's) starve one another and a 10 µs call takes milliseconds.
 Name numexpr or onnxruntime explicitly to measure them (one at a time,
 ideally: ``--bench-peers numexpr``), or use ``python -m fastact.bench``,

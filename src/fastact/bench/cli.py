@@ -45,6 +45,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--peers", type=_names, metavar="numpy,torch",
                     help="only these peers (default: every installed one)")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    ap.add_argument("--no-pipelines", action="store_true",
+                    help="skip the pipelines section (an MLP loop with NumPy and torch matrix "
+                         "products, and calls beside a busy core; python -m "
+                         "fastact.bench.pipelines runs it alone)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     ap.add_argument("--list", action="store_true",
                     help="list the functions and peers, and exit")
@@ -92,10 +96,12 @@ def main(argv=None) -> int:
     config.progress = not args.no_progress
     command = "python -m fastact.bench " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
-    return write(config, args.out, plots=not args.no_plots, command=command.strip())
+    return write(config, args.out, plots=not args.no_plots, command=command.strip(),
+                 pipelines=not args.no_pipelines)
 
 
-def write(config, out_dir: str, plots: bool = True, command: str = "") -> int:
+def write(config, out_dir: str, plots: bool = True, command: str = "",
+          pipelines: bool = True) -> int:
     from fastact.bench import report
     from fastact.bench.runner import run
 
@@ -103,6 +109,9 @@ def write(config, out_dir: str, plots: bool = True, command: str = "") -> int:
     t0 = time.perf_counter()
     data = run(config)
     data["command"] = command
+    if pipelines:
+        from fastact.bench import pipelines as pl
+        data["pipelines"] = pl.run(quick=config.mode != "full", progress=config.progress)
     made = {}
     if plots:
         from fastact.bench.plots import write_plots

@@ -294,8 +294,8 @@ def markdown(data: dict) -> list:
              f"{data['calls']} calls per function beside a busy core; each library and "
              "thread count in a process of its own (`python -m fastact.bench.pipelines`). "
              "Times in ms: median / p90 / p99.9 / max, then the total; `>3x`: calls "
-             "above 3x the same library's 1-thread median.  NumPy's BLAS: "
-             f"{data.get('numpy_blas_threads')}.", ""]
+             "above 3x the same library's 1-thread median.  BLAS libraries loaded "
+             f"(threads): {data.get('numpy_blas_threads')}.", ""]
     for case, title in (("mlp-numpy", "NumPy MLP (NumPy matmul)"),
                         ("mlp-torch", "MLP with torch.mm for the products")):
         keys = [k for k in st if k.startswith(case + "|")]

@@ -157,7 +157,7 @@ def write_markdown(data: dict, path: str, plots: dict | None = None, command: st
         ("fastact", f"{env['fastact']}, ISA level in use **{env['isa']}** "
                     f"(built: {', '.join(cfg['isas_built'])}; this CPU: "
                     f"{', '.join(cfg['isas_supported'])})"),
-        ("fastact build", f"{cfg['compiler']}; OpenMP {cfg['openmp']} ({cfg['openmp_note']}); "
+        ("fastact build", f"{cfg['compiler']}; thread pool {cfg.get('thread_pool')}; "
                           f"flags `{' '.join(cfg['kernel_flags'])}`"),
         ("Threads measured", ", ".join(str(t) for t in data["threads"]) +
          " (fastact `fa.num_threads`, torch `set_num_threads`, numexpr and onnxruntime "
@@ -189,13 +189,13 @@ def write_markdown(data: dict, path: str, plots: dict | None = None, command: st
           f"passes, the libraries in one order then the other), each repeat an inner loop "
           f"of about {tm['target_ms']:g} ms of calls, after a warm-up, and each library's "
           f"repeats after 2 ms of untimed calls of its own (the previous library's idle "
-          f"OpenMP workers spin for about a millisecond and would stall the next parallel "
-          f"call, whichever library it is); outputs preallocated "
+          f"workers may still spin, torch's OpenMP workers for about a millisecond, and "
+          f"would slow the next parallel call, whichever library it is); outputs preallocated "
           f"(`out=`) wherever the library allows. All libraries run side by side in one "
           f"process on the same input buffers.",
           "- Process groups: fastact runs side by side with each group of peers in a process "
           f"of its own ({'; '.join('+'.join(g) for g in env.get('process_groups', []))}), "
-          "because three or more thread pools in one process (fastact's OpenMP, torch's, "
+          "because three or more thread pools in one process (fastact's, torch's OpenMP, "
           "numexpr's, onnxruntime's) starve one another on a machine with few cores. A "
           "speed-up uses the fastact time measured in the peer's own process; fastact's "
           "figures in the tables come from the first group.",
@@ -289,6 +289,11 @@ def write_markdown(data: dict, path: str, plots: dict | None = None, command: st
     L += _table(["dtype", "N", "threads", "copy numpy", "copy torch", "add3 numpy",
                  "add3 torch"], rows)
     L.append("")
+
+    # ---------------------------------------------------------- pipelines
+    if data.get("pipelines"):
+        from fastact.bench.pipelines import markdown as pipelines_markdown
+        L += pipelines_markdown(data["pipelines"])
 
     # ---------------------------------------------------------- per function
     L += ["## Per function", ""]

@@ -248,8 +248,8 @@ def _time_all(calls: dict, timer: Timer) -> dict:
     for order in (names, names[::-1]):
         for name in order:
             # untimed calls first: the previous library's idle thread pool
-            # may still spin on the cores (torch's and fastact's OpenMP
-            # workers do for about a millisecond), which stalls the first
+            # may still spin on the cores (torch's OpenMP workers for about a
+            # millisecond, fastact's for 50 µs), which stalls the first
             # parallel calls of whichever library comes next
             settle(calls[name], SETTLE_NS)
             t = per_pass.measure(calls[name], inner[name])
@@ -258,7 +258,7 @@ def _time_all(calls: dict, timer: Timer) -> dict:
 
 
 # Threaded peers that must not share a process: on a machine with few
-# cores, three or more thread pools alive in one process (fastact's OpenMP,
+# cores, three or more thread pools alive in one process (fastact's pool,
 # torch's own OpenMP, onnxruntime's pool, numexpr's) starve one another and
 # a 10 µs call takes milliseconds (every parallel call waits for a time
 # slice).  So fastact runs side by side with each group below in a process
