@@ -98,3 +98,7 @@ __all__ = sorted(
     + (list(_axis_api.__all__) if _axis_api is not None else [])
 )
 del _name
+
+
+def __dir__():
+    return list(__all__)

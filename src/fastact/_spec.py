@@ -4,8 +4,9 @@ Every activation is declared once here: its name, kind, parameters and
 defaults, formula, whether its gradient can be computed from the output,
 its accuracy budget and its cost class.  From this table:
 
-* ``setup.py`` renders the C kernel list (``include/fa_list.h``) and the
-  Cython entry points (``_core.pyx`` from ``_core.pyx.tp``);
+* ``_codegen.py`` (called by setup.py) renders the C kernel list
+  (``include/fa_list.h``), the Cython entry points (``_core.pyx`` from
+  ``_core.pyx.tp``) and the type stubs (``__init__.pyi``);
 * ``fastact.ACTIVATIONS`` (the registry) is built;
 * the tests and the benchmarks are parametrized.
 
@@ -13,7 +14,7 @@ The math itself is written once per kernel in ``include/fa_act_impl.h``
 (generic over float/double); ``Activation.kernels`` names the C kernels an
 activation uses.
 
-This module must stay importable without the compiled extension (setup.py
+This module must stay importable without the compiled extension (_codegen
 loads it by path before anything is built).
 """
 
@@ -192,12 +193,3 @@ KERNEL_COST = {k: next(s.cost for s in SPECS if k in s.kernels) for k in KERNELS
 
 def kernel_index(name: str) -> int:
     return KERNELS.index(name)
-
-
-def render_kernel_list() -> str:
-    """C X-macro list of the kernels (include/fa_list.h)."""
-    lines = ["/* generated from src/fastact/_spec.py by setup.py -- do not edit */",
-             "#define FA_KERNELS(X) \\"]
-    lines += [f"    X({k}, {int(KERNEL_HAS_Y[k])}) \\" for k in KERNELS]
-    lines.append("")
-    return "\n".join(lines) + "\n"

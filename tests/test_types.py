@@ -1,0 +1,82 @@
+"""Static types: the generated stub (fastact/__init__.pyi) lets `mypy
+--strict` check a user's script, and catches a misspelt keyword or an
+unknown choice value.  `dir(fastact)` is the public API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import fastact as fa
+
+PKG_PARENT = str(Path(fa.__file__).resolve().parents[1])
+
+GOOD = """
+import numpy as np
+import fastact as fa
+
+x = np.linspace(-3, 3, 7, dtype=np.float32)
+y: np.ndarray = fa.sigmoid(x)
+g = fa.sigmoid_backward(np.ones_like(x), y=y)
+fa.gelu(x, approximate="tanh", out=x)
+fa.leaky_relu(x, negative_slope=0.1)
+fa.threshold(x, threshold=0.5, value=0.0)
+s = fa.softmax(x.reshape(1, 7), axis=-1)
+l = fa.logsumexp(x)
+h = fa.geglu(np.ones((2, 4)), axis=1, approximate="none")
+gx, gw = fa.prelu_backward(x, x, np.ones(1, np.float32))
+with fa.num_threads(1):
+    n: int = fa.get_num_threads()
+fa.set_num_threads(2)
+print(fa.ACTIVATIONS["gelu"].params, fa.__version__)
+"""
+
+BAD = {
+    "misspelt keyword": 'fa.gelu(x, aproximate="tanh")',
+    "unknown choice": 'fa.gelu(x, approximate="tan")',
+    "no such function": "fa.sigmoidd(x)",
+    "missing required": "fa.threshold(x, value=1.0)",
+    "wrong type": 'fa.set_num_threads("2")',
+}
+
+
+def _mypy(code: str, tmp_path: Path):
+    pytest.importorskip("mypy")
+    f = tmp_path / "user.py"
+    f.write_text(textwrap.dedent(code))
+    env = dict(os.environ, MYPYPATH=PKG_PARENT)
+    return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+                           "--cache-dir", str(tmp_path / ".mypy_cache"), str(f)],
+                          capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+
+
+def test_stub_exists_and_matches_all():
+    stub = Path(fa.__file__).with_name("__init__.pyi")
+    assert stub.exists() and Path(fa.__file__).with_name("py.typed").exists()
+    text = stub.read_text()
+    for name in fa.__all__:
+        assert (f"def {name}(" in text) or (f"{name}:" in text), name
+
+
+def test_mypy_strict_user_script(tmp_path):
+    bad = "\n".join(f"{line}  # case {i}" for i, line in enumerate(BAD.values()))
+    code = GOOD + "\n" + bad + "\n"
+    r = _mypy(code, tmp_path)
+    out = r.stdout
+    good_lines = len(textwrap.dedent(GOOD).splitlines()) + 1
+    errors = [ln for ln in out.splitlines() if ": error:" in ln]
+    # every error is on a BAD line, and every BAD line has one
+    lines = {int(ln.split(":")[1]) for ln in errors}
+    assert all(n > good_lines for n in lines), out
+    assert len(lines) == len(BAD), out
+
+
+def test_dir_is_the_public_api():
+    assert sorted(dir(fa)) == sorted(fa.__all__)
+    for name in ("dataclass", "MappingProxyType", "annotations", "Entry"):
+        assert name not in dir(fa)
