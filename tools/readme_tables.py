@@ -18,11 +18,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_spec():
-    """The spec loaded by path, as setup.py loads it (no build needed)."""
-    sys.path.insert(0, str(ROOT))
-    from setup import load_spec as setup_load_spec
-
-    return setup_load_spec()
+    """The spec loaded by path through the code generator, as setup.py does
+    (no build needed)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "_fastact_codegen", ROOT / "src" / "fastact" / "_codegen.py")
+    codegen = importlib.util.module_from_spec(spec)
+    sys.modules["_fastact_codegen"] = codegen
+    spec.loader.exec_module(codegen)
+    return codegen.load_spec()
 
 
 def fmt(v):

@@ -70,9 +70,77 @@ def render_kernel_list(spec) -> str:
 def render_core(spec) -> str:
     from Cython.Tempita import sub
     tp = (PKG / "_core.pyx.tp").read_text()
+    docs = {}
+    for s in spec.SPECS:
+        if s.kind == "elementwise":
+            docs[s.name] = render_doc(s, backward=False)
+            docs[s.name + "_backward"] = render_doc(s, backward=True)
     return BANNER.format(src="_core.pyx.tp") + sub(
         tp, specs=spec.SPECS, kernels=spec.KERNELS, kernel_cost=spec.KERNEL_COST,
-        kernel_has_y=spec.KERNEL_HAS_Y, grains=GRAINS)
+        kernel_has_y=spec.KERNEL_HAS_Y, grains=GRAINS, docs=docs)
+
+
+# ------------------------------------------------------------------ docstrings
+
+_X_DOC = ("    Input. float32 stays float32 and float64 stays float64; float16 is\n"
+          "    computed in float32 and returned as float16; bool and integers are\n"
+          "    computed as float64. Any shape and memory layout.")
+_OUT_DOC = ("    Where to write the result: the result's shape and dtype, writeable;\n"
+            "    it may be the input itself (in place).")
+
+
+def _param_doc(p) -> str:
+    if p.type == "choice":
+        head = (f"{p.name} : {{{', '.join(repr(c) for c in p.choices)}}}, "
+                f"default {p.default!r}")
+    elif p.required:
+        head = f"{p.name} : float"
+    else:
+        head = f"{p.name} : float, default {p.default!r}"
+    body = p.doc or ("    Converted to the computation dtype (float32 for float32 and "
+                     "float16 input)." if p.type == "float" else "    The variant.")
+    check = {">0": " Must be > 0.", ">=0": " Must be >= 0.", "!=0": " Must not be 0."}
+    return head + "\n" + body + check.get(p.check or "", "")
+
+
+def render_doc(s, backward: bool) -> str:
+    """The NumPy-style docstring of an elementwise function (indented for the
+    body of its `def`, quotes included)."""
+    name = s.name + ("_backward" if backward else "")
+    if backward:
+        summary = f"Gradient of {s.name}: grad_output * d{s.name}/dx, elementwise."
+        params = ["grad_output : array_like\n    The gradient of the loss with respect to "
+                  f"{s.name}(x); x's shape."]
+        params.append("x : array_like\n    The forward input" + (
+            " (or give `y=` instead)." if s.grad_from_output else "."))
+    else:
+        summary = f"{s.name}(x) = {s.formula}, elementwise."
+        params = ["x : array_like\n" + _X_DOC]
+    params += [_param_doc(p) for p in s.params]
+    if backward and s.grad_from_output:
+        params.append("y : array_like, optional\n    The forward output "
+                      f"{s.name}(x), instead of x (exactly one of x and y).")
+    params.append("out : ndarray, optional\n" + _OUT_DOC)
+    ret = ("ndarray or NumPy scalar\n    grad_output times the derivative at x, in x's "
+           "dtype;\n    a NumPy scalar for scalar input (`out` when given)." if backward else
+           "ndarray or NumPy scalar\n    The result, in the rules' dtype; a NumPy scalar "
+           "for scalar\n    input (`out` when given).")
+    call = (f"fa.{name}(np.ones_like(x), x)" if backward else f"fa.{name}(x)")
+    notes = (("Exact (one rounding at most)." if s.ulp == (0, 0) else
+              f"Accuracy: within {s.ulp[0]} ulp (float32) and {s.ulp[1]} ulp (float64) of "
+              "the exact\nvalue.") if not backward else
+             f"Accuracy: within {s.bwd_ulp} ulp of the exact value, away from the zeros "
+             "of the\nderivative.")
+    if not backward:
+        notes += f" Gradient: `{s.name}_backward`."
+    text = "\n".join([summary, "", "Parameters", "----------", *params, "",
+                      "Returns", "-------", ret, "", "Notes", "-----", notes, "",
+                      "Examples", "--------", ">>> import numpy as np, fastact as fa",
+                      ">>> x = np.linspace(-3, 3, 5, dtype=np.float32)",
+                      f">>> r = {call}"])
+    body = "\n".join(("    " + ln) if ln else "" for ln in text.splitlines())
+    return '"""' + body.lstrip() + '\n    """'
+
 
 
 def render_kernels(isa: str) -> str:
