@@ -34,6 +34,10 @@ with fa.num_threads(1):
     n: int = fa.get_num_threads()
 fa.set_num_threads(2)
 print(fa.ACTIVATIONS["gelu"].params, fa.__version__)
+
+import fastact.ufunc as fu
+u: np.ufunc = fu.leaky_relu
+z = fu.gelu_tanh(x, out=x)
 """
 
 BAD = {
@@ -42,6 +46,7 @@ BAD = {
     "no such function": "fa.sigmoidd(x)",
     "missing required": "fa.threshold(x, value=1.0)",
     "wrong type": 'fa.set_num_threads("2")',
+    "no such ufunc": "fu.sigmoidd(x)",
 }
 
 
@@ -56,11 +61,15 @@ def _mypy(code: str, tmp_path: Path):
 
 
 def test_stub_exists_and_matches_all():
+    import fastact.ufunc as fu
     stub = Path(fa.__file__).with_name("__init__.pyi")
     assert stub.exists() and Path(fa.__file__).with_name("py.typed").exists()
     text = stub.read_text()
     for name in fa.__all__:
         assert (f"def {name}(" in text) or (f"{name}:" in text), name
+    text = Path(fa.__file__).with_name("ufunc.pyi").read_text()
+    for name in fu.__all__:
+        assert f"\n{name}: np.ufunc" in text, name
 
 
 def test_mypy_strict_user_script(tmp_path):

@@ -139,7 +139,35 @@ def _finish(target, out, res, scalar):
 
 # -------------------------------------------------------------- elementwise
 
+def _container(*objs) -> bool:
+    """An input that is not an ndarray but implements __array_ufunc__
+    (pandas, xarray, Dask, a user's container): handed to fastact.ufunc,
+    which keeps its type, index, coordinates or laziness."""
+    return any(o is not None and not isinstance(o, np.ndarray)
+               and getattr(type(o), "__array_ufunc__", None) is not None for o in objs)
+
+
+def _ufunc(fname: str, kernel: str, suffix: str = ""):
+    """The fastact.ufunc object of a function (and kernel variant)."""
+    from fastact import _spec, ufunc
+
+    base = fname[:-len("_backward")] if fname.endswith("_backward") else fname
+    spec = _spec.BY_NAME[base]
+    name = base
+    if isinstance(spec.kernel, dict):
+        for i, (choice, k) in enumerate(spec.kernel.items()):
+            if k == kernel and i:
+                name = f"{base}_{choice}"
+    return getattr(ufunc, name + suffix)
+
+
+def _by_ufunc(uf, args, out):
+    return uf(*args) if out is None else uf(*args, out=out)
+
+
 def unary(fname: str, kernel: str, x, out, params: tuple):
+    if _container(x, out):
+        return _by_ufunc(_ufunc(fname, kernel), (x,) + params, out)
     a, comp, res = prepare(x, fname, "x")
     out = check_out(out, a.shape, res, fname, ((a, "x"),))
     order = _order(a)
@@ -150,6 +178,9 @@ def unary(fname: str, kernel: str, x, out, params: tuple):
 
 
 def binary(fname: str, kernel: str, from_y: bool, g, x, out, params: tuple):
+    if _container(g, x, out):
+        uf = _ufunc(fname, kernel, "_backward_y" if from_y else "_backward")
+        return _by_ufunc(uf, (g, x) + params, out)
     xname = "y" if from_y else "x"
     a, comp, res = prepare(x, fname, xname)
     ga = as_array(g, fname, "grad_output")

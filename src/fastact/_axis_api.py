@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from fastact import _api
+from fastact import _api, _containers
 
 try:  # numpy >= 1.25
     from numpy.exceptions import AxisError
@@ -146,10 +146,19 @@ def _run(op: str, v: _View, xb, gb, t, sg=1.0, n=None):
 
 # ------------------------------------------------------- softmax family
 
+def _contained(fname, arrays, axis, out, **kw):
+    """A pandas, xarray or Dask input (fastact._containers)."""
+    if out is not None:
+        kw["out"] = out
+    return _containers.call(fname, globals()[fname], arrays, axis, kw)
+
+
 def _softmax_like(fname, op, x, axis, out, sg=1.0):
     r = _fast(op, x, None, axis, out, sg)
     if r is not None:
         return r
+    if _containers.is_container(x):
+        return _contained(fname, (x,), axis, out)
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
     out = _api.check_out(out, a.shape, res, fname, ((a, "x"),))
@@ -186,6 +195,8 @@ def _softmax_like_backward(fname, op, g, x, y, axis, out, sg=1.0):
         r = _fast(op + ("_by" if x is None else "_bx"), y if x is None else x, g, axis, out, sg)
         if r is not None:
             return r
+    if _containers.is_container(g, x, y):
+        return _contained(fname, (g, x), axis, out, **({} if y is None else {"y": y}))
     xv, xname, from_y = _x_or_y(fname, x, y)
     a, comp, res = _input(fname, xv, xname)
     ax = _axis_index(fname, axis, a.ndim)
@@ -233,6 +244,8 @@ def logsumexp(x, axis=-1, *, out=None):
     a row of only -inf and for an axis of length 0; +inf when a row holds
     +inf; NaN when it holds NaN."""
     fname = "logsumexp"
+    if _containers.is_container(x):
+        return _contained(fname, (x,), axis, out)
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
     rshape = a.shape[:ax] + a.shape[ax + 1:]
@@ -255,6 +268,8 @@ def logsumexp_backward(grad_output, x, axis=-1, *, out=None):
     along `axis`.  A row of only -inf (logsumexp constant -inf) gets 0
     (torch gives NaN there)."""
     fname = "logsumexp_backward"
+    if _containers.is_container(grad_output, x):
+        return _contained(fname, (grad_output, x), axis, out)
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
     rshape = a.shape[:ax] + a.shape[ax + 1:]
@@ -295,6 +310,9 @@ def _glu_forward(fname, name, x, axis, out, approximate="none"):
     r = _fast(op, x, None, axis, out)
     if r is not None:
         return r
+    if _containers.is_container(x):
+        return _contained(fname, (x,), axis, out,
+                          **({"approximate": approximate} if name == "geglu" else {}))
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
     hshape = _half(fname, a, ax)
@@ -311,6 +329,9 @@ def _glu_backward(fname, name, g, x, axis, out, approximate="none"):
     r = _fast(op, x, g, axis, out)
     if r is not None:
         return r
+    if _containers.is_container(g, x):
+        return _contained(fname, (g, x), axis, out,
+                          **({"approximate": approximate} if name == "geglu" else {}))
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
     hshape = _half(fname, a, ax)
