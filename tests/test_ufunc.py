@@ -115,3 +115,40 @@ def test_ufunc_override_protocol():
     assert isinstance(b, Box)
     b = fa.sigmoid_backward(Box(np.ones(2)), y=Box(np.full(2, 0.5)))
     assert isinstance(b, Box) and np.array_equal(b.v, [0.25, 0.25])
+
+
+GUFUNCS = [("softmax", {}), ("log_softmax", {}), ("softmin", {}), ("logsumexp", {})]
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin", "logsumexp"])
+def test_gufuncs_bitwise_the_functions(name, dtype):
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((64, 300)) * 4).astype(dtype)
+    x[3, 7] = -np.inf
+    x[4] = -np.inf
+    g = rng.standard_normal(x.shape).astype(dtype)
+    uf, fn = getattr(fu, name), getattr(fa, name)
+    for axis in (-1, 0):
+        assert bitwise_eq(uf(x, axis=axis), fn(x, axis=axis))
+    # a strided axis: copied row by row, same accuracy
+    xs = x[:, ::3]
+    assert np.allclose(uf(xs), fn(xs), rtol=8 * np.finfo(dtype).eps, atol=0, equal_nan=True)
+    if name == "logsumexp":
+        lg = g[:, 0].copy()
+        assert bitwise_eq(fu.logsumexp_backward(lg, x), fa.logsumexp_backward(lg, x))
+        return
+    y = fn(x)
+    bwd = getattr(fa, name + "_backward")
+    assert bitwise_eq(getattr(fu, name + "_backward")(g, x), bwd(g, x))
+    assert bitwise_eq(getattr(fu, name + "_backward_y")(g, y), bwd(g, y=y))
+    # broadcasting over loop dimensions, out=
+    out = np.empty((2,) + x.shape, dtype)
+    uf(np.stack([x, x]), out=out)
+    assert bitwise_eq(out[1], fn(x))
+
+
+def test_gufunc_empty_and_signature():
+    assert fu.softmax.signature == "(n)->(n)" and fu.logsumexp.signature == "(n)->()"
+    assert np.all(fu.logsumexp(np.empty((3, 0))) == -np.inf)
+    assert fu.softmax(np.empty((3, 0))).shape == (3, 0)

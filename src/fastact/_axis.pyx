@@ -11,6 +11,7 @@ seen as (outer, n, inner) blocks (see fa_axis_table.h).
 """
 
 cimport numpy as cnp
+from libc.math cimport INFINITY as INF
 from cpython.pycapsule cimport PyCapsule_GetPointer
 
 cnp.import_array()
@@ -106,8 +107,9 @@ cdef void _ax_items(void *ctx, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
     c.f(&c.job, i0, i1)
 
 
-cdef void _run_job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, void *out,
-                   Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg) noexcept:
+cdef void _job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, void *out,
+              Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg) noexcept nogil:
+    """Run op over the (outer, n, inner) block through the pool."""
     cdef ax_ctx c
     cdef Py_ssize_t items
     c.f = _tab.fns[2 * op + d]
@@ -129,10 +131,14 @@ cdef void _run_job(int op, bint d, Py_ssize_t isz, const void *x, const void *g,
     else:
         c.job.W = _col_width(n, inner, isz)
         items = outer * ((inner + c.job.W - 1) // c.job.W)
-    if items <= 0:
-        return
-    with nogil:
+    if items > 0:
         pool_run(_ax_items, &c, items, outer * n * inner, GRAIN, MIN_BLOCK)
+
+
+cdef void _run_job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, void *out,
+                   Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg) noexcept:
+    with nogil:
+        _job(op, d, isz, x, g, out, outer, n, inner, sg)
 
 
 # ------------------------------------------------------------ fast path
@@ -198,3 +204,166 @@ def fast(int op, object x, object g, object axis, object out, double sg):
     _run_job(op, t == cnp.NPY_DOUBLE, cnp.PyArray_ITEMSIZE(xa), cnp.PyArray_DATA(xa),
              cnp.PyArray_DATA(ga) if bwd else NULL, cnp.PyArray_DATA(oa), outer, n, inner, sg)
     return oa
+
+
+# ---------------------------------------------------- generalized ufuncs
+#
+# The softmax family and logsumexp as numpy generalized ufuncs
+# (fastact.ufunc): softmax (n)->(n), logsumexp (n)->(), their backward
+# (n),(n)->(n) and (),(n)->(n).  NumPy's `axis=` picks the core axis.
+# Rows that are contiguous and follow one another, or the columns of one
+# C-contiguous block, run as one block through the pool (bitwise the
+# functions); any other layout is copied row by row into a buffer (within
+# the same accuracy budget, not always bitwise: the functions walk a
+# strided axis by column blocks).
+
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+
+cdef extern from "<fenv.h>":
+    int feclearexcept(int) noexcept nogil
+    int FE_ALL_EXCEPT
+
+cnp.import_ufunc()
+
+ctypedef struct ginfo:
+    int op
+    int d
+    int kind          # 0 (n)->(n), 1 (n)->(), 2 (n),(n)->(n), 3 (),(n)->(n)
+    double sg
+
+from fastact._spec import GUFUNCS as _GUFUNCS
+
+# by kind: 0 (n)->(n), 1 (n)->(), 2 (n),(n)->(n), 3 (),(n)->(n)
+_SIGNATURES = ("(n)->(n)", "(n)->()", "(n),(n)->(n)", "(),(n)->(n)")
+
+
+cdef inline int _layout(Py_ssize_t so, Py_ssize_t sc, Py_ssize_t row, Py_ssize_t col,
+                        Py_ssize_t isz, bint core) noexcept nogil:
+    """1 row blocks, 2 column blocks, 3 both (one value per row, contiguous), 0 other"""
+    if not core:
+        return 3 if so == isz else 0
+    if sc == isz and so == row:
+        return 1
+    if so == isz and sc == col:
+        return 2
+    return 0
+
+
+cdef void _gloop(char **args, cnp.npy_intp *dims, cnp.npy_intp *steps, void *data) noexcept nogil:
+    cdef const ginfo *u = <const ginfo *>data
+    cdef Py_ssize_t N = dims[0], n = dims[1], isz = 8 if u.d else 4, r, i
+    cdef bint has_g = u.kind >= 2, g_core = u.kind == 2, o_core = u.kind != 1
+    cdef char *g = args[0] if has_g else NULL
+    cdef char *x = args[1] if has_g else args[0]
+    cdef char *o = args[2] if has_g else args[1]
+    # outer steps, then core steps (inputs, then the output)
+    cdef Py_ssize_t sgo = steps[0] if has_g else 0
+    cdef Py_ssize_t sxo = steps[1] if has_g else steps[0]
+    cdef Py_ssize_t soo = steps[2] if has_g else steps[1]
+    cdef int c = 3 if has_g else 2
+    cdef Py_ssize_t sgc = 0, sxc, soc = 0
+    if g_core:
+        sgc = steps[c]
+        c += 1
+    sxc = steps[c]
+    c += 1
+    if o_core:
+        soc = steps[c]
+    if _tab == NULL or N <= 0:
+        return
+    if n == 0:
+        if u.kind == 1:
+            for r in range(N):
+                if u.d:
+                    (<double *>(o + r * soo))[0] = -INF
+                else:
+                    (<float *>(o + r * soo))[0] = -INF
+        return
+    cdef Py_ssize_t row = n * isz, col = N * isz
+    # 1: rows that are contiguous and follow one another; 2: the rows are
+    # the columns of one C-contiguous block (axis=0 of a 2-D array); 0: other
+    cdef int lx = _layout(sxo, sxc, row, col, isz, True)
+    cdef int lg = _layout(sgo, sgc, row, col, isz, g_core) if has_g else lx
+    cdef int lo = _layout(soo, soc, row, col, isz, o_core)
+    cdef char *tmp
+    if lx and (lg == lx or lg == 3):
+        if lo == lx or lo == 3:
+            _job(u.op, u.d, isz, x, g, o, N if lx == 1 else 1, n, 1 if lx == 1 else N, u.sg)
+        else:
+            # the kernel's layout in a block, then to `out` as NumPy laid it
+            tmp = <char *>malloc(N * (n if o_core else 1) * isz)
+            if tmp == NULL:
+                return
+            _job(u.op, u.d, isz, x, g, tmp, N if lx == 1 else 1, n, 1 if lx == 1 else N, u.sg)
+            for r in range(N):
+                if not o_core:
+                    memcpy(o + r * soo, tmp + r * isz, isz)
+                    continue
+                for i in range(n):
+                    memcpy(o + r * soo + i * soc,
+                           tmp + ((r * n + i) if lx == 1 else (i * N + r)) * isz, isz)
+            free(tmp)
+        feclearexcept(FE_ALL_EXCEPT)
+        return
+    cdef char *bx = <char *>malloc(row)
+    cdef char *bg = <char *>malloc(row if g_core else isz)
+    cdef char *bo = <char *>malloc(row if o_core else isz)
+    if bx == NULL or bg == NULL or bo == NULL:
+        free(bx)
+        free(bg)
+        free(bo)
+        return
+    for r in range(N):
+        for i in range(n):
+            memcpy(bx + i * isz, x + r * sxo + i * sxc, isz)
+        if has_g:
+            if g_core:
+                for i in range(n):
+                    memcpy(bg + i * isz, g + r * sgo + i * sgc, isz)
+            else:
+                memcpy(bg, g + r * sgo, isz)
+        _job(u.op, u.d, isz, bx, bg if has_g else NULL, bo, 1, n, 1, u.sg)
+        if o_core:
+            for i in range(n):
+                memcpy(o + r * soo + i * soc, bo + i * isz, isz)
+        else:
+            memcpy(o + r * soo, bo, isz)
+    free(bx)
+    free(bg)
+    free(bo)
+    feclearexcept(FE_ALL_EXCEPT)
+
+
+cdef list _gufunc_keep = []
+
+def _make_gufuncs():
+    """{name: numpy.ufunc} of the generalized ufuncs above (fastact.ufunc)."""
+    cdef dict res = {}
+    cdef ginfo *info
+    cdef void **data
+    cdef cnp.PyUFuncGenericFunction *funcs
+    cdef char *types
+    cdef int nin, j, d
+    for name, op, sg, kind, doc in _GUFUNCS:
+        nin = 2 if kind >= 2 else 1
+        info = <ginfo *>malloc(2 * sizeof(ginfo))
+        data = <void **>malloc(2 * sizeof(void *))
+        funcs = <cnp.PyUFuncGenericFunction *>malloc(2 * sizeof(cnp.PyUFuncGenericFunction))
+        types = <char *>malloc(2 * (nin + 1))
+        if info == NULL or data == NULL or funcs == NULL or types == NULL:
+            raise MemoryError()
+        for d in range(2):
+            info[d].op = OP[op]
+            info[d].d = d
+            info[d].kind = kind
+            info[d].sg = sg
+            data[d] = &info[d]
+            funcs[d] = <cnp.PyUFuncGenericFunction>_gloop
+            for j in range(nin + 1):
+                types[d * (nin + 1) + j] = cnp.NPY_DOUBLE if d else cnp.NPY_FLOAT
+        keep = (name.encode(), doc.encode(), _SIGNATURES[kind].encode())
+        _gufunc_keep.append(keep)
+        res[name] = cnp.PyUFunc_FromFuncAndDataAndSignature(
+            funcs, data, types, 2, nin, 1, cnp.PyUFunc_None, keep[0], keep[1], 0, keep[2])
+    return res

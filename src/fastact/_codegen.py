@@ -275,7 +275,7 @@ def ufunc_names(spec) -> list:
             base = s.name if i == 0 else f"{s.name}_{c}"
             names += [base, base + "_backward"] + ([base + "_backward_y"]
                                                    if s.grad_from_output else [])
-    return names
+    return names + [g[0] for g in spec.GUFUNCS]
 
 
 def render_ufunc_stub(spec) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Param", "Activation", "SPECS", "KERNELS", "BY_NAME", "kernel_index"]
+__all__ = ["Param", "Activation", "SPECS", "KERNELS", "BY_NAME", "GUFUNCS", "kernel_index"]
 
 REQUIRED = object()
 
@@ -182,6 +182,32 @@ SPECS: tuple = (
 )
 
 BY_NAME = {s.name: s for s in SPECS}
+
+# The generalized ufuncs of the along-axis family (fastact.ufunc):
+# (name, the op of include/fa_axis_table.h, sign of x, kind, docstring);
+# kind 0 (n)->(n), 1 (n)->(), 2 (n),(n)->(n), 3 (),(n)->(n).
+GUFUNCS: tuple = tuple(
+    (name, op, sg, kind, f"fastact.{fname} {what}as a generalized ufunc {sig}.")
+    for name, op, sg, kind, fname, what, sig in (
+        ("softmax", "softmax", 1.0, 0, "softmax", "", "(n)->(n)"),
+        ("log_softmax", "log_softmax", 1.0, 0, "log_softmax", "", "(n)->(n)"),
+        ("softmin", "softmax", -1.0, 0, "softmin", "", "(n)->(n)"),
+        ("logsumexp", "logsumexp", 1.0, 1, "logsumexp", "", "(n)->()"),
+        ("softmax_backward", "softmax_bx", 1.0, 2, "softmax_backward",
+         "(grad_output, x) ", "(n),(n)->(n)"),
+        ("softmax_backward_y", "softmax_by", 1.0, 2, "softmax_backward",
+         "(grad_output, y) ", "(n),(n)->(n)"),
+        ("log_softmax_backward", "log_softmax_bx", 1.0, 2, "log_softmax_backward",
+         "(grad_output, x) ", "(n),(n)->(n)"),
+        ("log_softmax_backward_y", "log_softmax_by", 1.0, 2, "log_softmax_backward",
+         "(grad_output, y) ", "(n),(n)->(n)"),
+        ("softmin_backward", "softmax_bx", -1.0, 2, "softmin_backward",
+         "(grad_output, x) ", "(n),(n)->(n)"),
+        ("softmin_backward_y", "softmax_by", -1.0, 2, "softmin_backward",
+         "(grad_output, y) ", "(n),(n)->(n)"),
+        ("logsumexp_backward", "logsumexp_b", 1.0, 3, "logsumexp_backward",
+         "(grad_output, x) ", "(),(n)->(n)"),
+    ))
 
 # The C kernels, in table order (fa_list.h is generated from this).  A
 # kernel has a from-output backward ("by") when its activation says so.

@@ -13,6 +13,11 @@ and, where the gradient is a function of the output, ``NAME_backward_y``.
 Loops for float32 and float64; NumPy casts other inputs (float16 to float32,
 integers and bool to float64).  Parameters are passed as inputs; their
 defaults are those of the ``fastact`` functions (the docstrings name them).
+The softmax family and logsumexp are generalized ufuncs: ``softmax``,
+``log_softmax``, ``softmin`` ``(n)->(n)``, ``logsumexp`` ``(n)->()``, their
+backward ``NAME_backward`` (grad_output, x) and ``NAME_backward_y``
+(grad_output, y) ``(n),(n)->(n)``, ``logsumexp_backward`` ``(),(n)->(n)``;
+``axis=`` picks the core axis (the last by default).
 A ufunc computes the formula as given: the functions' parameter checks
 (``alpha != 0``, ...) are not made here.  pandas, xarray and Dask objects
 handled by ``__array_ufunc__`` keep their type (the ``fastact`` functions
@@ -21,9 +26,9 @@ hand such inputs to these ufuncs).
 
 from __future__ import annotations
 
-from fastact import _core
+from fastact import _axis, _core
 
-UFUNCS = _core._make_ufuncs()
+UFUNCS = {**_core._make_ufuncs(), **_axis._make_gufuncs()}
 globals().update(UFUNCS)
 
 __all__ = sorted(UFUNCS)
