@@ -50,14 +50,6 @@ def is_x86_64():
     return m in ("x86_64", "amd64", "x64")
 
 
-# Instruction-set levels: name -> extra compiler flags.
-ISA_FLAGS = {
-    "baseline": [],
-    "avx2": ["-mavx2", "-mfma"],
-    "avx512": ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx2", "-mfma",
-               "-mprefer-vector-width=512"],
-}
-
 # Flags of every kernel module.  No -ffast-math: it assumes no NaN/inf and
 # re-associates the range reductions.  -ffp-contract=off: every FMA is
 # explicit, so results do not depend on the vector width or thread split.
@@ -78,7 +70,10 @@ def compiler_version():
 
 def main():
     codegen = load_codegen()
-    isas = ["baseline", "avx2", "avx512"] if is_x86_64() else ["baseline"]
+    spec = codegen.load_spec()
+    # instruction-set levels: _spec.ISA_LEVELS (name, flags, CPU features)
+    isa_flags = codegen.isa_flags(spec)
+    isas = codegen.isa_names(spec, is_x86_64())
     only = os.environ.get("FASTACT_BUILD_ISAS")
     if only:
         isas = [i for i in isas if i in only.split(",")] or ["baseline"]
@@ -110,18 +105,18 @@ def main():
     for fam in codegen.FAMILY_C:
         exts.append(Extension(f"fastact._{fam}", [f"src/fastact/_{fam}.pyx"],
                               include_dirs=include_dirs, define_macros=macros, depends=headers,
-                              extra_compile_args=KERNEL_FLAGS + ISA_FLAGS["baseline"]))
+                              extra_compile_args=KERNEL_FLAGS + isa_flags["baseline"]))
     for isa in isas:
         exts.append(Extension(f"fastact._kernels_{isa}",
                               [f"src/fastact/_kernels_{isa}.pyx"] + family_c[isa],
                               include_dirs=[str(INC)],
                               define_macros=[("FA_ISA_NAME", f'"{isa}"')], depends=headers,
-                              extra_compile_args=KERNEL_FLAGS + ISA_FLAGS[isa]))
+                              extra_compile_args=KERNEL_FLAGS + isa_flags[isa]))
 
     info = {
         "threads": threads,
         "isas": isas,
-        "isa_flags": {i: ISA_FLAGS[i] for i in isas},
+        "isa_flags": {i: isa_flags[i] for i in isas},
         "kernel_flags": KERNEL_FLAGS,
         "compiler": compiler_version(),
         "machine": platform.machine(),

@@ -67,6 +67,30 @@ def render_kernel_list(spec) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_cpu_header(spec) -> str:
+    """include/fa_cpu.h: fa_cpu_supports(level), level the index in
+    ISA_LEVELS (the x86-64 levels need GCC/clang's CPU feature builtins)."""
+    L = ["/* GENERATED from src/fastact/_spec.py (ISA_LEVELS) by fastact/_codegen.py -- do not",
+         " * edit.  CPU features for the kernel dispatch. */",
+         "#ifndef FASTACT_CPU_H", "#define FASTACT_CPU_H", "",
+         "static inline int fa_cpu_supports(int level)", "{",
+         "#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))",
+         "    __builtin_cpu_init();"]
+    for i, lv in enumerate(spec.ISA_LEVELS):
+        test = " && ".join(f'__builtin_cpu_supports("{f}")' for f in lv.features) or "1"
+        L.append(f"    if (level == {i}) return {test};   /* {lv.name} */")
+    L += ["    return 0;", "#else", "    return level == 0;", "#endif", "}", "", "#endif", ""]
+    return "\n".join(L)
+
+
+def isa_names(spec, x86_64: bool) -> list:
+    return [lv.name for lv in spec.ISA_LEVELS if x86_64 or not lv.x86_64]
+
+
+def isa_flags(spec) -> dict:
+    return {lv.name: list(lv.flags) for lv in spec.ISA_LEVELS}
+
+
 def render_core(spec) -> str:
     from Cython.Tempita import sub
     tp = (PKG / "_core.pyx.tp").read_text()
@@ -295,6 +319,7 @@ def generate(isas) -> None:
     rewritten, so the build stays incremental)."""
     spec = load_spec()
     write_if_changed(INC / "fa_list.h", render_kernel_list(spec))
+    write_if_changed(INC / "fa_cpu.h", render_cpu_header(spec))
     write_if_changed(PKG / "_core.pyx", render_core(spec))
     for isa in isas:
         write_if_changed(PKG / f"_kernels_{isa}.pyx", render_kernels(isa))

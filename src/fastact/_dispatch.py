@@ -11,10 +11,10 @@ import importlib
 import os
 from contextlib import contextmanager
 
-from fastact import _core
+from fastact import _core, _spec
 from fastact._build_info import BUILD
 
-LEVELS = ("baseline", "avx2", "avx512")
+LEVELS = tuple(lv.name for lv in _spec.ISA_LEVELS)
 
 
 def built_isas() -> list:

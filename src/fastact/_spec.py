@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Param", "Activation", "SPECS", "KERNELS", "BY_NAME", "GUFUNCS", "kernel_index"]
+__all__ = ["Param", "Activation", "SPECS", "KERNELS", "BY_NAME", "GUFUNCS", "ISA_LEVELS", "IsaLevel",
+           "kernel_index"]
 
 REQUIRED = object()
 
@@ -182,6 +183,27 @@ SPECS: tuple = (
 )
 
 BY_NAME = {s.name: s for s in SPECS}
+
+
+@dataclass(frozen=True)
+class IsaLevel:
+    """An instruction-set level the kernels are built for: its name, the
+    compiler flags of its modules and the CPU features it needs (GCC's
+    __builtin_cpu_supports names; include/fa_cpu.h is generated from them)."""
+    name: str
+    flags: tuple = ()
+    features: tuple = ()
+    x86_64: bool = True          # built on x86-64 only (baseline: everywhere)
+
+
+# lowest first; the best one the CPU supports is used (fastact._dispatch)
+ISA_LEVELS: tuple = (
+    IsaLevel("baseline", x86_64=False),
+    IsaLevel("avx2", ("-mavx2", "-mfma"), ("avx2", "fma")),
+    IsaLevel("avx512", ("-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx2",
+                        "-mfma", "-mprefer-vector-width=512"),
+             ("avx512f", "avx512dq", "avx512bw", "avx512vl", "avx2", "fma")),
+)
 
 # The generalized ufuncs of the along-axis family (fastact.ufunc):
 # (name, the op of include/fa_axis_table.h, sign of x, kind, docstring);
