@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -443,3 +445,21 @@ def test_parameters_rounded_to_float32():
     np.testing.assert_array_equal(y, np.float32(s) * x)
     y = fa.threshold(x, threshold=-1.0000000001, value=0.1)
     np.testing.assert_array_equal(y, [np.float32(0.1), np.float32(0.1), x[2]])
+
+
+def test_no_warning_from_dtype_conversions():
+    """a grad_output of a wider dtype is rounded to x's dtype (overflow to
+    inf is that rounding), without a RuntimeWarning"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = fa.relu_backward(np.array([1e300]), np.float32([1.0]))
+        assert r.dtype == np.float32 and r[0] == np.inf
+        r = fa.relu_backward(np.float32([1e30]), np.float16([1.0]))
+        assert r.dtype == np.float16 and r[0] == np.inf
+        out = np.empty(1, np.float16)
+        fa.relu_backward(np.float32([1e30]), np.float16([1.0]), out=out)
+        assert out[0] == np.inf
+        r = fa.softmax_backward(np.array([1e300, 1.0]), np.float32([0.0, 0.0]))
+        assert r.dtype == np.float32
+        r = fa.glu_backward(np.array([1e300]), np.float32([1.0, 1.0]))
+        assert np.isinf(r[0])

@@ -404,3 +404,19 @@ def test_prelu_backward_fast_path_is_the_general_path(dtype):
             assert gw.shape == gw2.shape == w.shape
             np.testing.assert_array_equal(gx, gx2)
             np.testing.assert_array_equal(gw, gw2)
+
+
+def test_weight_gradient_overflow_no_warning():
+    """a float32 weight gradient beyond float32's range is -inf, no warning"""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gx, gw = fa.prelu_backward(np.full(4, 3e38, np.float32), np.full(4, -3e38, np.float32),
+                                   np.ones(1, np.float32))
+        assert gw.dtype == np.float32 and gw[0] == -np.inf
+        gx, gw = fa.prelu_backward(np.full((4, 2), 3e38, np.float32),
+                                   np.full((4, 2), -3e38, np.float32)[:, ::1].copy(order="F"),
+                                   np.ones(2, np.float32))
+        assert (gw == -np.inf).all()
+        y = fa.prelu(np.float32([-1.0, 2.0]), np.array([1e300]))
+        assert y.dtype == np.float32 and y[0] == -np.inf

@@ -87,7 +87,8 @@ def _x_or_y(fname: str, x, y):
 def _native(a: np.ndarray, comp: np.dtype) -> np.ndarray:
     if a.dtype == comp and a.dtype.isnative and a.flags.aligned:
         return a
-    return a.astype(comp, order="K")
+    with _api.overflow_ok(a.dtype, comp):
+        return a.astype(comp, order="K")
 
 
 class _View:
@@ -128,9 +129,13 @@ class _View:
         u = t.T if self.tr else t
         if out is not None:
             if not np.shares_memory(u, out):
-                np.copyto(out, u, casting="unsafe")
+                with _api.overflow_ok(u.dtype, out.dtype):
+                    np.copyto(out, u, casting="unsafe")
             return out
-        return u if u.dtype == res else u.astype(res)
+        if u.dtype == res:
+            return u
+        with _api.overflow_ok(u.dtype, res):
+            return u.astype(res)
 
 
 def _fast(op: str, x, g, axis, out, sg=1.0):
