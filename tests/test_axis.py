@@ -747,3 +747,40 @@ def test_fast_path_backward_is_the_general_path(name, dt):
             ai = arr.copy()
             assert fb(g, axis=axis, out=ai, **kw(ai)) is ai
             np.testing.assert_array_equal(ai, fast)
+
+
+# ------------------------------------------------- edge values (regressions)
+
+def test_sparsemax_large_finite_inputs():
+    """max-shifted: any finite row gives a finite result, without warnings"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for x, want in ((np.array([3e7, 0], np.float32), [1, 0]),
+                        (np.array([1e17, 0.0]), [1, 0]),
+                        (np.array([[3.4e38, 0, -3.4e38, 1]], np.float32), [[1, 0, 0, 0]]),
+                        (np.array([-1.7e308, 1.7e308, 0.85e308]), [0, 1, 0]),
+                        (np.array([1e17 + 16, 1e17]), [1, 0])):
+            p = fa.sparsemax(x)
+            assert p.dtype == x.dtype
+            np.testing.assert_array_equal(p, np.asarray(want, x.dtype))
+            gx = fa.sparsemax_backward(np.ones_like(x), x)
+            assert np.isfinite(gx).all()
+        # shifted rows: the same result as the row near 0
+        x = (RNG.standard_normal((20, 30)) * 2)
+        for dt in FLOATS:
+            xd = x.astype(dt)
+            np.testing.assert_allclose(fa.sparsemax(xd + dt(1e4) if dt == np.float64 else xd),
+                                       fa.sparsemax(xd), rtol=0, atol=1e-9 if dt == np.float64
+                                       else 32 * eps(dt))
+
+
+def test_sparsemax_infinities_no_warning():
+    x = np.array([[np.inf, -np.inf, 0.0], [-np.inf, 1.0, 1.2], [-np.inf, -np.inf, -np.inf],
+                  [np.nan, 1.0, 2.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = fa.sparsemax(x)
+        gx = fa.sparsemax_backward(np.array([[1.0, np.inf, 2.0]] * 4), x)
+    assert np.isnan(p[0]).all() and np.isnan(p[2]).all() and np.isnan(p[3]).all()
+    np.testing.assert_allclose(p[1], [0, 0.4, 0.6])
+    assert np.isnan(gx[0]).all() and np.isnan(gx[2]).all()

@@ -420,18 +420,26 @@ def maxout_backward(grad_output, x, pieces, axis=-1, *, out=None):
 
 def _sparsemax_rows(z: np.ndarray) -> np.ndarray:
     """sparsemax over the last axis of z (Martins & Astudillo 2016, Alg. 1:
-    sort, cumulative sums, support size k(z), threshold tau)."""
+    sort, cumulative sums, support size k(z), threshold tau), on the row
+    shifted by its max and in float64.  tau >= max - 1, so an entry more
+    than 1 below the max is never in the support: the shifted row is clamped
+    at -2 (the difference of two far-apart finite entries may overflow), and
+    any finite row gives a finite result."""
     n = z.shape[-1]
-    zs = -np.sort(-z, axis=-1)
-    cs = np.cumsum(zs, axis=-1)
-    k = np.arange(1, n + 1, dtype=z.dtype)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        zmax = z.max(axis=-1, keepdims=True)
+        bad = ~np.isfinite(zmax)                  # NaN, +inf, or only -inf
+        zd = z.astype(np.float64) - np.where(bad, 0, zmax).astype(np.float64)
+        zd = np.maximum(zd, -2.0)                 # NaN stays (its row is bad)
+        zs = -np.sort(-zd, axis=-1)
+        cs = np.cumsum(zs, axis=-1)
+        k = np.arange(1, n + 1, dtype=np.float64)
         support = (1 + k * zs) > cs
         kz = support.sum(axis=-1, keepdims=True)
         csk = np.take_along_axis(cs, np.maximum(kz - 1, 0), axis=-1)
-        tau = (csk - 1) / kz.astype(z.dtype)
-        p = np.maximum(z - tau, 0).astype(z.dtype, copy=False)
-    bad = np.isnan(z).any(axis=-1, keepdims=True) | (kz == 0)
+        tau = (csk - 1) / kz
+        p = np.maximum(zd - tau, 0).astype(z.dtype)
+    bad |= kz == 0
     return np.where(bad, np.asarray(np.nan, z.dtype), p)
 
 
@@ -466,9 +474,9 @@ def sparsemax_backward(grad_output, x, axis=-1, *, out=None):
         p = _sparsemax_rows(z)
         gm = np.moveaxis(_native(ga, comp), ax, -1)
         s = (p > 0).astype(comp)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             m = (gm * s).sum(axis=-1, keepdims=True) / s.sum(axis=-1, keepdims=True)
-        r = s * (gm - m)
+            r = s * (gm - m)
         r = np.where(np.isnan(p), p, r)
     else:
         r = np.empty(z.shape, comp)
