@@ -784,3 +784,31 @@ def test_sparsemax_infinities_no_warning():
     assert np.isnan(p[0]).all() and np.isnan(p[2]).all() and np.isnan(p[3]).all()
     np.testing.assert_allclose(p[1], [0, 0.4, 0.6])
     assert np.isnan(gx[0]).all() and np.isnan(gx[2]).all()
+
+
+def _jac_diag_ref(x):
+    import mpmath as mp
+    mp.mp.prec = 120
+    e = [mp.exp(mp.mpf(float(v))) for v in x]
+    tot = mp.fsum(e)
+    return [float(e[i] * mp.fsum(e[:i] + e[i + 1:]) / tot ** 2) for i in range(len(e))]
+
+
+def test_softmax_jacobian_diagonal_no_cancellation():
+    """s_i (1 - s_i) with 1 - s_i from the other probabilities: within 8 ulp"""
+    cases = [np.array([0.0, -30.0]), np.array([0.0, -13.0], np.float32),
+             np.array([5.0, -3.0, -40.0, 0.0, 1.0]), np.array([0.0, -700.0]),
+             np.array([0.0, 0.0]), np.array([0.0, -1e-9]),
+             np.array([2.0, -20.0, -25.0], np.float32)]
+    # (those shifts x - max are exact; random rows add softmax's own error,
+    # the rounding of x - max amplified by |x - max| ulp)
+    cases = [(x, 8) for x in cases]
+    cases += [(x, 8 + np.ptp(x)) for x in (RNG.standard_normal(7) * 10 for _ in range(20))]
+    for x, budget in cases:
+        d = np.diagonal(fa.softmax_jacobian(x)).astype(np.float64)
+        ref = np.array(_jac_diag_ref(x))
+        ulp = np.spacing(np.abs(ref).astype(x.dtype)).astype(np.float64)
+        err = np.abs(d - ref) / np.maximum(ulp, np.finfo(x.dtype).smallest_subnormal)
+        assert err.max() <= budget, (x, d, ref, err)
+    assert fa.softmax_jacobian(np.array([0.0, -30.0]))[0, 0] == pytest.approx(9.357622968840175e-14,
+                                                                             rel=1e-14)

@@ -496,5 +496,15 @@ def softmax_jacobian(x, axis=-1):
     n = s.shape[-1]
     j = -(s[..., :, None] * s[..., None, :])
     i = np.arange(n)
-    j[..., i, i] = s * (1 - s)
-    return j if j.dtype == res else j.astype(res)
+    # the diagonal s_i (1 - s_i) in float64, rounded once: 1 - s_i is exact
+    # for s_i >= 1/2 and well conditioned below; the one entry of a row
+    # above 1/2 takes the sum of the other probabilities instead (1 - s_i
+    # cancels there: x = [0, -30] has 1 - s_0 = 9.4e-14)
+    sd = s.astype(np.float64)
+    big = sd > 0.5
+    rest = np.where(big, 0.0, sd).sum(axis=-1, keepdims=True)
+    j[..., i, i] = sd * np.where(big, rest, 1.0 - sd)
+    if j.dtype == res:
+        return j
+    with _api.overflow_ok(j.dtype, res):
+        return j.astype(res)
