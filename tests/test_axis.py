@@ -812,3 +812,15 @@ def test_softmax_jacobian_diagonal_no_cancellation():
         assert err.max() <= budget, (x, d, ref, err)
     assert fa.softmax_jacobian(np.array([0.0, -30.0]))[0, 0] == pytest.approx(9.357622968840175e-14,
                                                                              rel=1e-14)
+
+
+@pytest.mark.parametrize("name", ["softmax", "glu", "log_softmax", "softmin", "swiglu",
+                                  "geglu", "logsumexp", "sparsemax", "maxout"])
+def test_huge_axis_is_axis_error(name):
+    x = np.ones((2, 4))
+    for axis in (2 ** 70, -2 ** 70, 2 ** 63):
+        with pytest.raises(AxisError):
+            call(name, x, axis=axis)
+        if name != "logsumexp":
+            with pytest.raises(AxisError):
+                call_bwd(name, np.ones(out_shape(name, x.shape, 0)), x, axis=axis)

@@ -420,3 +420,13 @@ def test_weight_gradient_overflow_no_warning():
         assert (gw == -np.inf).all()
         y = fa.prelu(np.float32([-1.0, 2.0]), np.array([1e300]))
         assert y.dtype == np.float32 and y[0] == -np.inf
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=IDS)
+def test_huge_axis_is_axis_error(dtype):
+    x = np.ones((2, 4), dtype)
+    for axis in (2 ** 70, -2 ** 70, 2 ** 63):
+        with pytest.raises(AxisError):
+            fa.prelu(x, np.ones(4, dtype), axis=axis)
+        with pytest.raises(AxisError):
+            fa.prelu_backward(x, x, np.ones(4, dtype), axis=axis)

@@ -317,7 +317,10 @@ cdef bint _geometry(cnp.ndarray xa, cnp.ndarray wa, object axis, Py_ssize_t *out
         return False
     cdef Py_ssize_t ax = 0
     if nd > 1:
-        ax = <Py_ssize_t>axis
+        try:
+            ax = <Py_ssize_t>axis
+        except OverflowError:                 # out of range: the general path's AxisError
+            return False
         if ax < -nd or ax >= nd:
             return False
         if ax < 0:
