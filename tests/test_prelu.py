@@ -430,3 +430,13 @@ def test_huge_axis_is_axis_error(dtype):
             fa.prelu(x, np.ones(4, dtype), axis=axis)
         with pytest.raises(AxisError):
             fa.prelu_backward(x, x, np.ones(4, dtype), axis=axis)
+
+
+def test_axis_checked_for_every_ndim():
+    for x in (np.ones(3), np.ones((2, 3)), np.float64(1.0)):
+        w = np.ones(x.shape[0] if np.ndim(x) == 1 else (3 if np.ndim(x) == 2 else 1))
+        for bad in ("abc", 1.0, None, True):
+            with pytest.raises(TypeError, match="axis"):
+                fa.prelu(x, w, axis=bad)
+            with pytest.raises(TypeError, match="axis"):
+                fa.prelu_backward(np.ones_like(x), x, w, axis=bad)

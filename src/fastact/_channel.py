@@ -20,12 +20,12 @@ def _prepare(fname, x, weight, axis):
     _api.dtypes(w.dtype, fname, "weight")
     if w.ndim != 1:
         raise ValueError(f"{fname}(): weight must be 1-D, got shape {w.shape}")
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{fname}(): axis must be an int, got {type(axis).__name__}")
     if a.ndim <= 1:
         ax = 0                     # a 1-D x uses axis 0 (and a 0-d x one slope)
         nch = a.shape[0] if a.ndim == 1 else 1
     else:
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise TypeError(f"{fname}(): axis must be an int, got {type(axis).__name__}")
         if not -a.ndim <= axis < a.ndim:
             raise AxisError(axis, a.ndim, f"{fname}(): axis")
         ax = axis % a.ndim
