@@ -463,3 +463,17 @@ def test_no_warning_from_dtype_conversions():
         assert r.dtype == np.float32
         r = fa.glu_backward(np.array([1e300]), np.float32([1.0, 1.0]))
         assert np.isinf(r[0])
+
+
+# ------------------------------------------ the parameter rule (API.md, "Parameters")
+
+@pytest.mark.parametrize("name,pname", FLOAT_PARAM_CASES)
+def test_integer_parameter_too_large_is_valueerror(name, pname):
+    params = dict(R.PARAM_CASES[name][0])
+    x = _x()
+    for big in (10 ** 400, -(10 ** 400), 2 ** 1024):
+        params[pname] = big
+        with pytest.raises(ValueError, match=pname):
+            forward(name, x, params)
+        with pytest.raises(ValueError, match=pname):
+            backward(name, np.ones_like(x), x, params)

@@ -193,7 +193,11 @@ def param_value(v, name: str, fname: str) -> float:
         if isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "fiu":
             return float(v)
         raise TypeError(f"{fname}(): {name} must be a real number, got {type(v).__name__}")
-    return float(v)
+    try:
+        return float(v)
+    except OverflowError:
+        raise ValueError(f"{fname}(): {name} is too large for a float (got an integer "
+                         f"of {int(v).bit_length()} bits)") from None
 
 
 _CHECK_TEXT = {">0": "> 0", ">=0": ">= 0", "!=0": "non-zero"}
