@@ -477,3 +477,30 @@ def test_integer_parameter_too_large_is_valueerror(name, pname):
             forward(name, x, params)
         with pytest.raises(ValueError, match=pname):
             backward(name, np.ones_like(x), x, params)
+
+
+def test_parameter_checks_on_the_converted_value():
+    """alpha = 1e-50 is 0 in float32: the ValueError of a zero alpha"""
+    for dt in (np.float32, np.float16):
+        x = np.zeros(3, dt)
+        with pytest.raises(ValueError, match="alpha"):
+            fa.celu(x, alpha=1e-50)
+        with pytest.raises(ValueError, match="alpha"):
+            fa.celu_backward(x, x, alpha=1e-50)
+        with pytest.raises(ValueError, match="beta"):
+            fa.softplus(x + 1, beta=1e-50)
+        with pytest.raises(ValueError, match="beta"):
+            fa.softplus_backward(x, x, beta=-1e-50)
+        # -1e-50 is -0.0 in float32, which lambd >= 0 allows; min_val and
+        # max_val that are equal in float32 satisfy min_val <= max_val
+        np.testing.assert_array_equal(fa.softshrink(x + 1, lambd=-1e-50), x + 1)
+        np.testing.assert_array_equal(fa.hard_tanh(x + 2, min_val=1.00000001, max_val=1.0),
+                                      x + 1)
+    with pytest.raises(ValueError, match="alpha"):
+        fa.celu(np.float32(0.0), alpha=1e-50)           # a float32 scalar
+    # float64 keeps 1e-50 (not 0) and rejects -1e-50
+    assert fa.celu(np.zeros(1), alpha=1e-50)[0] == 0
+    with pytest.raises(ValueError, match="lambd"):
+        fa.softshrink(np.ones(1), lambd=-1e-50)
+    with pytest.raises(ValueError, match="min_val"):
+        fa.hard_tanh(np.ones(1), min_val=1.00000001, max_val=1.0)

@@ -203,6 +203,42 @@ def param_value(v, name: str, fname: str) -> float:
 _CHECK_TEXT = {">0": "> 0", ">=0": ">= 0", "!=0": "non-zero"}
 
 
+def _in_float32(x) -> bool:
+    """whether x's computation dtype is float32 (float32 or float16 input)"""
+    try:
+        dt = as_array(x, "", "x").dtype
+    except TypeError:
+        return False
+    return dt.kind == "f" and dt.itemsize in (2, 4)
+
+
+def _f32(v: float) -> float:
+    with np.errstate(over="ignore"):
+        return float(np.float32(v))
+
+
+_CHECKS = {">0": lambda v: v > 0, ">=0": lambda v: v >= 0, "!=0": lambda v: v != 0}
+
+
+def check_param(fname: str, name: str, value, check: str, v: float, x):
+    """The validity check of a float parameter on its value converted to the
+    computation dtype (v: the float64 value; x: the array that sets the
+    dtype).  The generated entry points call this only where the check
+    fails in float64 or in float32; it raises unless the value in the
+    computation dtype passes."""
+    if _in_float32(x):
+        v = _f32(v)
+    if not _CHECKS[check](v):
+        bad_param(fname, name, value, check)
+
+
+def check_relation(fname: str, rel: str, a, b, va: float, vb: float, x):
+    """As check_param, for a relation `a <= b` that fails in float64."""
+    if _in_float32(x) and _f32(va) <= _f32(vb):
+        return
+    bad_relation(fname, rel, a, b)
+
+
 def bad_param(fname: str, name: str, value, check: str):
     raise ValueError(f"{fname}(): {name} must be {_CHECK_TEXT[check]}, got {value!r}")
 
