@@ -504,3 +504,35 @@ def test_parameter_checks_on_the_converted_value():
         fa.softshrink(np.ones(1), lambd=-1e-50)
     with pytest.raises(ValueError, match="min_val"):
         fa.hard_tanh(np.ones(1), min_val=1.00000001, max_val=1.0)
+
+
+def test_nan_parameters_follow_the_formula():
+    """the table's formula in IEEE arithmetic: a NaN parameter propagates
+    exactly where the formula uses it"""
+    nan = np.nan
+    for dt in FLOATS:
+        x = np.array([-3.0, -0.5, 0.0, 0.5, 3.0, 40.0], dt)
+        g = np.ones_like(x)
+        neg = x <= 0
+        # swish: x sigmoid(nan x) is NaN everywhere
+        assert np.isnan(fa.swish(x, beta=nan)).all()
+        assert np.isnan(fa.swish_backward(g, x, beta=nan)).all()
+        # threshold: x > nan is false -> value everywhere, derivative 0
+        np.testing.assert_array_equal(fa.threshold(x, threshold=nan, value=7.0), np.full_like(x, 7))
+        np.testing.assert_array_equal(fa.threshold_backward(g, x, threshold=nan, value=7.0),
+                                      np.zeros_like(x))
+        assert np.isnan(fa.threshold(np.array([nan], dt), threshold=nan, value=7.0)).all()
+        np.testing.assert_array_equal(fa.threshold(x, threshold=0.0, value=nan)[~neg], x[~neg])
+        assert np.isnan(fa.threshold(x, threshold=0.0, value=nan)[neg]).all()
+        # softplus: "x where beta x > threshold" never holds -> the log1p branch
+        sp = fa.softplus(x, threshold=nan)
+        np.testing.assert_array_equal(sp, fa.softplus(x, threshold=np.inf))
+        np.testing.assert_array_equal(fa.softplus_backward(g, x, threshold=nan),
+                                      fa.softplus_backward(g, x, threshold=np.inf))
+        # leaky_relu, elu: NaN exactly where x <= 0
+        for f, kw in ((fa.leaky_relu, {"negative_slope": nan}), (fa.elu, {"alpha": nan})):
+            y = f(x, **kw)
+            assert np.isnan(y[neg]).all() and (y[~neg] == x[~neg]).all()
+        # hard_sigmoid: NaN slope or offset makes clip's argument NaN
+        assert np.isnan(fa.hard_sigmoid(x, slope=nan)).all()
+        assert np.isnan(fa.hard_sigmoid(x, offset=nan)).all()

@@ -193,7 +193,10 @@ FA_INLINE void FN(fa_scaled_arg)(FA_T x, FA_T b, FA_T *bx, FA_T *bxl)
      * select between an invariant and a vector mask) */
     FA_T h, l;
     FN(fa_two_prod)(b, x, &h, &l);
-    *bx = h != h ? FA_C(0.0) : h;   /* 0 * inf (beta = 0); a NaN x stays NaN via x */
+    /* 0 * inf (beta = 0) -> 0; a NaN x stays NaN via x; a NaN beta gives
+     * NaN (the formula's sigmoid(NaN)) */
+    FA_T nb = b != b ? b : FA_C(0.0);
+    *bx = h != h ? nb : h;
     *bxl = FN(fa_abs)(l) < (FA_T)INFINITY ? l : FA_C(0.0);  /* NaN/inf: drop */
 }
 /* on bx + bxl = b x (bxl = 0 for silu, where the product is exact) */
@@ -603,11 +606,12 @@ FA_INLINE FA_T FN(fa_tanhshrink_bx)(FA_T g, FA_T x, const FA_T *p)
 }
 
 /* ---------------------------------------------------------- threshold */
-/* p[0] = threshold, p[1] = value */
-FA_INLINE FA_T FN(fa_threshold_fwd)(FA_T x, const FA_T *p) { return x <= p[0] ? p[1] : x; }
+/* p[0] = threshold, p[1] = value.  As the formula reads: x > threshold
+ * decides, so a NaN threshold gives value (derivative 0); a NaN x gives NaN */
+FA_INLINE FA_T FN(fa_threshold_fwd)(FA_T x, const FA_T *p) { return (x > p[0]) | (x != x) ? x : p[1]; }
 FA_INLINE FA_T FN(fa_threshold_bx)(FA_T g, FA_T x, const FA_T *p)
 {
-    return g * FN(fa_nanpass)(x, x <= p[0] ? FA_C(0.0) : FA_C(1.0));
+    return g * FN(fa_nanpass)(x, x > p[0] ? FA_C(1.0) : FA_C(0.0));
 }
 
 /* -------------------------------------------------------- binary_step */
