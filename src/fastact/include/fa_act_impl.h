@@ -255,7 +255,9 @@ FA_INLINE double fa_gelu_fwd_d(double x, const double *p)
     double ph = fa_phi_k_d(x, 64);                   /* Phi 2^64 */
     double xs = ph == 0.0 ? 0.0 : x;                 /* -inf * 0 -> -0 */
     double y = x < 0.0 ? (xs * ph) * 0x1p-64 : x * (ph * 0x1p-64);
-    return x == -(double)INFINITY ? -0.0 : y;
+    /* below -38.5801..., |x Phi(x)| < 2^-1075 rounds to -0; Phi's argument
+     * is clamped at -38.6, so x Phi(-38.6) would not (-1e300: -3e-26) */
+    return x < -38.59 ? -0.0 : y;
 }
 /* Phi(x) + x phi(x) */
 FA_INLINE double fa_gelu_bx_d(double g, double x, const double *p)
