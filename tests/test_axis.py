@@ -824,3 +824,33 @@ def test_huge_axis_is_axis_error(name):
         if name != "logsumexp":
             with pytest.raises(AxisError):
                 call_bwd(name, np.ones(out_shape(name, x.shape, 0)), x, axis=axis)
+
+
+def test_glu_family_float32_backward_range():
+    """g b and a sigmoid'(b) formed without overflow/underflow of an
+    intermediate (the float64 kernels on float32 data, rounded once)"""
+    got = fa.swiglu_backward(np.float32([2.0]), np.float32([-1.0, -3e38]))
+    exact = 2.0 * -3e38 * float(fa.silu_backward(np.ones(1), np.array([-1.0]))[0])
+    np.testing.assert_allclose(got[0], exact, rtol=2 * eps(np.float32))
+    got = fa.glu_backward(np.float32([1.0]), np.float32([3e38, -104.0]))
+    assert got[0] == 0
+    np.testing.assert_allclose(got[1], 3e38 * math.exp(-104.0), rtol=2 * eps(np.float32))
+    # every member on such data agrees with its float64 counterpart
+    x = np.float32([[-100.0, 3e38, -3e38, 1.0, -20.0, -11.5],
+                    [2.0, -120.0, 5.0, -3e38, 2e38, 7.0]])
+    g = np.float32([[2.0, -3.0, 1e-30], [3e38, 1.0, -2.0]])
+    x3 = np.concatenate([x] * 3, axis=1)     # 2 x 18: halves of 9
+    g3 = np.concatenate([g] * 3, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name, kw in (("glu", {}), ("swiglu", {}), ("geglu", {}),
+                         ("geglu", {"approximate": "tanh"})):
+            b = getattr(fa, name + "_backward")
+            got = b(g3, x3, **kw)
+            with np.errstate(over="ignore"):
+                ref = b(g3.astype(np.float64), x3.astype(np.float64), **kw).astype(np.float32)
+            np.testing.assert_allclose(got, ref, rtol=4 * eps(np.float32), atol=0,
+                                       err_msg=f"{name} {kw}")
+            xi = x3.copy()
+            assert b(g3, xi, out=xi, **kw) is xi                    # in place
+            np.testing.assert_array_equal(xi, got)
