@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -443,3 +445,94 @@ def test_parameters_rounded_to_float32():
     np.testing.assert_array_equal(y, np.float32(s) * x)
     y = fa.threshold(x, threshold=-1.0000000001, value=0.1)
     np.testing.assert_array_equal(y, [np.float32(0.1), np.float32(0.1), x[2]])
+
+
+def test_no_warning_from_dtype_conversions():
+    """a grad_output of a wider dtype is rounded to x's dtype (overflow to
+    inf is that rounding), without a RuntimeWarning"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = fa.relu_backward(np.array([1e300]), np.float32([1.0]))
+        assert r.dtype == np.float32 and r[0] == np.inf
+        r = fa.relu_backward(np.float32([1e30]), np.float16([1.0]))
+        assert r.dtype == np.float16 and r[0] == np.inf
+        out = np.empty(1, np.float16)
+        fa.relu_backward(np.float32([1e30]), np.float16([1.0]), out=out)
+        assert out[0] == np.inf
+        r = fa.softmax_backward(np.array([1e300, 1.0]), np.float32([0.0, 0.0]))
+        assert r.dtype == np.float32
+        r = fa.glu_backward(np.array([1e300]), np.float32([1.0, 1.0]))
+        assert np.isinf(r[0])
+
+
+# ------------------------------------------ the parameter rule (API.md, "Parameters")
+
+@pytest.mark.parametrize("name,pname", FLOAT_PARAM_CASES)
+def test_integer_parameter_too_large_is_valueerror(name, pname):
+    params = dict(R.PARAM_CASES[name][0])
+    x = _x()
+    for big in (10 ** 400, -(10 ** 400), 2 ** 1024):
+        params[pname] = big
+        with pytest.raises(ValueError, match=pname):
+            forward(name, x, params)
+        with pytest.raises(ValueError, match=pname):
+            backward(name, np.ones_like(x), x, params)
+
+
+def test_parameter_checks_on_the_converted_value():
+    """alpha = 1e-50 is 0 in float32: the ValueError of a zero alpha"""
+    for dt in (np.float32, np.float16):
+        x = np.zeros(3, dt)
+        with pytest.raises(ValueError, match="alpha"):
+            fa.celu(x, alpha=1e-50)
+        with pytest.raises(ValueError, match="alpha"):
+            fa.celu_backward(x, x, alpha=1e-50)
+        with pytest.raises(ValueError, match="beta"):
+            fa.softplus(x + 1, beta=1e-50)
+        with pytest.raises(ValueError, match="beta"):
+            fa.softplus_backward(x, x, beta=-1e-50)
+        # -1e-50 is -0.0 in float32, which lambd >= 0 allows; min_val and
+        # max_val that are equal in float32 satisfy min_val <= max_val
+        np.testing.assert_array_equal(fa.softshrink(x + 1, lambd=-1e-50), x + 1)
+        np.testing.assert_array_equal(fa.hard_tanh(x + 2, min_val=1.00000001, max_val=1.0),
+                                      x + 1)
+    with pytest.raises(ValueError, match="alpha"):
+        fa.celu(np.float32(0.0), alpha=1e-50)           # a float32 scalar
+    # float64 keeps 1e-50 (not 0) and rejects -1e-50
+    assert fa.celu(np.zeros(1), alpha=1e-50)[0] == 0
+    with pytest.raises(ValueError, match="lambd"):
+        fa.softshrink(np.ones(1), lambd=-1e-50)
+    with pytest.raises(ValueError, match="min_val"):
+        fa.hard_tanh(np.ones(1), min_val=1.00000001, max_val=1.0)
+
+
+def test_nan_parameters_follow_the_formula():
+    """the table's formula in IEEE arithmetic: a NaN parameter propagates
+    exactly where the formula uses it"""
+    nan = np.nan
+    for dt in FLOATS:
+        x = np.array([-3.0, -0.5, 0.0, 0.5, 3.0, 40.0], dt)
+        g = np.ones_like(x)
+        neg = x <= 0
+        # swish: x sigmoid(nan x) is NaN everywhere
+        assert np.isnan(fa.swish(x, beta=nan)).all()
+        assert np.isnan(fa.swish_backward(g, x, beta=nan)).all()
+        # threshold: x > nan is false -> value everywhere, derivative 0
+        np.testing.assert_array_equal(fa.threshold(x, threshold=nan, value=7.0), np.full_like(x, 7))
+        np.testing.assert_array_equal(fa.threshold_backward(g, x, threshold=nan, value=7.0),
+                                      np.zeros_like(x))
+        assert np.isnan(fa.threshold(np.array([nan], dt), threshold=nan, value=7.0)).all()
+        np.testing.assert_array_equal(fa.threshold(x, threshold=0.0, value=nan)[~neg], x[~neg])
+        assert np.isnan(fa.threshold(x, threshold=0.0, value=nan)[neg]).all()
+        # softplus: "x where beta x > threshold" never holds -> the log1p branch
+        sp = fa.softplus(x, threshold=nan)
+        np.testing.assert_array_equal(sp, fa.softplus(x, threshold=np.inf))
+        np.testing.assert_array_equal(fa.softplus_backward(g, x, threshold=nan),
+                                      fa.softplus_backward(g, x, threshold=np.inf))
+        # leaky_relu, elu: NaN exactly where x <= 0
+        for f, kw in ((fa.leaky_relu, {"negative_slope": nan}), (fa.elu, {"alpha": nan})):
+            y = f(x, **kw)
+            assert np.isnan(y[neg]).all() and (y[~neg] == x[~neg]).all()
+        # hard_sigmoid: NaN slope or offset makes clip's argument NaN
+        assert np.isnan(fa.hard_sigmoid(x, slope=nan)).all()
+        assert np.isnan(fa.hard_sigmoid(x, offset=nan)).all()

@@ -747,3 +747,110 @@ def test_fast_path_backward_is_the_general_path(name, dt):
             ai = arr.copy()
             assert fb(g, axis=axis, out=ai, **kw(ai)) is ai
             np.testing.assert_array_equal(ai, fast)
+
+
+# ------------------------------------------------- edge values (regressions)
+
+def test_sparsemax_large_finite_inputs():
+    """max-shifted: any finite row gives a finite result, without warnings"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for x, want in ((np.array([3e7, 0], np.float32), [1, 0]),
+                        (np.array([1e17, 0.0]), [1, 0]),
+                        (np.array([[3.4e38, 0, -3.4e38, 1]], np.float32), [[1, 0, 0, 0]]),
+                        (np.array([-1.7e308, 1.7e308, 0.85e308]), [0, 1, 0]),
+                        (np.array([1e17 + 16, 1e17]), [1, 0])):
+            p = fa.sparsemax(x)
+            assert p.dtype == x.dtype
+            np.testing.assert_array_equal(p, np.asarray(want, x.dtype))
+            gx = fa.sparsemax_backward(np.ones_like(x), x)
+            assert np.isfinite(gx).all()
+        # shifted rows: the same result as the row near 0
+        x = (RNG.standard_normal((20, 30)) * 2)
+        for dt in FLOATS:
+            xd = x.astype(dt)
+            np.testing.assert_allclose(fa.sparsemax(xd + dt(1e4) if dt == np.float64 else xd),
+                                       fa.sparsemax(xd), rtol=0, atol=1e-9 if dt == np.float64
+                                       else 32 * eps(dt))
+
+
+def test_sparsemax_infinities_no_warning():
+    x = np.array([[np.inf, -np.inf, 0.0], [-np.inf, 1.0, 1.2], [-np.inf, -np.inf, -np.inf],
+                  [np.nan, 1.0, 2.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = fa.sparsemax(x)
+        gx = fa.sparsemax_backward(np.array([[1.0, np.inf, 2.0]] * 4), x)
+    assert np.isnan(p[0]).all() and np.isnan(p[2]).all() and np.isnan(p[3]).all()
+    np.testing.assert_allclose(p[1], [0, 0.4, 0.6])
+    assert np.isnan(gx[0]).all() and np.isnan(gx[2]).all()
+
+
+def _jac_diag_ref(x):
+    import mpmath as mp
+    mp.mp.prec = 120
+    e = [mp.exp(mp.mpf(float(v))) for v in x]
+    tot = mp.fsum(e)
+    return [float(e[i] * mp.fsum(e[:i] + e[i + 1:]) / tot ** 2) for i in range(len(e))]
+
+
+def test_softmax_jacobian_diagonal_no_cancellation():
+    """s_i (1 - s_i) with 1 - s_i from the other probabilities: within 8 ulp"""
+    cases = [np.array([0.0, -30.0]), np.array([0.0, -13.0], np.float32),
+             np.array([5.0, -3.0, -40.0, 0.0, 1.0]), np.array([0.0, -700.0]),
+             np.array([0.0, 0.0]), np.array([0.0, -1e-9]),
+             np.array([2.0, -20.0, -25.0], np.float32)]
+    # (those shifts x - max are exact; random rows add softmax's own error,
+    # the rounding of x - max amplified by |x - max| ulp)
+    cases = [(x, 8) for x in cases]
+    cases += [(x, 8 + np.ptp(x)) for x in (RNG.standard_normal(7) * 10 for _ in range(20))]
+    for x, budget in cases:
+        d = np.diagonal(fa.softmax_jacobian(x)).astype(np.float64)
+        ref = np.array(_jac_diag_ref(x))
+        ulp = np.spacing(np.abs(ref).astype(x.dtype)).astype(np.float64)
+        err = np.abs(d - ref) / np.maximum(ulp, np.finfo(x.dtype).smallest_subnormal)
+        assert err.max() <= budget, (x, d, ref, err)
+    assert fa.softmax_jacobian(np.array([0.0, -30.0]))[0, 0] == pytest.approx(9.357622968840175e-14,
+                                                                             rel=1e-14)
+
+
+@pytest.mark.parametrize("name", ["softmax", "glu", "log_softmax", "softmin", "swiglu",
+                                  "geglu", "logsumexp", "sparsemax", "maxout"])
+def test_huge_axis_is_axis_error(name):
+    x = np.ones((2, 4))
+    for axis in (2 ** 70, -2 ** 70, 2 ** 63):
+        with pytest.raises(AxisError):
+            call(name, x, axis=axis)
+        if name != "logsumexp":
+            with pytest.raises(AxisError):
+                call_bwd(name, np.ones(out_shape(name, x.shape, 0)), x, axis=axis)
+
+
+def test_glu_family_float32_backward_range():
+    """g b and a sigmoid'(b) formed without overflow/underflow of an
+    intermediate (the float64 kernels on float32 data, rounded once)"""
+    got = fa.swiglu_backward(np.float32([2.0]), np.float32([-1.0, -3e38]))
+    exact = 2.0 * -3e38 * float(fa.silu_backward(np.ones(1), np.array([-1.0]))[0])
+    np.testing.assert_allclose(got[0], exact, rtol=2 * eps(np.float32))
+    got = fa.glu_backward(np.float32([1.0]), np.float32([3e38, -104.0]))
+    assert got[0] == 0
+    np.testing.assert_allclose(got[1], 3e38 * math.exp(-104.0), rtol=2 * eps(np.float32))
+    # every member on such data agrees with its float64 counterpart
+    x = np.float32([[-100.0, 3e38, -3e38, 1.0, -20.0, -11.5],
+                    [2.0, -120.0, 5.0, -3e38, 2e38, 7.0]])
+    g = np.float32([[2.0, -3.0, 1e-30], [3e38, 1.0, -2.0]])
+    x3 = np.concatenate([x] * 3, axis=1)     # 2 x 18: halves of 9
+    g3 = np.concatenate([g] * 3, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name, kw in (("glu", {}), ("swiglu", {}), ("geglu", {}),
+                         ("geglu", {"approximate": "tanh"})):
+            b = getattr(fa, name + "_backward")
+            got = b(g3, x3, **kw)
+            with np.errstate(over="ignore"):
+                ref = b(g3.astype(np.float64), x3.astype(np.float64), **kw).astype(np.float32)
+            np.testing.assert_allclose(got, ref, rtol=4 * eps(np.float32), atol=0,
+                                       err_msg=f"{name} {kw}")
+            xi = x3.copy()
+            assert b(g3, xi, out=xi, **kw) is xi                    # in place
+            np.testing.assert_array_equal(xi, got)

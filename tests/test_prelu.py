@@ -404,3 +404,39 @@ def test_prelu_backward_fast_path_is_the_general_path(dtype):
             assert gw.shape == gw2.shape == w.shape
             np.testing.assert_array_equal(gx, gx2)
             np.testing.assert_array_equal(gw, gw2)
+
+
+def test_weight_gradient_overflow_no_warning():
+    """a float32 weight gradient beyond float32's range is -inf, no warning"""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gx, gw = fa.prelu_backward(np.full(4, 3e38, np.float32), np.full(4, -3e38, np.float32),
+                                   np.ones(1, np.float32))
+        assert gw.dtype == np.float32 and gw[0] == -np.inf
+        gx, gw = fa.prelu_backward(np.full((4, 2), 3e38, np.float32),
+                                   np.full((4, 2), -3e38, np.float32)[:, ::1].copy(order="F"),
+                                   np.ones(2, np.float32))
+        assert (gw == -np.inf).all()
+        y = fa.prelu(np.float32([-1.0, 2.0]), np.array([1e300]))
+        assert y.dtype == np.float32 and y[0] == -np.inf
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=IDS)
+def test_huge_axis_is_axis_error(dtype):
+    x = np.ones((2, 4), dtype)
+    for axis in (2 ** 70, -2 ** 70, 2 ** 63):
+        with pytest.raises(AxisError):
+            fa.prelu(x, np.ones(4, dtype), axis=axis)
+        with pytest.raises(AxisError):
+            fa.prelu_backward(x, x, np.ones(4, dtype), axis=axis)
+
+
+def test_axis_checked_for_every_ndim():
+    for x in (np.ones(3), np.ones((2, 3)), np.float64(1.0)):
+        w = np.ones(x.shape[0] if np.ndim(x) == 1 else (3 if np.ndim(x) == 2 else 1))
+        for bad in ("abc", 1.0, None, True):
+            with pytest.raises(TypeError, match="axis"):
+                fa.prelu(x, w, axis=bad)
+            with pytest.raises(TypeError, match="axis"):
+                fa.prelu_backward(np.ones_like(x), x, w, axis=bad)

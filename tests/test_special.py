@@ -132,3 +132,17 @@ def test_prelu_special_values(dtype):
     gx, gw = fa.prelu_backward(np.ones_like(x), x, w)
     assert np.isnan(gx[0]).all()
     assert math.isnan(float(gw[0])) and math.isnan(float(gw[1]))
+
+
+def test_gelu_far_tail_is_negative_zero():
+    """x Phi(x) below -38.58 (float64) is under half the smallest subnormal:
+    -0.0, as float32 gives below -14.5; geglu likewise"""
+    x = np.array([-38.5802, -38.6, -39.0, -100.0, -1e4, -1e10, -1e300, -np.inf])
+    y = fa.gelu(x)
+    np.testing.assert_array_equal(y, np.zeros_like(x))
+    assert np.signbit(y).all()
+    assert fa.gelu(np.array([-38.58]))[0] == -5e-324          # the last nonzero
+    y = fa.geglu(np.array([-1e4, -38.6, 1e300, 1e300]))
+    assert (y == 0).all() and np.signbit(y).all()
+    y32 = fa.gelu(np.array([-15.0, -100.0, -1e30], np.float32))
+    assert (y32 == 0).all() and np.signbit(y32).all()

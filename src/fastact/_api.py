@@ -17,6 +17,7 @@ Rules (../shared/API.md, "Arrays in, arrays out"):
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import numbers
 
@@ -111,6 +112,18 @@ def check_out(out, shape, res, fname: str, inputs) -> np.ndarray | None:
     return out
 
 
+_NO_CONTEXT = contextlib.nullcontext()
+
+
+def overflow_ok(src: np.dtype, dst: np.dtype):
+    """A context for a cast from src to dst: silences NumPy's overflow
+    warning where the cast narrows a float (float64 -> float32 -> float16),
+    whose overflow to +-inf is the intended rounding; a no-op otherwise."""
+    if src.kind == "f" and src.itemsize > dst.itemsize:
+        return np.errstate(over="ignore")
+    return _NO_CONTEXT
+
+
 def _order(a: np.ndarray) -> str:
     return "F" if (a.flags.f_contiguous and not a.flags.c_contiguous) else "C"
 
@@ -118,7 +131,8 @@ def _order(a: np.ndarray) -> str:
 def _dense(a: np.ndarray, comp: np.dtype, order: str) -> np.ndarray:
     """a as an aligned, native, `order`-contiguous array of dtype comp
     (a itself when it already is one)."""
-    return np.require(a, dtype=comp, requirements=[order, "A"])
+    with overflow_ok(a.dtype, comp):
+        return np.require(a, dtype=comp, requirements=[order, "A"])
 
 
 def _target(out, shape, comp, order):
@@ -131,9 +145,14 @@ def _target(out, shape, comp, order):
 def _finish(target, out, res, scalar):
     if out is not None:
         if target is not out:
-            np.copyto(out, target, casting="unsafe")
+            with overflow_ok(target.dtype, out.dtype):
+                np.copyto(out, target, casting="unsafe")
         return out
-    result = target if target.dtype == res else target.astype(res)
+    if target.dtype == res:
+        result = target
+    else:
+        with overflow_ok(target.dtype, res):
+            result = target.astype(res)
     return result[()] if scalar else result
 
 
@@ -205,10 +224,50 @@ def param_value(v, name: str, fname: str) -> float:
         if isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "fiu":
             return float(v)
         raise TypeError(f"{fname}(): {name} must be a real number, got {type(v).__name__}")
-    return float(v)
+    try:
+        return float(v)
+    except OverflowError:
+        raise ValueError(f"{fname}(): {name} is too large for a float (got an integer "
+                         f"of {int(v).bit_length()} bits)") from None
 
 
 _CHECK_TEXT = {">0": "> 0", ">=0": ">= 0", "!=0": "non-zero"}
+
+
+def _in_float32(x) -> bool:
+    """whether x's computation dtype is float32 (float32 or float16 input)"""
+    try:
+        dt = as_array(x, "", "x").dtype
+    except TypeError:
+        return False
+    return dt.kind == "f" and dt.itemsize in (2, 4)
+
+
+def _f32(v: float) -> float:
+    with np.errstate(over="ignore"):
+        return float(np.float32(v))
+
+
+_CHECKS = {">0": lambda v: v > 0, ">=0": lambda v: v >= 0, "!=0": lambda v: v != 0}
+
+
+def check_param(fname: str, name: str, value, check: str, v: float, x):
+    """The validity check of a float parameter on its value converted to the
+    computation dtype (v: the float64 value; x: the array that sets the
+    dtype).  The generated entry points call this only where the check
+    fails in float64 or in float32; it raises unless the value in the
+    computation dtype passes."""
+    if _in_float32(x):
+        v = _f32(v)
+    if not _CHECKS[check](v):
+        bad_param(fname, name, value, check)
+
+
+def check_relation(fname: str, rel: str, a, b, va: float, vb: float, x):
+    """As check_param, for a relation `a <= b` that fails in float64."""
+    if _in_float32(x) and _f32(va) <= _f32(vb):
+        return
+    bad_relation(fname, rel, a, b)
 
 
 def bad_param(fname: str, name: str, value, check: str):

@@ -159,7 +159,11 @@ def fast(int op, object x, object g, object axis, object out, double sg):
     if cnp.PyArray_SIZE(xa) == 0:
         return None
     cdef int nd = cnp.PyArray_NDIM(xa), t = cnp.PyArray_TYPE(xa), i
-    cdef Py_ssize_t ax = <Py_ssize_t>axis
+    cdef Py_ssize_t ax
+    try:
+        ax = <Py_ssize_t>axis
+    except OverflowError:                     # out of range: the general path's AxisError
+        return None
     if ax < -nd or ax >= nd:
         return None
     if ax < 0:

@@ -87,7 +87,8 @@ def _x_or_y(fname: str, x, y):
 def _native(a: np.ndarray, comp: np.dtype) -> np.ndarray:
     if a.dtype == comp and a.dtype.isnative and a.flags.aligned:
         return a
-    return a.astype(comp, order="K")
+    with _api.overflow_ok(a.dtype, comp):
+        return a.astype(comp, order="K")
 
 
 class _View:
@@ -128,9 +129,13 @@ class _View:
         u = t.T if self.tr else t
         if out is not None:
             if not np.shares_memory(u, out):
-                np.copyto(out, u, casting="unsafe")
+                with _api.overflow_ok(u.dtype, out.dtype):
+                    np.copyto(out, u, casting="unsafe")
             return out
-        return u if u.dtype == res else u.astype(res)
+        if u.dtype == res:
+            return u
+        with _api.overflow_ok(u.dtype, res):
+            return u.astype(res)
 
 
 def _fast(op: str, x, g, axis, out, sg=1.0):
@@ -435,18 +440,26 @@ def maxout_backward(grad_output, x, pieces, axis=-1, *, out=None):
 
 def _sparsemax_rows(z: np.ndarray) -> np.ndarray:
     """sparsemax over the last axis of z (Martins & Astudillo 2016, Alg. 1:
-    sort, cumulative sums, support size k(z), threshold tau)."""
+    sort, cumulative sums, support size k(z), threshold tau), on the row
+    shifted by its max and in float64.  tau >= max - 1, so an entry more
+    than 1 below the max is never in the support: the shifted row is clamped
+    at -2 (the difference of two far-apart finite entries may overflow), and
+    any finite row gives a finite result."""
     n = z.shape[-1]
-    zs = -np.sort(-z, axis=-1)
-    cs = np.cumsum(zs, axis=-1)
-    k = np.arange(1, n + 1, dtype=z.dtype)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        zmax = z.max(axis=-1, keepdims=True)
+        bad = ~np.isfinite(zmax)                  # NaN, +inf, or only -inf
+        zd = z.astype(np.float64) - np.where(bad, 0, zmax).astype(np.float64)
+        zd = np.maximum(zd, -2.0)                 # NaN stays (its row is bad)
+        zs = -np.sort(-zd, axis=-1)
+        cs = np.cumsum(zs, axis=-1)
+        k = np.arange(1, n + 1, dtype=np.float64)
         support = (1 + k * zs) > cs
         kz = support.sum(axis=-1, keepdims=True)
         csk = np.take_along_axis(cs, np.maximum(kz - 1, 0), axis=-1)
-        tau = (csk - 1) / kz.astype(z.dtype)
-        p = np.maximum(z - tau, 0).astype(z.dtype, copy=False)
-    bad = np.isnan(z).any(axis=-1, keepdims=True) | (kz == 0)
+        tau = (csk - 1) / kz
+        p = np.maximum(zd - tau, 0).astype(z.dtype)
+    bad |= kz == 0
     return np.where(bad, np.asarray(np.nan, z.dtype), p)
 
 
@@ -481,9 +494,9 @@ def sparsemax_backward(grad_output, x, axis=-1, *, out=None):
         p = _sparsemax_rows(z)
         gm = np.moveaxis(_native(ga, comp), ax, -1)
         s = (p > 0).astype(comp)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             m = (gm * s).sum(axis=-1, keepdims=True) / s.sum(axis=-1, keepdims=True)
-        r = s * (gm - m)
+            r = s * (gm - m)
         r = np.where(np.isnan(p), p, r)
     else:
         r = np.empty(z.shape, comp)
@@ -503,5 +516,15 @@ def softmax_jacobian(x, axis=-1):
     n = s.shape[-1]
     j = -(s[..., :, None] * s[..., None, :])
     i = np.arange(n)
-    j[..., i, i] = s * (1 - s)
-    return j if j.dtype == res else j.astype(res)
+    # the diagonal s_i (1 - s_i) in float64, rounded once: 1 - s_i is exact
+    # for s_i >= 1/2 and well conditioned below; the one entry of a row
+    # above 1/2 takes the sum of the other probabilities instead (1 - s_i
+    # cancels there: x = [0, -30] has 1 - s_0 = 9.4e-14)
+    sd = s.astype(np.float64)
+    big = sd > 0.5
+    rest = np.where(big, 0.0, sd).sum(axis=-1, keepdims=True)
+    j[..., i, i] = sd * np.where(big, rest, 1.0 - sd)
+    if j.dtype == res:
+        return j
+    with _api.overflow_ok(j.dtype, res):
+        return j.astype(res)

@@ -20,12 +20,12 @@ def _prepare(fname, x, weight, axis):
     _api.dtypes(w.dtype, fname, "weight")
     if w.ndim != 1:
         raise ValueError(f"{fname}(): weight must be 1-D, got shape {w.shape}")
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{fname}(): axis must be an int, got {type(axis).__name__}")
     if a.ndim <= 1:
         ax = 0                     # a 1-D x uses axis 0 (and a 0-d x one slope)
         nch = a.shape[0] if a.ndim == 1 else 1
     else:
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise TypeError(f"{fname}(): axis must be an int, got {type(axis).__name__}")
         if not -a.ndim <= axis < a.ndim:
             raise AxisError(axis, a.ndim, f"{fname}(): axis")
         ax = axis % a.ndim
@@ -58,7 +58,8 @@ def _view(a, comp, ax, w):
 
 
 def _weights(w, comp):
-    return np.require(w.reshape(-1), dtype=comp, requirements=["C", "A"])
+    with _api.overflow_ok(w.dtype, comp):
+        return np.require(w.reshape(-1), dtype=comp, requirements=["C", "A"])
 
 
 def prelu(x, weight, *, axis=1, out=None):
@@ -87,9 +88,11 @@ def prelu(x, weight, *, axis=1, out=None):
     u = target.T if tr else target
     if out is not None:
         if not into_out:
-            np.copyto(out, u, casting="unsafe")
+            with _api.overflow_ok(u.dtype, out.dtype):
+                np.copyto(out, u, casting="unsafe")
         return out
-    result = u if u.dtype == res else u.astype(res)
+    with _api.overflow_ok(u.dtype, res):
+        result = u if u.dtype == res else u.astype(res)
     return result[()] if a.ndim == 0 else result
 
 
@@ -112,7 +115,8 @@ def prelu_backward(grad_output, x, weight, *, axis=1):
                          f"{a.shape}; they must be equal (no broadcasting)")
     _core, _prelu = _ext()
     d, tr, outer, nch, inner = _view(a, comp, ax, w)
-    gd = np.require(g.T if tr else g, dtype=comp, requirements=["C", "A"])
+    with _api.overflow_ok(g.dtype, comp):
+        gd = np.require(g.T if tr else g, dtype=comp, requirements=["C", "A"])
     gxt = np.empty(d.shape, dtype=comp)
     # grad_weight: summed in double (float32 products are exact there)
     gw = _prelu.backward(gd, d, gxt, _weights(w, comp), outer, nch, inner)
@@ -120,7 +124,9 @@ def prelu_backward(grad_output, x, weight, *, axis=1):
     gw_res = np.result_type(gw_res, res)
     if gw_res != np.float64:
         # round as the computation dtype would (float16 via float32)
-        gw = gw.astype(comp).astype(gw_res, copy=False)
+        with np.errstate(over="ignore"):       # a sum beyond the dtype's range is inf
+            gw = gw.astype(comp).astype(gw_res, copy=False)
     gx = gxt.T if tr else gxt
-    gx = gx.astype(res, copy=False)
+    with _api.overflow_ok(gx.dtype, res):
+        gx = gx.astype(res, copy=False)
     return (gx[()] if a.ndim == 0 else gx), gw.reshape(w.shape)

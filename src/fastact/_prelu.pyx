@@ -299,7 +299,10 @@ cdef bint _geometry(cnp.ndarray xa, cnp.ndarray wa, object axis, Py_ssize_t *out
         return False
     cdef Py_ssize_t ax = 0
     if nd > 1:
-        ax = <Py_ssize_t>axis
+        try:
+            ax = <Py_ssize_t>axis
+        except OverflowError:                 # out of range: the general path's AxisError
+            return False
         if ax < -nd or ax >= nd:
             return False
         if ax < 0:
@@ -368,8 +371,20 @@ def fast_backward(object g, object x, object weight, object axis):
     gx = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), t, 0)
     gw = backward(ga, xa, gx, wa, outer, C, inner)
     if t == cnp.NPY_FLOAT:
-        gw = gw.astype(np.float32)
+        gw = _to_float32(gw)
     return gx, gw
+
+
+cdef object _to_float32(cnp.ndarray a):
+    """a (1-D float64) rounded to float32 by C casts: a sum beyond float32's
+    range becomes +-inf without NumPy's overflow warning"""
+    cdef cnp.ndarray r = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(a), cnp.NPY_FLOAT, 0)
+    cdef const double *s = <const double *>cnp.PyArray_DATA(a)
+    cdef float *d = <float *>cnp.PyArray_DATA(r)
+    cdef Py_ssize_t i
+    for i in range(cnp.PyArray_SIZE(a)):
+        d[i] = <float>s[i]
+    return r
 
 
 cdef inline void _kadd(double *s, double *c, double *plain, double v) noexcept nogil:

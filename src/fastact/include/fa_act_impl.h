@@ -193,7 +193,10 @@ FA_INLINE void FN(fa_scaled_arg)(FA_T x, FA_T b, FA_T *bx, FA_T *bxl)
      * select between an invariant and a vector mask) */
     FA_T h, l;
     FN(fa_two_prod)(b, x, &h, &l);
-    *bx = h != h ? FA_C(0.0) : h;   /* 0 * inf (beta = 0); a NaN x stays NaN via x */
+    /* 0 * inf (beta = 0) -> 0; a NaN x stays NaN via x; a NaN beta gives
+     * NaN (the formula's sigmoid(NaN)) */
+    FA_T nb = b != b ? b : FA_C(0.0);
+    *bx = h != h ? nb : h;
     *bxl = FN(fa_abs)(l) < (FA_T)INFINITY ? l : FA_C(0.0);  /* NaN/inf: drop */
 }
 /* on bx + bxl = b x (bxl = 0 for silu, where the product is exact) */
@@ -252,7 +255,9 @@ FA_INLINE double fa_gelu_fwd_d(double x, const double *p)
     double ph = fa_phi_k_d(x, 64);                   /* Phi 2^64 */
     double xs = ph == 0.0 ? 0.0 : x;                 /* -inf * 0 -> -0 */
     double y = x < 0.0 ? (xs * ph) * 0x1p-64 : x * (ph * 0x1p-64);
-    return x == -(double)INFINITY ? -0.0 : y;
+    /* below -38.5801..., |x Phi(x)| < 2^-1075 rounds to -0; Phi's argument
+     * is clamped at -38.6, so x Phi(-38.6) would not (-1e300: -3e-26) */
+    return x < -38.59 ? -0.0 : y;
 }
 /* Phi(x) + x phi(x) */
 FA_INLINE double fa_gelu_bx_d(double g, double x, const double *p)
@@ -603,11 +608,12 @@ FA_INLINE FA_T FN(fa_tanhshrink_bx)(FA_T g, FA_T x, const FA_T *p)
 }
 
 /* ---------------------------------------------------------- threshold */
-/* p[0] = threshold, p[1] = value */
-FA_INLINE FA_T FN(fa_threshold_fwd)(FA_T x, const FA_T *p) { return x <= p[0] ? p[1] : x; }
+/* p[0] = threshold, p[1] = value.  As the formula reads: x > threshold
+ * decides, so a NaN threshold gives value (derivative 0); a NaN x gives NaN */
+FA_INLINE FA_T FN(fa_threshold_fwd)(FA_T x, const FA_T *p) { return (x > p[0]) | (x != x) ? x : p[1]; }
 FA_INLINE FA_T FN(fa_threshold_bx)(FA_T g, FA_T x, const FA_T *p)
 {
-    return g * FN(fa_nanpass)(x, x <= p[0] ? FA_C(0.0) : FA_C(1.0));
+    return g * FN(fa_nanpass)(x, x > p[0] ? FA_C(1.0) : FA_C(0.0));
 }
 
 /* -------------------------------------------------------- binary_step */

@@ -987,17 +987,106 @@ FA_AX_FLAT static void FN(fa_ax_##NAME##_b)(const fa_ax_job *j, ptrdiff_t i0, pt
     } \
 }
 
+/* float32 backward: g times the other half times a derivative.  In float
+ * the product of the first two can overflow (g b = -inf for b = -3e38) and
+ * the derivative underflow (sigmoid'(-104) = 7e-46) where the whole
+ * product is an ordinary number.  Each run of 1024 elements is scanned
+ * first; where neither can happen (the nonlinearity's argument >= LO
+ * (glu: -|b| >= LO, as sigmoid' is even),
+ * where its value and derivative are normal floats, and |g| |other half|
+ * < 2^126) the float formulas run as for float64; else the run is computed
+ * by the float64 kernels and rounded once (the products of two floats are
+ * exact in double).  The check runs with the float loop where out is not
+ * x; in place, by a scan before it. */
+#if !FA_DOUBLE
+#define FA_AX_PAIR_BWD_F(NAME, ARG_I, OTHER, LO, GA, GB, GA_D, GB_D) \
+FA_AX_FLAT static void fa_ax_##NAME##_b_f(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
+{ \
+    const float *x = (const float *)j->x, *g = (const float *)j->g; \
+    float *out = (float *)j->out; \
+    ptrdiff_t cols = j->cols, nblk = (cols + j->W - 1) / j->W; \
+    for (ptrdiff_t it = i0; it < i1; it++) { \
+        ptrdiff_t o = it / nblk, c0 = (it % nblk) * j->W; \
+        ptrdiff_t w = cols - c0 < j->W ? cols - c0 : j->W; \
+        for (ptrdiff_t s0 = 0; s0 < w; s0 += 1024) {      /* in L1: scan, then compute */ \
+            ptrdiff_t ws = w - s0 < 1024 ? w - s0 : 1024; \
+            const float *a = x + o * 2 * cols + c0 + s0, *b = a + cols; \
+            const float *gg = g + o * cols + c0 + s0; \
+            float *oa = out + o * 2 * cols + c0 + s0, *ob = oa + cols; \
+            float lo = 0.0f, hi = 0.0f; \
+            if (oa != a) {      /* not in place: compute, then check */ \
+                FA_AX_PRAGMA(omp simd reduction(min:lo) reduction(max:hi)) \
+                for (ptrdiff_t i = 0; i < ws; i++) { \
+                    float av = a[i], bv = b[i], gv = gg[i]; \
+                    float t = ARG_I, q = fa_abs_f(gv) * fa_abs_f(OTHER[i]); \
+                    lo = t < lo ? t : lo; \
+                    hi = q > hi ? q : hi; \
+                    float ga = GA, gb = GB; \
+                    oa[i] = ga; \
+                    ob[i] = gb; \
+                } \
+                if (lo >= LO && hi < 0x1p126f) \
+                    continue; \
+            } else { \
+                FA_AX_PRAGMA(omp simd reduction(min:lo) reduction(max:hi)) \
+                for (ptrdiff_t i = 0; i < ws; i++) { \
+                    float t = ARG_I, q = fa_abs_f(gg[i]) * fa_abs_f(OTHER[i]); \
+                    lo = t < lo ? t : lo; \
+                    hi = q > hi ? q : hi; \
+                } \
+            } \
+            if (oa == a && lo >= LO && hi < 0x1p126f) { \
+                FA_AX_SIMD for (ptrdiff_t i = 0; i < ws; i++) { \
+                    float av = a[i], bv = b[i], gv = gg[i]; \
+                    float ga = GA, gb = GB; \
+                    oa[i] = ga; \
+                    ob[i] = gb; \
+                } \
+            } else { \
+                FA_AX_SIMD for (ptrdiff_t i = 0; i < ws; i++) { \
+                    double av = a[i], bv = b[i], gv = gg[i]; \
+                    double ga = GA_D, gb = GB_D; \
+                    oa[i] = (float)ga; \
+                    ob[i] = (float)gb; \
+                } \
+            } \
+        } \
+    } \
+}
+#endif
 /* glu: a sigmoid(b); d/da = sigmoid(b), d/db = a sigmoid'(b) */
 FA_AX_PAIR_FWD(glu, av * FN(fa_sigmoid)(bv))
+#if FA_DOUBLE
 FA_AX_PAIR_BWD(glu, gv * FN(fa_sigmoid)(bv), FN(fa_sigmoid_bx)(gv * av, bv, 0))
+#else
+FA_AX_PAIR_BWD_F(glu, -fa_abs_f(b[i]), a, -80.0f,       /* sigmoid'(b) is even */
+                 gv * fa_sigmoid_f(bv), fa_sigmoid_bx_f(gv * av, bv, 0),
+                 gv * fa_sigmoid_d(bv), fa_sigmoid_bx_d(gv * av, bv, 0))
+#endif
 /* swiglu: silu(a) b */
 FA_AX_PAIR_FWD(swiglu, FN(fa_silu_fwd)(av, 0) * bv)
+#if FA_DOUBLE
 FA_AX_PAIR_BWD(swiglu, FN(fa_silu_bx)(gv * bv, av, 0), gv * FN(fa_silu_fwd)(av, 0))
-/* geglu: gelu(a) b (erf form and tanh form) */
+#else
+FA_AX_PAIR_BWD_F(swiglu, a[i], b, -80.0f,
+                 fa_silu_bx_f(gv * bv, av, 0), gv * fa_silu_fwd_f(av, 0),
+                 fa_silu_bx_d(gv * bv, av, 0), gv * fa_silu_fwd_d(av, 0))
+#endif
+/* geglu: gelu(a) b (erf form and tanh form); gelu(-12) = -2e-32, and the
+ * tanh form's -9 Phi~(-9) = -1e-28 are normal floats */
 FA_AX_PAIR_FWD(geglu, FN(fa_gelu_fwd)(av, 0) * bv)
-FA_AX_PAIR_BWD(geglu, FN(fa_gelu_bx)(gv * bv, av, 0), gv * FN(fa_gelu_fwd)(av, 0))
 FA_AX_PAIR_FWD(geglu_tanh, FN(fa_gelu_tanh_fwd)(av, 0) * bv)
+#if FA_DOUBLE
+FA_AX_PAIR_BWD(geglu, FN(fa_gelu_bx)(gv * bv, av, 0), gv * FN(fa_gelu_fwd)(av, 0))
 FA_AX_PAIR_BWD(geglu_tanh, FN(fa_gelu_tanh_bx)(gv * bv, av, 0), gv * FN(fa_gelu_tanh_fwd)(av, 0))
+#else
+FA_AX_PAIR_BWD_F(geglu, a[i], b, -12.0f,
+                 fa_gelu_bx_f(gv * bv, av, 0), gv * fa_gelu_fwd_f(av, 0),
+                 fa_gelu_bx_d(gv * bv, av, 0), gv * fa_gelu_fwd_d(av, 0))
+FA_AX_PAIR_BWD_F(geglu_tanh, a[i], b, -9.0f,
+                 fa_gelu_tanh_bx_f(gv * bv, av, 0), gv * fa_gelu_tanh_fwd_f(av, 0),
+                 fa_gelu_tanh_bx_d(gv * bv, av, 0), gv * fa_gelu_tanh_fwd_d(av, 0))
+#endif
 
 #undef FA_AX_XLO
 #undef FA_AX_XHI
