@@ -1,8 +1,8 @@
 """Build of fastact's compiled core.
 
 * Renders the generated sources from src/fastact/_spec.py (the one table of
-  activations) through src/fastact/_codegen.py: include/fa_list.h, _core.pyx
-  (from _core.pyx.tp), one _kernels_<isa>.pyx and the family C files per
+  activations) through src/fastact/_codegen.py: include/fa_list.h, _elementwise.pyx
+  (from _elementwise.pyx.tp), one _kernels_<isa>.pyx and the family C files per
   instruction-set level, and the type stubs (__init__.pyi).  Generated files
   carry a "do not edit" banner and are not committed.
 * Builds the kernels once per instruction-set level (x86-64: baseline SSE2,
@@ -91,7 +91,7 @@ def main():
     exts = [Extension("fastact._fastact_pool", ["src/fastact/_fastact_pool.pyx"],
                       include_dirs=include_dirs, define_macros=pool_macros, depends=headers,
                       extra_compile_args=CORE_FLAGS + pool_flags, extra_link_args=pool_flags),
-            Extension("fastact._core", ["src/fastact/_core.pyx"], include_dirs=include_dirs,
+            Extension("fastact._elementwise", ["src/fastact/_elementwise.pyx"], include_dirs=include_dirs,
                       define_macros=macros, depends=headers, extra_compile_args=CORE_FLAGS)]
     # Families with a driver module of their own (baseline flags) and
     # C kernels compiled per instruction-set level in a translation unit of

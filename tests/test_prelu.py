@@ -362,7 +362,7 @@ def test_prelu_every_isa():
 def test_prelu_fast_path_is_the_general_path(dtype):
     """prelu takes a C fast path for C-contiguous native x and weight of one
     dtype and a Python int axis (fastact._prelu.fast_forward); anything else
-    goes through fastact._channel.  Bitwise the same results, every axis,
+    goes through fastact._prelu_api.  Bitwise the same results, every axis,
     shared and per-channel weights, with and without out=."""
     rng = np.random.default_rng(5)
     x = rng.standard_normal((5, 6, 7)).astype(dtype)

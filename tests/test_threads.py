@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import fastact as fa
-from fastact import _core
+from fastact import _elementwise
 from fastact import _reference as R
 from fastact import _spec
 
@@ -128,7 +128,7 @@ def test_threads_bitwise_identical(name, params, dtype):
     x = _big(dtype)
     g = np.linspace(-2, 2, x.size).astype(dtype)
     k = _spec.BY_NAME[name].kernel_for(**params)
-    assert x.size > _core._grain(k), "array too small to use threads"
+    assert x.size > _elementwise._grain(k), "array too small to use threads"
     with fa.num_threads(1):
         y1 = forward(name, x, params)
         b1 = backward(name, g, x, params)

@@ -16,24 +16,22 @@ from types import MappingProxyType
 
 __version__ = "0.1.0"
 
-from fastact import _core, _dispatch, _fastact_pool, _spec
-from fastact._channel import prelu, prelu_backward
+# The three families, each a compiled module (fast path, items for the
+# thread pool) and its Python layer (general path): _elementwise /
+# _elementwise_api, _axis / _axis_api, _prelu / _prelu_api.  The public
+# names are listed statically in the generated stub (__init__.pyi).
+from fastact import _axis_api, _dispatch, _elementwise, _elementwise_api, _fastact_pool, _spec
+from fastact._prelu_api import prelu, prelu_backward
 from fastact._threads import get_num_threads, num_threads, set_num_threads
 
 _dispatch.select()
 
 _ELEMENTWISE = [s.name for s in _spec.SPECS if s.kind == "elementwise"]
 for _name in _ELEMENTWISE:
-    globals()[_name] = getattr(_core, _name)
-    globals()[_name + "_backward"] = getattr(_core, _name + "_backward")
-
-try:  # the along-axis family (softmax, logsumexp, GLU, ...)
-    from fastact import _axis_api
-except ImportError:  # pragma: no cover - during a partial build
-    _axis_api = None
-if _axis_api is not None:
-    for _name in _axis_api.__all__:
-        globals()[_name] = getattr(_axis_api, _name)
+    globals()[_name] = getattr(_elementwise, _name)
+    globals()[_name + "_backward"] = getattr(_elementwise, _name + "_backward")
+for _name in _axis_api.__all__:
+    globals()[_name] = getattr(_axis_api, _name)
 
 
 @dataclass(frozen=True)
@@ -95,7 +93,7 @@ __all__ = sorted(
     [n for s in _ELEMENTWISE for n in (s, s + "_backward")]
     + ["prelu", "prelu_backward", "get_num_threads", "set_num_threads", "num_threads",
        "ACTIVATIONS", "show_config", "__version__"]
-    + (list(_axis_api.__all__) if _axis_api is not None else [])
+    + list(_axis_api.__all__)
 )
 del _name
 

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from fastact import _api, _containers
+from fastact import _arrays, _axis, _containers
 
 try:  # numpy >= 1.25
     from numpy.exceptions import AxisError
@@ -33,10 +33,6 @@ __all__ = [
     "glu", "glu_backward", "swiglu", "swiglu_backward", "geglu", "geglu_backward",
     "maxout", "maxout_backward", "sparsemax", "sparsemax_backward", "softmax_jacobian",
 ]
-
-
-def _ext():
-    return _api.ext("_axis"), _api.ext("_core")
 
 
 # ------------------------------------------------------------ arguments
@@ -59,7 +55,7 @@ def _int_param(fname: str, name: str, v) -> int:
 
 
 def _input(fname: str, x, argname: str = "x"):
-    a, comp, res = _api.prepare(x, fname, argname)
+    a, comp, res = _arrays.prepare(x, fname, argname)
     if a.ndim == 0:
         raise ValueError(f"{fname}(): {argname} must have at least one dimension (the "
                          f"along-axis functions need ndim >= 1), got a 0-d input")
@@ -67,8 +63,8 @@ def _input(fname: str, x, argname: str = "x"):
 
 
 def _grad(fname: str, g, shape, comp, what: str):
-    ga = _api.as_array(g, fname, "grad_output")
-    _api.dtypes(ga.dtype, fname, "grad_output")
+    ga = _arrays.as_array(g, fname, "grad_output")
+    _arrays.dtypes(ga.dtype, fname, "grad_output")
     if ga.shape != tuple(shape):
         raise ValueError(f"{fname}(): grad_output has shape {ga.shape} but {what} has shape "
                          f"{tuple(shape)}; they must be equal (no broadcasting)")
@@ -87,7 +83,7 @@ def _x_or_y(fname: str, x, y):
 def _native(a: np.ndarray, comp: np.dtype) -> np.ndarray:
     if a.dtype == comp and a.dtype.isnative and a.flags.aligned:
         return a
-    with _api.overflow_ok(a.dtype, comp):
+    with _arrays.overflow_ok(a.dtype, comp):
         return a.astype(comp, order="K")
 
 
@@ -129,23 +125,21 @@ class _View:
         u = t.T if self.tr else t
         if out is not None:
             if not np.shares_memory(u, out):
-                with _api.overflow_ok(u.dtype, out.dtype):
+                with _arrays.overflow_ok(u.dtype, out.dtype):
                     np.copyto(out, u, casting="unsafe")
             return out
         if u.dtype == res:
             return u
-        with _api.overflow_ok(u.dtype, res):
+        with _arrays.overflow_ok(u.dtype, res):
             return u.astype(res)
 
 
 def _fast(op: str, x, g, axis, out, sg=1.0):
     """The common case in C (fastact._axis.fast), or None: the general path."""
-    ax = _api.ext("_axis")
-    return ax.fast(ax.OP[op], x, g, axis, out, sg)
+    return _axis.fast(_axis.OP[op], x, g, axis, out, sg)
 
 
 def _run(op: str, v: _View, xb, gb, t, sg=1.0, n=None):
-    _axis, _core = _ext()
     _axis.run(_axis.OP[op], xb, gb, t, v.outer, v.n if n is None else n, v.inner, float(sg))
 
 
@@ -166,7 +160,7 @@ def _softmax_like(fname, op, x, axis, out, sg=1.0):
         return _contained(fname, (x,), axis, out)
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
-    out = _api.check_out(out, a.shape, res, fname, ((a, "x"),))
+    out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"),))
     v = _View(a, comp, ax)
     t = v.target(out, a.shape)
     if a.size:
@@ -206,7 +200,7 @@ def _softmax_like_backward(fname, op, g, x, y, axis, out, sg=1.0):
     a, comp, res = _input(fname, xv, xname)
     ax = _axis_index(fname, axis, a.ndim)
     ga = _grad(fname, g, a.shape, comp, xname)
-    out = _api.check_out(out, a.shape, res, fname, ((a, xname), (ga, "grad_output")))
+    out = _arrays.check_out(out, a.shape, res, fname, ((a, xname), (ga, "grad_output")))
     v = _View(a, comp, ax)
     gb = v.like(ga)
     t = v.target(out, a.shape)
@@ -254,7 +248,7 @@ def logsumexp(x, axis=-1, *, out=None):
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
     rshape = a.shape[:ax] + a.shape[ax + 1:]
-    out = _api.check_out(out, rshape, res, fname, ((a, "x"),))
+    out = _arrays.check_out(out, rshape, res, fname, ((a, "x"),))
     v = _View(a, comp, ax)
     t = v.target(out, rshape)
     if t.size:
@@ -279,7 +273,7 @@ def logsumexp_backward(grad_output, x, axis=-1, *, out=None):
     ax = _axis_index(fname, axis, a.ndim)
     rshape = a.shape[:ax] + a.shape[ax + 1:]
     ga = _grad(fname, grad_output, rshape, comp, "logsumexp(x)")
-    out = _api.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
+    out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
     v = _View(a, comp, ax)
     gb = v.like(ga)
     t = v.target(out, a.shape)
@@ -321,7 +315,7 @@ def _glu_forward(fname, name, x, axis, out, approximate="none"):
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
     hshape = _half(fname, a, ax)
-    out = _api.check_out(out, hshape, res, fname, ((a, "x"),))
+    out = _arrays.check_out(out, hshape, res, fname, ((a, "x"),))
     v = _View(a, comp, ax)
     t = v.target(out, hshape)
     if a.size:
@@ -341,7 +335,7 @@ def _glu_backward(fname, name, g, x, axis, out, approximate="none"):
     ax = _axis_index(fname, axis, a.ndim)
     hshape = _half(fname, a, ax)
     ga = _grad(fname, g, hshape, comp, f"{name}(x)")
-    out = _api.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
+    out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
     v = _View(a, comp, ax)
     gb = v.like(ga)
     t = v.target(out, a.shape)
@@ -406,7 +400,7 @@ def maxout(x, pieces, axis=-1, *, out=None):
     of pieces); NaN in a group gives NaN."""
     fname = "maxout"
     a, comp, res, ax, p, mshape = _maxout_prep(fname, x, pieces, axis)
-    out = _api.check_out(out, mshape, res, fname, ((a, "x"),))
+    out = _arrays.check_out(out, mshape, res, fname, ((a, "x"),))
     v = _View(a, comp, ax)
     t = v.target(out, mshape)
     if t.size:
@@ -422,7 +416,7 @@ def maxout_backward(grad_output, x, pieces, axis=-1, *, out=None):
     fname = "maxout_backward"
     a, comp, res, ax, p, mshape = _maxout_prep(fname, x, pieces, axis)
     ga = _grad(fname, grad_output, mshape, comp, "maxout(x)")
-    out = _api.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
+    out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
     v = _View(a, comp, ax)
     gb = v.like(ga).reshape(v.outer, v.n // p, 1, v.inner)
     if a.size:
@@ -476,10 +470,10 @@ def sparsemax(x, axis=-1, *, out=None):
     row of only -inf, or with +inf or NaN, gives NaN."""
     fname = "sparsemax"
     a, comp, res, ax, z = _moved(fname, x, axis)
-    out = _api.check_out(out, a.shape, res, fname, ((a, "x"),))
+    out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"),))
     p = _sparsemax_rows(z) if a.size else np.empty(z.shape, comp)
     r = np.moveaxis(p, -1, ax)
-    return _api._finish(r, out, res, False)
+    return _arrays.finish(r, out, res, False)
 
 
 def sparsemax_backward(grad_output, x, axis=-1, *, out=None):
@@ -489,7 +483,7 @@ def sparsemax_backward(grad_output, x, axis=-1, *, out=None):
     fname = "sparsemax_backward"
     a, comp, res, ax, z = _moved(fname, x, axis)
     ga = _grad(fname, grad_output, a.shape, comp, "x")
-    out = _api.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
+    out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
     if a.size:
         p = _sparsemax_rows(z)
         gm = np.moveaxis(_native(ga, comp), ax, -1)
@@ -500,7 +494,7 @@ def sparsemax_backward(grad_output, x, axis=-1, *, out=None):
         r = np.where(np.isnan(p), p, r)
     else:
         r = np.empty(z.shape, comp)
-    return _api._finish(np.moveaxis(r, -1, ax), out, res, False)
+    return _arrays.finish(np.moveaxis(r, -1, ax), out, res, False)
 
 
 # ------------------------------------------------------ softmax_jacobian
@@ -526,5 +520,5 @@ def softmax_jacobian(x, axis=-1):
     j[..., i, i] = sd * np.where(big, rest, 1.0 - sd)
     if j.dtype == res:
         return j
-    with _api.overflow_ok(j.dtype, res):
+    with _arrays.overflow_ok(j.dtype, res):
         return j.astype(res)

@@ -1,7 +1,7 @@
 """Run-time choice of the kernel instruction-set level.
 
 The kernels are built once per level (setup.py); at import the best level
-that the running CPU supports is installed in fastact._core.
+that the running CPU supports is installed in fastact._elementwise.
 FASTACT_ISA=<level> forces a level (baseline, avx2, avx512).
 """
 
@@ -11,7 +11,7 @@ import importlib
 import os
 from contextlib import contextmanager
 
-from fastact import _core, _spec
+from fastact import _elementwise, _spec
 from fastact._build_info import BUILD
 
 LEVELS = tuple(lv.name for lv in _spec.ISA_LEVELS)
@@ -23,7 +23,7 @@ def built_isas() -> list:
 
 def supported_isas() -> list:
     """Levels that are built and that this CPU can run, lowest first."""
-    return [isa for isa in built_isas() if _core.cpu_supports(LEVELS.index(isa))]
+    return [isa for isa in built_isas() if _elementwise.cpu_supports(LEVELS.index(isa))]
 
 
 _current = None
@@ -35,7 +35,7 @@ def use(isa: str) -> None:
         raise ValueError(f"fastact: instruction-set level {isa!r} is not available here; "
                          f"this build and CPU support {supported_isas()}")
     mod = importlib.import_module(f"fastact._kernels_{isa}")
-    _core._set_table(mod.table)
+    _elementwise._set_table(mod.table)
     _use_axis(mod)
     _use_prelu(mod)
     _current = isa

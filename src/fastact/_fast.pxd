@@ -1,4 +1,4 @@
-# The checks of the C fast paths, shared by the drivers (_core, _axis,
+# The checks of the C fast paths, shared by the drivers (_elementwise, _axis,
 # _prelu): inline functions, cimported (no module of their own).  A fast
 # path takes C-contiguous, aligned, native float32/float64 arrays and an out=
 # that fits; anything else goes to the general (Python) path, which also

@@ -4,7 +4,7 @@
 The loops live in include/fa_prelu.h, compiled once per instruction-set
 level into the fastact._kernels_<isa> modules; fastact._dispatch hands the
 chosen level's table (the capsule `prelu_table`) to `_set_table`.
-Arguments, dtypes, layouts and `out=` are handled in fastact._channel,
+Arguments, dtypes, layouts and `out=` are handled in fastact._prelu_api,
 which calls `forward` / `backward` with C-contiguous native arrays of one
 float dtype seen as (outer, C, inner) blocks, C the channel axis.
 
@@ -330,7 +330,7 @@ def fast_forward(object x, object weight, object axis, object out):
     weight 1-D with 1 or x.shape[axis] entries), axis a Python int in range,
     out None or a C-contiguous writeable array of x's dtype and shape that is
     x itself or overlaps neither x nor weight.  Returns None when any of this
-    does not hold: the caller then takes the general path (fastact._channel),
+    does not hold: the caller then takes the general path (fastact._prelu_api),
     which also raises the errors."""
     if _tab == NULL or type(axis) is not int or not _dense(x) or not _dense(weight):
         return None
@@ -357,7 +357,7 @@ def fast_forward(object x, object weight, object axis, object out):
 def fast_backward(object g, object x, object weight, object axis):
     """prelu_backward without the Python layer, for the common case (g, x
     and weight as fast_forward takes x and weight, g of x's shape): returns
-    (grad_x, grad_weight), or None (the general path, fastact._channel)."""
+    (grad_x, grad_weight), or None (the general path, fastact._prelu_api)."""
     if (_tab == NULL or type(axis) is not int or not _dense(x) or not _dense(g)
             or not _dense(weight)):
         return None

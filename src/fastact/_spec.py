@@ -5,8 +5,8 @@ defaults, formula, whether its gradient can be computed from the output,
 its accuracy budget and its cost class.  From this table:
 
 * ``_codegen.py`` (called by setup.py) renders the C kernel list
-  (``include/fa_list.h``), the Cython entry points (``_core.pyx`` from
-  ``_core.pyx.tp``) and the type stubs (``__init__.pyi``);
+  (``include/fa_list.h``), the Cython entry points (``_elementwise.pyx`` from
+  ``_elementwise.pyx.tp``) and the type stubs (``__init__.pyi``);
 * ``fastact.ACTIVATIONS`` (the registry) is built;
 * the tests and the benchmarks are parametrized.
 

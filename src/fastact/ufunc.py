@@ -26,9 +26,9 @@ hand such inputs to these ufuncs).
 
 from __future__ import annotations
 
-from fastact import _axis, _core
+from fastact import _axis, _elementwise
 
-UFUNCS = {**_core._make_ufuncs(), **_axis._make_gufuncs()}
+UFUNCS = {**_elementwise._make_ufuncs(), **_axis._make_gufuncs()}
 globals().update(UFUNCS)
 
 __all__ = sorted(UFUNCS)

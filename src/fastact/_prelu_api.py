@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from fastact import _api
+from fastact import _arrays, _prelu
 
 try:  # numpy >= 1.25
     from numpy.exceptions import AxisError
@@ -15,9 +15,9 @@ except ImportError:  # pragma: no cover
 
 
 def _prepare(fname, x, weight, axis):
-    a, comp, res = _api.prepare(x, fname, "x")
-    w = _api.as_array(weight, fname, "weight")
-    _api.dtypes(w.dtype, fname, "weight")
+    a, comp, res = _arrays.prepare(x, fname, "x")
+    w = _arrays.as_array(weight, fname, "weight")
+    _arrays.dtypes(w.dtype, fname, "weight")
     if w.ndim != 1:
         raise ValueError(f"{fname}(): weight must be 1-D, got shape {w.shape}")
     if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
@@ -34,10 +34,6 @@ def _prepare(fname, x, weight, axis):
         raise ValueError(f"{fname}(): weight has {w.size} entries but x has {nch} channels "
                          f"along axis {ax}; pass {nch} entries (or 1 for a shared slope)")
     return a, comp, res, w, ax
-
-
-def _ext():
-    return _api.ext("_core"), _api.ext("_prelu")
 
 
 def _view(a, comp, ax, w):
@@ -58,7 +54,7 @@ def _view(a, comp, ax, w):
 
 
 def _weights(w, comp):
-    with _api.overflow_ok(w.dtype, comp):
+    with _arrays.overflow_ok(w.dtype, comp):
         return np.require(w.reshape(-1), dtype=comp, requirements=["C", "A"])
 
 
@@ -69,12 +65,11 @@ def prelu(x, weight, *, axis=1, out=None):
     axis 0).  `weight` is 1-D with x.shape[axis] entries, or 1 (shared).
     """
     fname = "prelu"
-    r = _api.ext("_prelu").fast_forward(x, weight, axis, out)   # the common case, in C
+    r = _prelu.fast_forward(x, weight, axis, out)   # the common case, in C
     if r is not None:
         return r
     a, comp, res, w, ax = _prepare(fname, x, weight, axis)
-    out = _api.check_out(out, a.shape, res, fname, ((a, "x"), (w, "weight")))
-    _core, _prelu = _ext()
+    out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (w, "weight")))
     d, tr, outer, nch, inner = _view(a, comp, ax, w)
     target = None
     if out is not None:
@@ -88,10 +83,10 @@ def prelu(x, weight, *, axis=1, out=None):
     u = target.T if tr else target
     if out is not None:
         if not into_out:
-            with _api.overflow_ok(u.dtype, out.dtype):
+            with _arrays.overflow_ok(u.dtype, out.dtype):
                 np.copyto(out, u, casting="unsafe")
         return out
-    with _api.overflow_ok(u.dtype, res):
+    with _arrays.overflow_ok(u.dtype, res):
         result = u if u.dtype == res else u.astype(res)
     return result[()] if a.ndim == 0 else result
 
@@ -104,29 +99,28 @@ def prelu_backward(grad_output, x, weight, *, axis=1):
     axis.  NaN in x gives NaN in both.
     """
     fname = "prelu_backward"
-    r = _api.ext("_prelu").fast_backward(grad_output, x, weight, axis)  # the common case, in C
+    r = _prelu.fast_backward(grad_output, x, weight, axis)  # the common case, in C
     if r is not None:
         return r
     a, comp, res, w, ax = _prepare(fname, x, weight, axis)
-    g = _api.as_array(grad_output, fname, "grad_output")
-    _api.dtypes(g.dtype, fname, "grad_output")
+    g = _arrays.as_array(grad_output, fname, "grad_output")
+    _arrays.dtypes(g.dtype, fname, "grad_output")
     if g.shape != a.shape:
         raise ValueError(f"{fname}(): grad_output has shape {g.shape} but x has shape "
                          f"{a.shape}; they must be equal (no broadcasting)")
-    _core, _prelu = _ext()
     d, tr, outer, nch, inner = _view(a, comp, ax, w)
-    with _api.overflow_ok(g.dtype, comp):
+    with _arrays.overflow_ok(g.dtype, comp):
         gd = np.require(g.T if tr else g, dtype=comp, requirements=["C", "A"])
     gxt = np.empty(d.shape, dtype=comp)
     # grad_weight: summed in double (float32 products are exact there)
     gw = _prelu.backward(gd, d, gxt, _weights(w, comp), outer, nch, inner)
-    gw_res = _api.dtypes(w.dtype, fname, "weight")[1]
+    gw_res = _arrays.dtypes(w.dtype, fname, "weight")[1]
     gw_res = np.result_type(gw_res, res)
     if gw_res != np.float64:
         # round as the computation dtype would (float16 via float32)
         with np.errstate(over="ignore"):       # a sum beyond the dtype's range is inf
             gw = gw.astype(comp).astype(gw_res, copy=False)
     gx = gxt.T if tr else gxt
-    with _api.overflow_ok(gx.dtype, res):
+    with _arrays.overflow_ok(gx.dtype, res):
         gx = gx.astype(res, copy=False)
     return (gx[()] if a.ndim == 0 else gx), gw.reshape(w.shape)

@@ -1,0 +1,138 @@
+"""The array rules shared by every family's general path: input
+normalization, dtype rules, `out=` checks, dense layouts and finishing.
+Imports no compiled module (the compiled modules and the `_*_api` modules
+import it).
+
+Rules (../shared/API.md, "Arrays in, arrays out"):
+  * float32 -> float32, float64 -> float64, float16 computed in float32 and
+    returned as float16, bool/integers -> float64; anything else TypeError.
+  * any shape and memory layout; byte-swapped input is read correctly;
+  * `out`: exact shape (ValueError) and dtype (TypeError), writeable
+    (ValueError), no partial overlap with an input (ValueError); it may be
+    an input itself; nothing is written before every check has passed;
+  * a 0-d input (Python/NumPy scalar, 0-d array) gives a NumPy scalar
+    unless `out` is given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+SUPPORTED = "float16, float32, float64, bool or an integer dtype"
+
+_F16 = np.dtype(np.float16)
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
+
+# ------------------------------------------------------------------ dtypes
+
+def dtypes(dt: np.dtype, fname: str, argname: str):
+    """(computation dtype, result dtype) for an input dtype, or TypeError."""
+    kind = dt.kind
+    if kind == "f":
+        if dt.itemsize == 4:
+            return _F32, _F32
+        if dt.itemsize == 8:
+            return _F64, _F64
+        if dt.itemsize == 2:
+            return _F32, _F16
+    elif kind in "biu":
+        return _F64, _F64
+    raise TypeError(
+        f"{fname}(): {argname} has dtype {dt}, which fastact does not support; "
+        f"use {SUPPORTED} (for example {argname}.astype(numpy.float64))")
+
+
+def as_array(x, fname: str, argname: str) -> np.ndarray:
+    if isinstance(x, np.ndarray):
+        return x
+    try:
+        a = np.asarray(x)
+    except Exception as e:  # noqa: BLE001 - report it as a bad argument
+        raise TypeError(f"{fname}(): {argname} could not be converted to an array: {e}") from e
+    return a
+
+
+def prepare(x, fname: str, argname: str):
+    a = as_array(x, fname, argname)
+    comp, res = dtypes(a.dtype, fname, argname)
+    return a, comp, res
+
+
+def _identical(a: np.ndarray, b: np.ndarray) -> bool:
+    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.strides == b.strides and a.shape == b.shape and a.dtype == b.dtype)
+
+
+def check_out(out, shape, res, fname: str, inputs) -> np.ndarray | None:
+    if out is None:
+        return None
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{fname}(): out must be a numpy.ndarray (or None), "
+                        f"got {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"{fname}(): out has shape {out.shape}, but the result has shape "
+                         f"{shape}; pass an array of that shape or omit out")
+    if out.dtype != res:
+        raise TypeError(f"{fname}(): out has dtype {out.dtype}, but the result has dtype "
+                        f"{res} (native byte order); pass an array of that dtype or omit out")
+    if not out.flags.writeable:
+        raise ValueError(f"{fname}(): out is read-only; pass a writeable array or omit out")
+    for arr, name in inputs:
+        if np.may_share_memory(out, arr) and not _identical(out, arr):
+            if np.shares_memory(out, arr):
+                raise ValueError(
+                    f"{fname}(): out overlaps {name} without being the same array; pass "
+                    f"{name} itself (in place) or a separate array")
+    return out
+
+
+_NO_CONTEXT = contextlib.nullcontext()
+
+
+def overflow_ok(src: np.dtype, dst: np.dtype):
+    """A context for a cast from src to dst: silences NumPy's overflow
+    warning where the cast narrows a float (float64 -> float32 -> float16),
+    whose overflow to +-inf is the intended rounding; a no-op otherwise."""
+    if src.kind == "f" and src.itemsize > dst.itemsize:
+        return np.errstate(over="ignore")
+    return _NO_CONTEXT
+
+
+def order(a: np.ndarray) -> str:
+    return "F" if (a.flags.f_contiguous and not a.flags.c_contiguous) else "C"
+
+
+def dense(a: np.ndarray, comp: np.dtype, order: str) -> np.ndarray:
+    """a as an aligned, native, `order`-contiguous array of dtype comp
+    (a itself when it already is one)."""
+    with overflow_ok(a.dtype, comp):
+        return np.require(a, dtype=comp, requirements=[order, "A"])
+
+
+def target(out, shape, comp, order):
+    if (out is not None and out.dtype == comp and out.flags.aligned
+            and (out.flags.c_contiguous if order == "C" else out.flags.f_contiguous)):
+        return out
+    return np.empty(shape, dtype=comp, order=order)
+
+
+def finish(target, out, res, scalar):
+    if out is not None:
+        if target is not out:
+            with overflow_ok(target.dtype, out.dtype):
+                np.copyto(out, target, casting="unsafe")
+        return out
+    if target.dtype == res:
+        result = target
+    else:
+        with overflow_ok(target.dtype, res):
+            result = target.astype(res)
+    return result[()] if scalar else result
+
+
+# -------------------------------------------------------------- elementwise
+

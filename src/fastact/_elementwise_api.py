@@ -1,0 +1,148 @@
+"""The elementwise family's Python layer: the general path of the
+functions (any input the C fast path of fastact._elementwise does not take:
+scalars, lists, other dtypes, byte-swapped or strided arrays, float16, out=
+of another layout; pandas, xarray and Dask inputs go to fastact.ufunc) and
+the parameter rules.  The compiled module never imports this one: this
+module installs itself there at import (fastact._elementwise._install), so
+the two layers have no import cycle.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from fastact import _arrays, _containers, _elementwise, _spec
+
+
+def _ufunc(fname: str, kernel: str, suffix: str = ""):
+    """The fastact.ufunc object of a function (and kernel variant)."""
+    from fastact import ufunc
+
+    base = fname[:-len("_backward")] if fname.endswith("_backward") else fname
+    spec = _spec.BY_NAME[base]
+    name = base
+    if isinstance(spec.kernel, dict):
+        for i, (choice, k) in enumerate(spec.kernel.items()):
+            if k == kernel and i:
+                name = f"{base}_{choice}"
+    return getattr(ufunc, name + suffix)
+
+
+def _by_ufunc(uf, args, out):
+    return uf(*args) if out is None else uf(*args, out=out)
+
+
+def unary(fname: str, kernel: str, x, out, params: tuple):
+    if _containers.is_container(x, out):
+        return _by_ufunc(_ufunc(fname, kernel), (x,) + params, out)
+    a, comp, res = _arrays.prepare(x, fname, "x")
+    out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"),))
+    order = _arrays.order(a)
+    xc = _arrays.dense(a, comp, order)
+    target = _arrays.target(out, a.shape, comp, order)
+    _elementwise.run_unary(kernel, xc, target, params)
+    return _arrays.finish(target, out, res, a.ndim == 0)
+
+
+def binary(fname: str, kernel: str, from_y: bool, g, x, out, params: tuple):
+    if _containers.is_container(g, x, out):
+        uf = _ufunc(fname, kernel, "_backward_y" if from_y else "_backward")
+        return _by_ufunc(uf, (g, x) + params, out)
+    xname = "y" if from_y else "x"
+    a, comp, res = _arrays.prepare(x, fname, xname)
+    ga = _arrays.as_array(g, fname, "grad_output")
+    _arrays.dtypes(ga.dtype, fname, "grad_output")
+    if ga.shape != a.shape:
+        raise ValueError(f"{fname}(): grad_output has shape {ga.shape} but {xname} has shape "
+                         f"{a.shape}; they must be equal (no broadcasting)")
+    out = _arrays.check_out(out, a.shape, res, fname, ((a, xname), (ga, "grad_output")))
+    order = _arrays.order(a)
+    xc = _arrays.dense(a, comp, order)
+    gc = _arrays.dense(ga, comp, order)
+    target = _arrays.target(out, a.shape, comp, order)
+    _elementwise.run_binary(kernel, from_y, gc, xc, target, params)
+    return _arrays.finish(target, out, res, a.ndim == 0)
+
+
+# --------------------------------------------------------------- parameters
+
+def param_value(v, name: str, fname: str) -> float:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, np.floating,
+                                                             np.integer)):
+        if isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "fiu":
+            return float(v)
+        raise TypeError(f"{fname}(): {name} must be a real number, got {type(v).__name__}")
+    try:
+        return float(v)
+    except OverflowError:
+        raise ValueError(f"{fname}(): {name} is too large for a float (got an integer "
+                         f"of {int(v).bit_length()} bits)") from None
+
+
+_CHECK_TEXT = {">0": "> 0", ">=0": ">= 0", "!=0": "non-zero"}
+
+
+def _in_float32(x) -> bool:
+    """whether x's computation dtype is float32 (float32 or float16 input)"""
+    try:
+        dt = _arrays.as_array(x, "", "x").dtype
+    except TypeError:
+        return False
+    return dt.kind == "f" and dt.itemsize in (2, 4)
+
+
+def _f32(v: float) -> float:
+    with np.errstate(over="ignore"):
+        return float(np.float32(v))
+
+
+_CHECKS = {">0": lambda v: v > 0, ">=0": lambda v: v >= 0, "!=0": lambda v: v != 0}
+
+
+def check_param(fname: str, name: str, value, check: str, v: float, x):
+    """The validity check of a float parameter on its value converted to the
+    computation dtype (v: the float64 value; x: the array that sets the
+    dtype).  The generated entry points call this only where the check
+    fails in float64 or in float32; it raises unless the value in the
+    computation dtype passes."""
+    if _in_float32(x):
+        v = _f32(v)
+    if not _CHECKS[check](v):
+        bad_param(fname, name, value, check)
+
+
+def check_relation(fname: str, rel: str, a, b, va: float, vb: float, x):
+    """As check_param, for a relation `a <= b` that fails in float64."""
+    if _in_float32(x) and _f32(va) <= _f32(vb):
+        return
+    bad_relation(fname, rel, a, b)
+
+
+def bad_param(fname: str, name: str, value, check: str):
+    raise ValueError(f"{fname}(): {name} must be {_CHECK_TEXT[check]}, got {value!r}")
+
+
+def bad_relation(fname: str, rel: str, a, b):
+    raise ValueError(f"{fname}(): parameters must satisfy {rel.replace('<=', ' <= ')}, "
+                     f"got {a!r} and {b!r}")
+
+
+def choose_kernel(fname: str, value) -> str:
+    spec = _spec.BY_NAME[fname.removesuffix("_backward")]
+    (p,) = [p for p in spec.params if p.type == "choice"]
+    if not isinstance(value, str) or value not in spec.kernel:
+        raise ValueError(f"{fname}(): {p.name} must be one of "
+                         f"{', '.join(repr(c) for c in p.choices)}, got {value!r}")
+    return spec.kernel[value]
+
+
+def check_y_form(name: str, p) -> None:
+    # elu's derivative from the output is y + alpha, valid for alpha >= 0
+    if name == "elu" and not p[0] >= 0:
+        raise ValueError("elu_backward(): the y= form needs alpha >= 0 (y + alpha is the "
+                         "derivative only then); pass x instead")
+
+
+_elementwise._install(__import__(__name__, fromlist=["*"]))
