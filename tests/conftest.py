@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,9 @@ def ulp_results():
 
 
 def pytest_terminal_summary(terminalreporter):
+    fuzz = sys.modules.get("test_fuzz")
+    if fuzz is not None and fuzz.STATS["examples"]:
+        terminalreporter.write_line(fuzz.summary_line())
     if not _RESULTS:
         return
     # the JSON (read by tools/readme_tables.py) only where asked for, so a
