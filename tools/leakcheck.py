@@ -13,7 +13,9 @@ half absorbs caches and allocator pools):
 * RSS growth over the second half above --rss-tol KiB (default 1024 KiB,
   about 20 bytes per call at 1e5 calls; scaled down with --quick),
 * more objects tracked by gc after the calls than before (beyond
-  --obj-tol, default 10),
+  --obj-tol, default 10), or more Python memory blocks allocated
+  (sys.getallocatedblocks: every object, NumPy arrays included) over the
+  second half (beyond --block-tol, default 100),
 * any change in the reference count of an argument (the input arrays,
   out, the weight, the parameters),
 
@@ -174,15 +176,17 @@ def measure(name, fn, watched, exc, n):
         one()
     gc.collect()
     rss1 = rss_kib()
+    blocks1 = sys.getallocatedblocks()
     for _ in range(n - half):
         one()
     dt = time.perf_counter() - t0
     gc.collect()
     rss2 = rss_kib()
     objs1 = len(gc.get_objects())
+    blocks2 = sys.getallocatedblocks()
     refs1 = [sys.getrefcount(o) for o in watched]
     return dict(name=name, calls=n, us=1e6 * dt / n, rss_first=rss1 - rss0,
-                rss_second=rss2 - rss1, objs=objs1 - objs0,
+                rss_second=rss2 - rss1, objs=objs1 - objs0, blocks=blocks2 - blocks1,
                 refs=[b - a for a, b in zip(refs0, refs1)])
 
 
@@ -194,6 +198,9 @@ def main(argv=None):
     ap.add_argument("--rss-tol", type=float, default=None,
                     help="KiB of RSS growth allowed over the second half of the calls")
     ap.add_argument("--obj-tol", type=int, default=10, help="gc-tracked objects allowed")
+    ap.add_argument("--block-tol", type=int, default=100,
+                    help="Python memory blocks allowed over the second half (any object, "
+                         "NumPy arrays included)")
     a = ap.parse_args(argv)
     n = a.calls or (10_000 if a.quick else 100_000)
     rss_tol = a.rss_tol if a.rss_tol is not None else max(256.0, 1024.0 * n / 100_000)
@@ -201,9 +208,10 @@ def main(argv=None):
     if a.only:
         K = [k for k in K if a.only in k[0]]
     print(f"fastact {fa.__version__}: {n} calls per kind (fewer for the large arrays), "
-          f"RSS tolerance {rss_tol:.0f} KiB over the second half, objects {a.obj_tol}")
+          f"RSS tolerance {rss_tol:.0f} KiB over the second half, objects {a.obj_tol}, "
+          f"blocks {a.block_tol}")
     head = f"{'kind':<28s} {'calls':>7s} {'us/call':>8s} {'RSS 1st':>8s} {'RSS 2nd':>8s} " \
-           f"{'objects':>8s} {'refcounts':>10s}  verdict"
+           f"{'blocks':>7s} {'objects':>8s} {'refcounts':>10s}  verdict"
     print(head)
     print("-" * len(head))
     bad = 0
@@ -211,11 +219,13 @@ def main(argv=None):
     for name, fn, watched, exc, weight in K:
         r = measure(name, fn, watched, exc, max(100, n // weight))
         ok = (r["rss_second"] <= rss_tol and r["objs"] <= a.obj_tol
+              and r["blocks"] <= a.block_tol
               and all(d == 0 for d in r["refs"]))
         bad += not ok
         refs = ",".join(str(d) for d in r["refs"]) or "-"
         print(f"{name:<28s} {r['calls']:>7d} {r['us']:>8.1f} {r['rss_first']:>7d}K "
-              f"{r['rss_second']:>7d}K {r['objs']:>8d} {refs:>10s}  {'ok' if ok else 'LEAK?'}",
+              f"{r['rss_second']:>7d}K {r['blocks']:>7d} {r['objs']:>8d} {refs:>10s}  "
+              f"{'ok' if ok else 'LEAK?'}",
               flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"{len(K)} kinds in {time.perf_counter() - t0:.0f} s, peak RSS {peak // 1024} MiB: "
