@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,9 @@ def ulp_results():
 
 
 def pytest_terminal_summary(terminalreporter):
+    fuzz = sys.modules.get("test_fuzz")
+    if fuzz is not None and fuzz.STATS["examples"]:
+        terminalreporter.write_line(fuzz.summary_line())
     if not _RESULTS:
         return
     # the JSON (read by tools/readme_tables.py) only where asked for, so a
@@ -134,6 +138,39 @@ def fmt_bad(x, y, ref, err, k=8):
     idx = np.argsort(-np.nan_to_num(err, nan=np.inf, posinf=1e300))[:k]
     return "\n".join(f"  x={x[i]!r:>26} got={y[i]!r:>26} ref={ref[i]!r:>26} err={err[i]:.3g} ulp"
                      for i in idx if err[i] > 0)
+
+
+# ------------------------------------------------------------------ smoke
+# `pytest -m smoke`: a fast, representative subset (run with
+# `python -X dev -W error -m pytest -m smoke`, see docs/checks.md).  Test
+# functions by file ("*": all of the file); for the fuzz tests, the functions
+# fuzzed.
+SMOKE = {
+    "test_api.py": {"test_float_dtypes_preserved", "test_unsupported_dtypes_raise_typeerror",
+                    "test_byteswapped_input", "test_scalars_give_numpy_scalars",
+                    "test_out_errors_before_writing", "test_out_in_place",
+                    "test_backward_x_or_y", "test_invalid_parameter_values"},
+    "test_axis.py": {"test_forward_every_axis", "test_layouts", "test_out", "test_errors",
+                     "test_split_and_pieces_errors", "test_x_or_y", "test_special_values",
+                     "test_empty_and_degenerate"},
+    "test_prelu.py": {"test_prelu_errors", "test_prelu_out", "test_prelu_nan"},
+    "test_special.py": {"test_nan_in_nan_out", "test_no_floating_point_warnings"},
+    "test_registry.py": {"*"},
+    "test_threads.py": {"test_get_set_num_threads", "test_num_threads_context_restores"},
+    "test_fuzz.py": {"test_every_public_function_is_fuzzed", "test_known_bugs_are_well_formed"},
+}
+SMOKE_FUZZED = {"sigmoid", "gelu_backward", "leaky_relu", "softmax", "log_softmax_backward",
+                "glu_backward", "maxout", "prelu", "prelu_backward"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = SMOKE.get(item.path.name, ())
+        func = getattr(item, "originalname", item.name)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "*" in names or func in names or (
+                item.path.name == "test_fuzz.py" and params.get("fname") in SMOKE_FUZZED):
+            item.add_marker(pytest.mark.smoke)
 
 
 @pytest.fixture(autouse=True)

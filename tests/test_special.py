@@ -79,7 +79,9 @@ def test_odd_functions_keep_signed_zero(name, dtype):
 
 def _finite_inputs(dtype):
     fi = np.finfo(dtype)
-    mags = np.geomspace(float(fi.smallest_subnormal), float(fi.max), 400)
+    with np.errstate(over="ignore"):    # NumPy's power overflows before the end is set
+        mags = np.geomspace(float(fi.smallest_subnormal), float(fi.max), 400)
+    assert np.isfinite(mags).all()
     x = np.concatenate([mags, -mags, np.linspace(-40, 40, 801), [0.0, -0.0]])
     return x.astype(dtype)
 
