@@ -93,44 +93,12 @@ def _all_backward():
 
 
 KNOWN_BUGS = {
-    "sparsemax-no-shift": Bug(
-        _SM, lambda c: c.max_abs_x() > 1.0 or c.has_inf_x(), ("value", "warning"),
-        "sparsemax: no max shift: error grows with |x| (85 ulp at [65, 65, 65] float32), "
-        "all-NaN rows for large finite input, warnings with +-inf"),
-    "gelu-f64-tail": Bug(
-        ("gelu", "geglu", "geglu_backward"),
-        lambda c: c.comp == np.float64 and c.approximate == "none" and c.min_x() < -38.0,
-        ("value",), "float64 gelu/geglu (erf form) give a tiny subnormal, not -0.0, below -38.5"),
-    "jacobian-diagonal": Bug(
-        ("softmax_jacobian",), lambda c: jacobian_diag_mask(c), ("value",),
-        "softmax_jacobian's diagonal s(1 - s) cancels where s is near 1"),
-    "huge-axis-overflow": Bug(
-        _SOFTMAX_FAST, lambda c: isinstance(c.axis, int) and abs(c.axis) >= 2 ** 63,
-        ("overflow",), "OverflowError, not AxisError, for an axis beyond int64 (fast path)"),
-    "huge-int-param": Bug(
-        tuple(n for n in fa.__all__), lambda c: c.huge_int_param, ("overflow",),
-        "OverflowError, not ValueError, for an int parameter too large for a float"),
-    "cast-warning": Bug(
-        _all_backward() + ("prelu",), lambda c: c.downcast_overflow, ("warning",),
-        "a float64 grad_output/weight beyond float32's range warns when cast (float32 x)"),
-    "prelu-backward-f32-overflow": Bug(
-        ("prelu_backward",), lambda c: c.comp == np.float32 and c.max_abs_x() * c.max_abs_g()
-        > 1e36, ("warning",), "prelu_backward float32: overflow warning in grad_weight"),
-    "nan-param": Bug(
-        tuple(n for n in fa.__all__), lambda c: c.nan_param, ("no-error", "error"),
-        "NaN parameters: per-function meaning, validity checks not on the IEEE comparison"),
-    "check-before-cast": Bug(
-        tuple(n for n in fa.__all__), lambda c: c.check_after_cast_differs,
-        ("no-error", "value"), "validity checks made on the float64 value, not the float32 one"),
     "glu-intermediate": Bug(
         _GLU, lambda c: (c.max_abs_x() > 85.0 or c.max_abs_x() * max(c.max_abs_g(), 1.0)
                            > 1e30) if c.comp == np.float32 else
         c.max_abs_x() * max(c.max_abs_g(), 1.0) > 1e300,
         ("value",), "GLU family: an intermediate overflows or underflows (float32 backward; "
         "also float64 glu_backward and float32 forward: glu([0, 3.4e38, 0, -104]) gives 0)"),
-    "prelu-1d-axis": Bug(
-        ("prelu", "prelu_backward"), lambda c: c.x_ndim is not None and c.x_ndim <= 1
-        and c.bad_axis, ("no-error",), "prelu with 1-D (or 0-d) x skips the axis check"),
     # -- found by this suite, not yet in the issue's list (reported) --
     "celu-negative-alpha-overflow": Bug(
         ("celu",), lambda c: c.pvals.get("alpha", 1.0) < 0 and c.min_x() / c.pvals["alpha"]
