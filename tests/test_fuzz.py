@@ -1430,6 +1430,8 @@ def check_axis_values(c, args, kwargs, mask, got):
                     return
             else:
                 if base == "logsumexp":
+                    # a row of only -inf (logsumexp constant -inf) gets 0
+                    s = np.where(np.isneginf(z).all(axis=-1, keepdims=True), 0.0, s)
                     ref = g[..., None] * s
                     gg = g[..., None]
                     floor = 4 * e * K * np.abs(ref)
