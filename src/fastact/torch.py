@@ -454,8 +454,8 @@ def _patch(module, memo) -> None:
         if r is not None:
             name, params = r
             del module.__dict__["activation"]
-            module.activation = Activation(name, replaced=f"{act.__module__}.{act.__name__}",
-                                           **params)
+            where = "torch.nn.functional" if getattr(F, act.__name__, None) is act else "torch"
+            module.activation = Activation(name, replaced=f"{where}.{act.__name__}", **params)
     # torch's TransformerEncoderLayer takes a fused inference path (its own
     # relu/gelu, never calling `activation`) while this flag is set: clear it
     # so the replaced activation is the one that runs
@@ -496,6 +496,7 @@ def patch(model: nn.Module) -> nn.Module:
 
 def patched_modules(model: nn.Module) -> dict:
     """{qualified name: what it replaced} for every fastact-backed module of
-    `model` (the root is named '')."""
-    return {n: m.replaced for n, m in model.named_modules()
+    `model` (the root is named ''; a module used in two places is listed
+    under both names)."""
+    return {n: m.replaced for n, m in model.named_modules(remove_duplicate=False)
             if isinstance(m, (Activation, PReLU))}
