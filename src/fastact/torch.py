@@ -196,6 +196,24 @@ def _define(spec):
     return op
 
 
+def _as_float(fname: str, k: str, v) -> float:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
+                                                             np.floating)):
+        raise TypeError(f"fastact.torch.{fname}(): {k} must be a real number, got "
+                        f"{type(v).__name__}")
+    return float(v)
+
+
+def _as_int(fname: str, k: str, v) -> int:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"fastact.torch.{fname}(): {k} must be an int, got {type(v).__name__}")
+    return int(v)
+
+
+# the op schema wants Python floats and ints (a NumPy scalar is converted)
+_CONVERT = {"float": _as_float, "int": _as_int}
+
+
 def _public(spec, op):
     """The user-facing function: fastact's signature (elementwise params
     keyword-only; the along-axis ones positional too, as in fastact), the
@@ -206,6 +224,7 @@ def _public(spec, op):
     required = tuple(p.name for p in spec.params if p.required)
     defaults = spec.defaults
     choices = {p.name: p.choices for p in spec.params if p.type == "choice"}
+    convert = tuple((p.name, _CONVERT[p.type]) for p in spec.params if p.type in _CONVERT)
 
     def fn(x, *args, **kwargs):
         if len(args) > len(positional):
@@ -229,6 +248,8 @@ def _public(spec, op):
             if params[k] not in allowed:
                 raise ValueError(f"fastact.torch.{name}(): {k} must be one of {allowed}, got "
                                  f"{params[k]!r}")
+        for k, conv in convert:
+            params[k] = conv(name, k, params[k])
         _check(name, x)
         if spec.kind == "axis" and x.ndim == 0:   # torch: a 0-d tensor is one entry
             if params["axis"] not in (0, -1):
