@@ -524,3 +524,53 @@ def test_numpy_scalar_params():
         ft.softmax(x, 1.0)
     with pytest.raises(TypeError, match="alpha"):
         ft.elu(x, alpha="1")
+
+
+# ----------------------------------------------------------------- types
+
+def test_stub_matches_signatures():
+    """fastact/torch.pyi (hand-written) has every public name, and each
+    function's parameters (names, kinds, which have defaults) are the
+    module's."""
+    import ast
+    import inspect
+    from pathlib import Path
+    tree = ast.parse(Path(ft.__file__).with_suffix(".pyi").read_text())
+    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    names = defs.keys() | {t.id for n in tree.body if isinstance(n, ast.AnnAssign)
+                           for t in [n.target]}
+    assert set(ft.__all__) <= names, set(ft.__all__) - names
+    for name in ft.__all__:
+        if not isinstance(defs.get(name), ast.FunctionDef):
+            continue
+        a = defs[name].args
+        stub = [(p.arg, "pos", d is not None) for p, d in
+                zip(a.args, [None] * (len(a.args) - len(a.defaults)) + list(a.defaults))]
+        stub += [(p.arg, "kw", d is not None) for p, d in zip(a.kwonlyargs, a.kw_defaults)]
+        real = [(p.name, "kw" if p.kind == p.KEYWORD_ONLY else "pos",
+                 p.default is not p.empty)
+                for p in inspect.signature(getattr(ft, name)).parameters.values()]
+        assert stub == real, name
+
+
+def test_mypy_strict_torch_script(tmp_path):
+    from test_types import _mypy
+    good = """
+    import torch
+    import fastact.torch as ft
+
+    x = torch.randn(4, 6, requires_grad=True)
+    y: torch.Tensor = ft.gelu(x, approximate="tanh")
+    s = ft.softmax(y, -1) + ft.geglu(torch.ones(4, 12), 1, "none").sum()
+    t = ft.threshold(x, threshold=0.5, value=0.0) + ft.prelu(x, torch.ones(1))
+    m = ft.patch(torch.nn.Sequential(torch.nn.Linear(6, 6), torch.nn.GELU()))
+    names: dict[str, str | None] = ft.patched_modules(m)
+    """
+    bad = ['ft.gelu(x, aproximate="tanh")', 'ft.gelu(x, approximate="tan")',
+           "ft.threshold(x, value=1.0)", "ft.sigmoidd(x)"]
+    import textwrap
+    code = textwrap.dedent(good) + "".join(f"{b}  # bad\n" for b in bad)
+    r = _mypy(code, tmp_path)
+    n_good = len(textwrap.dedent(good).splitlines())
+    lines = {int(ln.split(":")[1]) for ln in r.stdout.splitlines() if ": error:" in ln}
+    assert all(n > n_good for n in lines) and len(lines) == len(bad), r.stdout
