@@ -348,15 +348,16 @@ def test_bad_arguments():
 # -------------------------------------------------------- torch.compile
 
 def test_torch_compile_fullgraph():
-    """One compile: three ops (two with a from-output backward) in a
-    function with a backward, compiled with fullgraph=True (a graph break
+    """One compile: three ops (softmax with a from-output backward, through
+    a patched module) in a function with a backward, compiled with fullgraph=True (a graph break
     would raise), the results equal to eager."""
     w = torch.tensor([0.2, -0.1, 0.3, 0.05])
+    softmax = ft.patch(nn.Softmax(dim=-1))        # a patched module inside the graph
 
     def f(x):
         h = ft.gelu(x * 1.5, approximate="tanh")
         h = ft.prelu(h, w, axis=1)
-        return ft.softmax(h, -1)
+        return softmax(h)
 
     cf = torch.compile(f, fullgraph=True)
     x = torch.randn(8, 4, requires_grad=True)
@@ -513,6 +514,25 @@ def test_activation_module_directly():
     torch.testing.assert_close(m(x), F.softplus(x, beta=2.0), rtol=1e-6, atol=1e-7)
     with pytest.raises(ValueError, match="unknown"):
         ft.Activation("nope")
+    with pytest.raises(TypeError, match="bta"):
+        ft.Activation("softplus", bta=2.0)
+    with pytest.raises(TypeError, match="value"):
+        ft.Activation("threshold", threshold=1.0)
+
+
+def test_patched_model_state_dict_and_pickle(tmp_path):
+    import copy
+    model = nn.Sequential(nn.Linear(4, 6), nn.PReLU(6), nn.Linear(6, 3), nn.Softplus(beta=2))
+    ref = copy.deepcopy(model)
+    keys = set(model.state_dict())
+    ft.patch(model)
+    assert set(model.state_dict()) == keys
+    model.load_state_dict(ref.state_dict())
+    torch.save(model, tmp_path / "m.pt")
+    again = torch.load(tmp_path / "m.pt", weights_only=False)
+    x = torch.randn(5, 4)
+    torch.testing.assert_close(again(x), ref(x), rtol=1e-6, atol=1e-6)
+    assert ft.patched_modules(again) == {"1": "PReLU", "3": "Softplus"}
 
 
 def test_numpy_scalar_params():

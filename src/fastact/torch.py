@@ -144,7 +144,8 @@ def _define(spec):
         _check(spec.name, x)
         params = params_of(args)
         xc = x.contiguous()
-        out = torch.empty(_out_shape(spec, tuple(xc.shape), params), dtype=x.dtype)
+        out = torch.empty(_out_shape(spec, tuple(xc.shape), params), dtype=x.dtype,
+                          device="cpu")
         fwd_np(_np(xc), **params, out=out.numpy())
         return out
 
@@ -157,7 +158,7 @@ def _define(spec):
     def backward(g, x, y, *args):
         params = params_of(args)
         ref = y if x is None else x
-        out = torch.empty(tuple(ref.shape), dtype=ref.dtype)
+        out = torch.empty(tuple(ref.shape), dtype=ref.dtype, device="cpu")
         gn = _np(g.contiguous())
         if x is None:
             bwd_np(gn, y=_np(y.contiguous()), **params, out=out.numpy())
@@ -274,9 +275,10 @@ def _public(spec, op):
 
 
 _OPS = {}
+_PUBLIC = {}
 for _s in _SPECS:
     _OPS[_s.name] = _define(_s)
-    globals()[_s.name] = _public(_s, _OPS[_s.name])
+    _PUBLIC[_s.name] = globals()[_s.name] = _public(_s, _OPS[_s.name])
 del _s
 
 
@@ -286,7 +288,7 @@ def _prelu_forward(x, weight, axis=1):
     _check("prelu", x)
     _check("prelu", weight, "weight")
     xc = x.contiguous()
-    out = torch.empty(tuple(xc.shape), dtype=x.dtype)
+    out = torch.empty(tuple(xc.shape), dtype=x.dtype, device="cpu")
     _fa.prelu(_np(xc), _np(weight.contiguous()), axis=axis, out=out.numpy())
     return out
 
@@ -349,8 +351,14 @@ class Activation(nn.Module):
 
     def __init__(self, name: str, replaced: str | None = None, **params):
         super().__init__()
-        if name not in _OPS or name == "prelu":
-            raise ValueError(f"fastact.torch.Activation: unknown activation {name!r}")
+        if name not in _PUBLIC:
+            raise ValueError(f"fastact.torch.Activation: unknown activation {name!r} (one of "
+                             f"{sorted(_PUBLIC)})")
+        params = dict(params)
+        legacy = "axis" in params and params["axis"] is None
+        # a wrong parameter name or a missing one fails here, not at forward
+        inspect.signature(_PUBLIC[name]).bind(None, **dict(params, **(
+            {"axis": -1} if legacy else {})))
         self.fn_name = name
         self.params = dict(params)
         self.replaced = replaced
@@ -359,7 +367,7 @@ class Activation(nn.Module):
         params = self.params
         if "axis" in params and params["axis"] is None:
             params = dict(params, axis=_legacy_dim(self.fn_name, x.ndim))
-        return globals()[self.fn_name](x, **params)
+        return _PUBLIC[self.fn_name](x, **params)
 
     def extra_repr(self) -> str:
         ps = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
