@@ -281,6 +281,13 @@ def test_requires_grad_noncontiguous_and_grad_mode():
     assert ft.tanh(torch.tensor(0.5, dtype=torch.float64)).shape == ()
 
 
+def test_second_derivative_is_a_clear_error():
+    x = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(ft.gelu(x).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="gelu_backward"):
+        torch.autograd.grad(g.sum(), x)
+
+
 def test_elu_negative_alpha_backward_from_x():
     x = torch.linspace(-3.1, 3, 13, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda u: ft.elu(u, alpha=-0.5), (x,))
