@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Render README.md's performance section from benchmark results.
+"""Render docs/performance.md's figures from benchmark results.
 
     python tools/readme_perf.py MAIN.json [--small SMALL.json] [--many DIR]
 
@@ -257,7 +257,7 @@ def main():
             L += mt
             L += ["", "Misses there (elementwise functions and PReLU):", ""]
             L += [f"- {m}" for m in mm] or ["- none"]
-    replace_block("PERF", L)
+    replace_block("PERF", L, "docs/performance.md")
 
 
 if __name__ == "__main__":

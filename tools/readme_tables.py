@@ -1,10 +1,11 @@
-"""Render README.md's function table from the spec and a measured ULP report.
+"""Render docs/numerics.md's function table from the spec and a measured ULP report.
 
     FASTACT_ULP_REPORT=/tmp/ulp.json python -m pytest tests/test_accuracy.py
     python tools/readme_tables.py /tmp/ulp.json
+    python tools/readme_tables.py --api      # README.md's API reference table
 
 Replaces the block between <!-- ULP-TABLE-START --> and <!-- ULP-TABLE-END -->
-in README.md: one row per elementwise/channel activation of
+in docs/numerics.md: one row per elementwise/channel activation of
 src/fastact/_spec.py with its parameters, formula and the largest forward and
 backward error measured over every instruction-set level and parameter case
 of the test suite (budgets in brackets).
@@ -61,10 +62,10 @@ def main(report_path):
     replace_block("ULP-TABLE", rows)
 
 
-def replace_block(marker: str, lines) -> None:
-    """Replace README.md's text between <!-- MARKER-START --> and
-    <!-- MARKER-END --> with these lines."""
-    readme = ROOT / "README.md"
+def replace_block(marker: str, lines, doc: str = "docs/numerics.md") -> None:
+    """Replace the text of `doc` (under the project root) between
+    <!-- MARKER-START --> and <!-- MARKER-END --> with these lines."""
+    readme = ROOT / doc
     text = readme.read_text()
     start, end = f"<!-- {marker}-START -->", f"<!-- {marker}-END -->"
     a = text.index(start) + len(start)
@@ -72,5 +73,19 @@ def replace_block(marker: str, lines) -> None:
     readme.write_text(text[:a] + "\n" + "\n".join(lines) + "\n" + text[b:])
 
 
+def write_api_table() -> None:
+    """README.md's API reference table, from the spec and the signatures."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "_fastact_codegen", ROOT / "src" / "fastact" / "_codegen.py")
+    codegen = importlib.util.module_from_spec(spec)
+    sys.modules["_fastact_codegen"] = codegen
+    spec.loader.exec_module(codegen)
+    replace_block("API-TABLE", codegen.render_api_table(codegen.load_spec()), "README.md")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--api"]:
+        write_api_table()
+        sys.exit(0)
     main(sys.argv[1])

@@ -312,6 +312,48 @@ def render_ufunc_stub(spec) -> str:
                       "__all__ = [" + ", ".join(repr(n) for n in sorted(names)) + "]", ""])
 
 
+# ------------------------------------------------------------------ README
+
+def _sig_text(pos, kw) -> str:
+    parts = [p if d is None else f"{p}={d}" for p, d in pos if p != "out"]
+    kws = [p if d is None else f"{p}={d}" for p, d in kw if p != "out"]
+    return ", ".join(parts + (["*"] + kws if kws else []))
+
+
+def render_api_table(spec) -> list:
+    """README.md's API reference (between the API-TABLE markers): every
+    public function with its parameters and defaults, its backward, whether
+    the backward takes `y=`, and what the backward returns."""
+    L = ["| function | computes | backward | `y=` | backward returns |",
+         "| --- | --- | --- | :---: | --- |"]
+    esc = lambda t: t.replace("|", "&#124;")
+    for s in spec.SPECS:
+        if s.kind != "elementwise":
+            continue
+        kw = [(p.name, None if p.required else repr(p.default)) for p in s.params]
+        fwd = _sig_text([("x", None)], kw)
+        bwd = _sig_text([("grad_output", None), ("x", "None" if s.grad_from_output else None)],
+                        kw + ([("y", "None")] if s.grad_from_output else []))
+        L.append(f"| `{s.name}({fwd})` | {esc(s.formula)} | `{s.name}_backward({bwd})` | "
+                 f"{'yes' if s.grad_from_output else ''} | gradient w.r.t. x (x's shape) |")
+    defs = {**_python_defs(PKG / "_axis_api.py", _module_all(PKG / "_axis_api.py")),
+            **_python_defs(PKG / "_prelu_api.py", ["prelu", "prelu_backward"])}
+    for name in [n for n in defs if not n.endswith("_backward")]:
+        s = spec.BY_NAME.get(name)
+        fwd = _sig_text(*defs[name])
+        b = defs.get(name + "_backward")
+        if b is None:
+            bcell, ycell, ret = "(none)", "", ""
+        else:
+            bcell = f"`{name}_backward({_sig_text(*b)})`"
+            ycell = "yes" if any(p == "y" for p, _ in b[1]) else ""
+            ret = ("(grad_x, grad_weight), grad_weight of weight's shape" if name == "prelu"
+                   else "gradient w.r.t. x (x's shape)")
+        L.append(f"| `{name}({fwd})` | {esc(s.formula) if s else ''} | {bcell} | {ycell} | "
+                 f"{ret} |")
+    return L
+
+
 # ------------------------------------------------------------------ all of it
 
 def generate(isas) -> None:

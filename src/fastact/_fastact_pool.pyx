@@ -18,6 +18,7 @@ cdef extern from "fa_pool.h":
     double fa_backoff_len() noexcept nogil
     int FA_POOL_MAXT
     int fa_pool_nworkers() noexcept nogil
+    void fa_pool_counters(long *c) noexcept nogil
 
 fa_pool_init()
 
@@ -60,3 +61,12 @@ def _workers():
 def _backoff_state():
     """(seconds of serial calls left, current back-off window): for tests."""
     return fa_backoff_left(), fa_backoff_len()
+
+
+def _counters():
+    """The pool's counters since the process started (approximate): for
+    measurements."""
+    cdef long c[6]
+    fa_pool_counters(c)
+    return dict(zip(("parallel", "serial_backoff", "serial_busy", "stalled", "blocks",
+                     "blocks_by_workers"), [c[i] for i in range(6)]))

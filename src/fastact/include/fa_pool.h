@@ -106,13 +106,20 @@ static struct {
     int busy __attribute__((aligned(FA_POOL_CL)));       /* a job is running */
     int setting;                /* the thread setting, >= 1 */
     int nworkers;               /* workers started in this process */
+    int excl_cpu;               /* the CPU the workers are kept off (-1: none) */
     double bo_until, bo_win;    /* contention back-off */
+    /* counters (for measurements; races make them approximate) */
+    long n_par, n_serial_bo, n_busy, n_stall, blocks_total, blocks_workers;
 #if FA_POOL_THREADS && !defined(__linux__)
     pthread_mutex_t mu;
     pthread_cond_t cv;
 #endif
+#if FA_POOL_THREADS
+    pthread_t tid[FA_POOL_MAXT];
+#endif
 } fa_pool = {
     .setting = 1,
+    .excl_cpu = -1,
 #if FA_POOL_THREADS && !defined(__linux__)
     .mu = PTHREAD_MUTEX_INITIALIZER,
     .cv = PTHREAD_COND_INITIALIZER,
@@ -124,6 +131,15 @@ static struct {
 static inline int fa_pool_have_threads(void) { return FA_POOL_THREADS; }
 
 static inline int fa_pool_nworkers(void) { return fa_pool.nworkers; }
+
+/* the counters, in this order: parallel calls, calls made serial by the
+ * back-off, calls made serial because another thread's job was running,
+ * parallel calls that stalled, blocks, blocks run by workers */
+static inline void fa_pool_counters(long *c)
+{
+    c[0] = fa_pool.n_par; c[1] = fa_pool.n_serial_bo; c[2] = fa_pool.n_busy;
+    c[3] = fa_pool.n_stall; c[4] = fa_pool.blocks_total; c[5] = fa_pool.blocks_workers;
+}
 
 static inline int fa_pool_threads(void) { return FA_LOAD(&fa_pool.setting, FA_RLX); }
 
@@ -183,8 +199,11 @@ void fastact_pool_set_num_threads(int n) { fa_pool_set_threads(n); }
  * while each probe after a window stalls again, and halves with each
  * parallel call that paid off.  A heuristic: races on these two doubles are
  * benign. */
+static int fa_backoff_off = 0;      /* FASTACT_NO_BACKOFF=1 (measurements) */
+
 static inline int fa_backoff_serial(void)
 {
+    if (fa_backoff_off) return 0;
     double until = fa_pool.bo_until;
     if (until > 0.0) {
         if (fa_now() < until) return 1;
@@ -199,6 +218,7 @@ static inline void fa_backoff_report(double t0, double t_main, ptrdiff_t n_main,
     if (n_main <= 0) return;
     double serial = (t_main - t0) * (double)nblocks / (double)n_main;
     if (t_end - t0 > serial) {
+        fa_pool.n_stall++;
         double w = 2.0 * fa_pool.bo_win + 1e-3;
         fa_pool.bo_win = w > 0.25 ? 0.25 : w;
         fa_pool.bo_until = t_end + fa_pool.bo_win;
@@ -325,17 +345,55 @@ static int fa_pool_grow(int want)
         pthread_t t;
         if (pthread_create(&t, &attr, fa_pool_worker, (void *)(intptr_t)fa_pool.nworkers) != 0)
             break;
-        fa_pool.nworkers++;
+        fa_pool.tid[fa_pool.nworkers++] = t;
+        fa_pool.excl_cpu = -1;          /* the new worker has every CPU */
     }
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return fa_pool.nworkers;
 }
 
+/* Keep the workers off the CPU the calling thread runs on.  The caller
+ * always works, so a worker woken onto its CPU (the scheduler's default
+ * when the other CPUs look busy -- another pool's idle threads spinning
+ * after a matrix product) only takes turns with it: the call then runs at
+ * one CPU's speed with two threads' costs.  The workers' affinity is the
+ * process's minus the caller's CPU, set again only when the caller's CPU
+ * changes (one call per worker then; usually never). */
+static cpu_set_t fa_pool_mask;        /* the process's CPUs at start-up */
+static int fa_pool_mask_ok = 0;
+
+static inline void fa_pool_keep_off_caller(void)
+{
+#if defined(__linux__) && defined(CPU_COUNT)
+    if (!fa_pool_mask_ok)
+        return;
+    int cpu = sched_getcpu();
+    if (cpu < 0 || cpu == fa_pool.excl_cpu || cpu >= CPU_SETSIZE)
+        return;
+    cpu_set_t m = fa_pool_mask;
+    if (CPU_ISSET(cpu, &m) && CPU_COUNT(&m) > 1)
+        CPU_CLR(cpu, &m);
+    for (int i = 0; i < fa_pool.nworkers; i++)
+        pthread_setaffinity_np(fa_pool.tid[i], sizeof(m), &m);
+    fa_pool.excl_cpu = cpu;
+#endif
+}
+
+static inline void fa_pool_read_mask(void)
+{
+#if defined(__linux__) && defined(CPU_COUNT)
+    fa_pool_mask_ok = sched_getaffinity(0, sizeof(fa_pool_mask), &fa_pool_mask) == 0
+                      && CPU_COUNT(&fa_pool_mask) > 1;
+#endif
+}
+
 /* in a child after fork(): the parent's workers do not exist here */
 static void fa_pool_atfork_child(void)
 {
     fa_pool.nworkers = 0;
+    fa_pool.excl_cpu = -1;
+    fa_pool_read_mask();
     fa_pool.sleepers = 0;
     fa_pool.busy = 0;
     fa_pool.active = 0;
@@ -353,8 +411,11 @@ static void fa_pool_atfork_child(void)
 
 static inline void fa_pool_init(void)
 {
+    const char *nb = getenv("FASTACT_NO_BACKOFF");
+    fa_backoff_off = nb != NULL && *nb && *nb != '0';
     fa_pool_set_threads(fa_pool_default_threads());
 #if FA_POOL_THREADS
+    fa_pool_read_mask();
     pthread_atfork(NULL, NULL, fa_pool_atfork_child);
 #endif
 }
@@ -385,12 +446,22 @@ static void fa_pool_run(fa_items_fn fn, void *ctx, ptrdiff_t nitems, ptrdiff_t w
     if (nt > most) nt = (int)most;
     if (nt > nitems) nt = (int)nitems;
     int zero = 0;
-    if (nt <= 1 || fa_backoff_serial()
-        || !__atomic_compare_exchange_n(&fa_pool.busy, &zero, 1, 0, FA_ACQ, FA_RLX)) {
+    if (nt <= 1) {
+        fn(ctx, 0, nitems);
+        return;
+    }
+    if (fa_backoff_serial()) {
+        fa_pool.n_serial_bo++;
+        fn(ctx, 0, nitems);
+        return;
+    }
+    if (!__atomic_compare_exchange_n(&fa_pool.busy, &zero, 1, 0, FA_ACQ, FA_RLX)) {
+        fa_pool.n_busy++;
         fn(ctx, 0, nitems);
         return;
     }
     nt = 1 + fa_pool_grow(nt - 1);
+    fa_pool_keep_off_caller();
     if (nt <= 1) {
         FA_STORE(&fa_pool.busy, 0, FA_REL);
         fn(ctx, 0, nitems);
@@ -441,6 +512,9 @@ static void fa_pool_run(fa_items_fn fn, void *ctx, ptrdiff_t nitems, ptrdiff_t w
         else sched_yield();
     }
     fa_backoff_report(t0, t_main, mine, nb, fa_now());
+    fa_pool.n_par++;
+    fa_pool.blocks_total += nb;
+    fa_pool.blocks_workers += nb - mine;
     FA_STORE(&fa_pool.busy, 0, FA_REL);
 #endif
 }
