@@ -122,7 +122,7 @@ def test_forward(name, params, dtype):
     if dtype == np.float32:
         budget += 0.01
     else:
-        c = max(abs(params.get("beta", 1.0)), 1 / abs(params.get("alpha", 1.0)))
+        c = max(abs(pc.get("beta", 1.0)), 1 / abs(pc.get("alpha", 1.0)))
         budget = budget + 4.0 + (0.5 * c * np.abs(x) if c != 1.0 else 0.0)
         if name == "gelu" and params["approximate"] == "none":
             budget = budget + x.astype(np.float64) ** 2   # erf(x / sqrt(2)): x / sqrt(2) rounded

@@ -30,13 +30,20 @@ def _ufunc(fname: str, kernel: str, suffix: str = ""):
     return getattr(ufunc, name + suffix)
 
 
+def _user_params(fname: str, params: tuple) -> tuple:
+    """The parameters a user passes (a special case's fixed ones left out:
+    its ufunc has them built in)."""
+    base = fname[:-len("_backward")] if fname.endswith("_backward") else fname
+    return params[:len(_spec.BY_NAME[base].float_params)]
+
+
 def _by_ufunc(uf, args, out):
     return uf(*args) if out is None else uf(*args, out=out)
 
 
 def unary(fname: str, kernel: str, x, out, params: tuple):
     if _containers.is_container(x, out):
-        return _by_ufunc(_ufunc(fname, kernel), (x,) + params, out)
+        return _by_ufunc(_ufunc(fname, kernel), (x,) + _user_params(fname, params), out)
     a, comp, res = _arrays.prepare(x, fname, "x")
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"),))
     order = _arrays.order(a)
@@ -49,7 +56,7 @@ def unary(fname: str, kernel: str, x, out, params: tuple):
 def binary(fname: str, kernel: str, from_y: bool, g, x, out, params: tuple):
     if _containers.is_container(g, x, out):
         uf = _ufunc(fname, kernel, "_backward_y" if from_y else "_backward")
-        return _by_ufunc(uf, (g, x) + params, out)
+        return _by_ufunc(uf, (g, x) + _user_params(fname, params), out)
     xname = "y" if from_y else "x"
     a, comp, res = _arrays.prepare(x, fname, xname)
     ga = _arrays.as_array(g, fname, "grad_output")

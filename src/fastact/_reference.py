@@ -102,6 +102,17 @@ PARAM_CASES = {
 }
 
 
+def _base(name: str, params: dict, dtype=np.float64):
+    """A special case of another activation (the spec's `special_of`): that
+    activation's name and parameters (the fixed ones cast to the
+    computation dtype, as the kernel sees them)."""
+    spec = _spec.BY_NAME.get(name)
+    if spec is None or not spec.special_of:
+        return name, params
+    comp = _comp(dtype)
+    return spec.base.name, {**{k: float(comp(v)) for k, v in spec.fixed.items()}, **params}
+
+
 def cast_params(name: str, params: dict, dtype) -> dict:
     """The parameters as the kernel sees them: float params rounded to the
     computation dtype (float32 for float16 input)."""
@@ -111,6 +122,8 @@ def cast_params(name: str, params: dict, dtype) -> dict:
     out = dict(params)
     for p in spec.float_params:
         out[p.name] = float(comp(params[p.name]))
+    for k, v in spec.fixed.items():            # a special case's fixed parameters
+        out[k] = float(comp(v))
     return out
 
 
@@ -125,6 +138,7 @@ def _rnd(v: float, dtype) -> float:
 
 def kinks(name: str, params: dict) -> list:
     """Points where f or f' is not smooth (tests put points on and next to them)."""
+    name, params = _base(name, params)
     p = params
     k = {
         "relu": [0.0], "relu6": [0.0, 6.0], "leaky_relu": [0.0], "elu": [0.0],
@@ -460,6 +474,7 @@ def _limits(name: str, p: dict, dtype):
 
 def mp_forward(name: str, x: float, params: dict, dtype):
     """f(x) as a double-double (hi, lo); params already cast (cast_params)."""
+    name, params = _base(name, params, dtype)
     x = float(x)
     if math.isnan(x):
         return math.nan, 0.0
@@ -475,6 +490,7 @@ def mp_forward(name: str, x: float, params: dict, dtype):
 
 def mp_derivative(name: str, x: float, params: dict, dtype):
     """(f'(x) as (hi, lo), magnitude of the terms of f' as a float)."""
+    name, params = _base(name, params, dtype)
     x = float(x)
     if math.isnan(x):
         return (math.nan, 0.0), math.nan
@@ -503,6 +519,7 @@ def _np_ncdf(x):
 
 def np_forward(name: str, x, params: dict, dtype=np.float64):
     """float64 NumPy reference of f (params already cast)."""
+    name, params = _base(name, params, dtype)
     p = params
     x = np.asarray(x, dtype=np.float64)
     with np.errstate(all="ignore"):
@@ -551,6 +568,7 @@ def np_forward(name: str, x, params: dict, dtype=np.float64):
 
 def np_derivative(name: str, x, params: dict, dtype=np.float64):
     """float64 NumPy reference of f' (params already cast)."""
+    name, params = _base(name, params, dtype)
     p = params
     x = np.asarray(x, dtype=np.float64)
     with np.errstate(all="ignore"):
@@ -606,3 +624,8 @@ def _torch_table():
 
 
 TORCH = _torch_table()
+# the special cases of another activation: its torch expression, parameters fixed
+for _s in _spec.SPECS:
+    if _s.special_of and _s.base.name in TORCH:
+        TORCH[_s.name] = (lambda f, fixed: lambda t, F, x, p: f(t, F, x, {**fixed, **p}))(
+            TORCH[_s.base.name], _s.fixed)

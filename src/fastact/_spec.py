@@ -72,14 +72,31 @@ class Activation:
     # (param, value, kernel): where a float param has this value, another
     # activation's kernel gives bitwise the same results, faster
     same_as: tuple = ()
+    # a special case of another activation: (its name, ((param, value), ...))
+    # -- its kernel with those parameters fixed, its references, its peers
+    special_of: tuple = ()
+
+    @property
+    def base(self) -> "Activation":
+        """The activation whose kernel and references this one uses."""
+        return BY_NAME[self.special_of[0]] if self.special_of else self
+
+    @property
+    def fixed(self) -> dict:
+        """The base's parameters this activation fixes ({} if none)."""
+        return dict(self.special_of[1]) if self.special_of else {}
 
     @property
     def kernels(self) -> tuple:
+        if self.special_of:
+            return self.base.kernels
         if isinstance(self.kernel, dict):
             return tuple(dict.fromkeys(self.kernel.values()))
         return (self.kernel or self.name,)
 
     def kernel_for(self, **params) -> str:
+        if self.special_of:
+            return self.base.kernel_for(**{**params, **self.fixed})
         if isinstance(self.kernel, dict):
             (pname,) = [p.name for p in self.params if p.type == "choice"]
             return self.kernel[params[pname]]
@@ -124,6 +141,8 @@ SPECS: tuple = (
     Activation("silu", _E, "x * sigmoid(x)", ulp=(4, 4)),
     Activation("swish", _E, "x * sigmoid(beta * x)", params=(Param("beta", 1.0),), ulp=(4, 4),
                same_as=(("beta", 1.0, "silu"),)),
+    Activation("quick_gelu", _E, "x * sigmoid(1.702 x) (swish with beta = 1.702)", ulp=(4, 4),
+               special_of=("swish", (("beta", 1.702),))),
     Activation("mish", _E, "x * tanh(softplus(x))", ulp=(5, 4), cost="heavy"),
     Activation("softplus", _E,
                "log1p(exp(beta * x)) / beta; x where beta * x > threshold",

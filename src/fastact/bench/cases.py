@@ -45,10 +45,16 @@ class Variant:
     params: dict       # keyword arguments for fastact (choices included)
     from_output: bool  # the backward is computed from y (the forward output)
     spec: object = None
+    # a special case of another activation (quick_gelu: swish, beta=1.702) is
+    # run by the peers as that one, with the fixed parameters
+    peer_label: str = ""
+    peer_params: dict = field(default_factory=dict)
 
     @property
     def float_params(self) -> dict:
-        return {k: v for k, v in self.params.items() if not isinstance(v, str)}
+        """The float parameters the peers compute with."""
+        return {k: v for k, v in (self.peer_params or self.params).items()
+                if not isinstance(v, str)}
 
 
 def variants(names=None) -> list:
@@ -79,8 +85,11 @@ def variants(names=None) -> list:
                 if value != p.default:
                     suffix.append(str(value))
             label = "_".join([name] + suffix)
+            special = bool(spec and spec.special_of)
             v = Variant(name, label, entry.kind, params,
-                        bool(spec and spec.grad_from_output), spec)
+                        bool(spec and spec.grad_from_output), spec,
+                        spec.base.name if special else label,
+                        {**spec.fixed, **params} if special else params)
             if names is None or name in names or label in names:
                 out.append(v)
     return out
@@ -106,7 +115,8 @@ class Case:
 
     @property
     def label(self) -> str:
-        return self.variant.label
+        """The label the peers know the function by."""
+        return self.variant.peer_label or self.variant.label
 
     @property
     def name(self) -> str:
@@ -118,12 +128,12 @@ class Case:
 
     @property
     def p(self) -> dict:
-        return self.variant.params
+        return self.variant.peer_params or self.variant.params
 
 
     @property
     def key(self) -> tuple:
-        return (self.label, self.direction, str(self.dtype), self.n)
+        return (self.variant.label, self.direction, str(self.dtype), self.n)
 
 
 def _shape(kind: str, n: int) -> tuple:
