@@ -89,3 +89,19 @@ def test_dir_is_the_public_api():
     assert sorted(dir(fa)) == sorted(fa.__all__)
     for name in ("dataclass", "MappingProxyType", "annotations", "Entry"):
         assert name not in dir(fa)
+
+
+def test_readme_api_table_is_current():
+    """README.md's API reference is what the spec and the signatures give
+    (python tools/readme_tables.py --api rewrites it)."""
+    import importlib.util
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(
+        "_fastact_codegen_t", root / "src" / "fastact" / "_codegen.py")
+    codegen = importlib.util.module_from_spec(spec)
+    sys.modules["_fastact_codegen_t"] = codegen
+    spec.loader.exec_module(codegen)
+    text = (root / "README.md").read_text()
+    a = text.index("<!-- API-TABLE-START -->") + len("<!-- API-TABLE-START -->")
+    b = text.index("<!-- API-TABLE-END -->")
+    assert text[a:b].strip().splitlines() == codegen.render_api_table(codegen.load_spec())
