@@ -27,17 +27,22 @@ def get_num_threads() -> int:
     return _pool.get_num_threads()
 
 
-def _checked(n) -> int:
-    if isinstance(n, bool):
-        raise TypeError("set_num_threads(): n must be an int >= 1, got bool")
+def check_count(n, where: str = "set_num_threads()", argname: str = "n") -> int:
+    """A thread count: an int >= 1 (TypeError, ValueError naming `argname`),
+    capped at the pool's maximum."""
+    if isinstance(n, bool) or type(n).__name__ == "bool_":
+        raise TypeError(f"{where}: {argname} must be an int >= 1, got bool")
     try:
         v = operator.index(n)
     except TypeError:
-        raise TypeError(f"set_num_threads(): n must be an int >= 1, got "
+        raise TypeError(f"{where}: {argname} must be an int >= 1, got "
                         f"{type(n).__name__}") from None
     if v < 1:
-        raise ValueError(f"set_num_threads(): n must be >= 1, got {v}")
+        raise ValueError(f"{where}: {argname} must be >= 1, got {v}")
     return min(v, _pool.MAX_THREADS)
+
+
+_checked = check_count
 
 
 def set_num_threads(n: int) -> None:

@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
-import operator
 import sys
 import threading
 
@@ -71,6 +70,7 @@ import numpy as np
 import fastact as fa
 from fastact import _spec
 from fastact._axis_api import _axis_index
+from fastact._threads import check_count
 
 try:
     import dask.array as da
@@ -101,19 +101,10 @@ class _ThreadState:
 
 
 def _check_threads(fname: str, threads):
+    """None (the default rule), or a thread count (fastact._threads.check_count)."""
     if threads is None:
         return None
-    if isinstance(threads, (bool, np.bool_)):
-        raise TypeError(f"fastact.dask.{fname}(): threads must be None or an int >= 1, "
-                        f"got bool")
-    try:
-        n = operator.index(threads)
-    except TypeError:
-        raise TypeError(f"fastact.dask.{fname}(): threads must be None or an int >= 1, "
-                        f"got {type(threads).__name__}") from None
-    if n < 1:
-        raise ValueError(f"fastact.dask.{fname}(): threads must be >= 1, got {n}")
-    return n
+    return check_count(threads, f"fastact.dask.{fname}()", "threads")
 
 
 def _dask_worker_threads():
