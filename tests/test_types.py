@@ -38,6 +38,12 @@ print(fa.ACTIVATIONS["gelu"].params, fa.__version__)
 import fastact.ufunc as fu
 u: np.ufunc = fu.leaky_relu
 z = fu.gelu_tanh(x, out=x)
+
+import fastact.dask as fd
+from typing import Any
+d: Any = None
+lazy = fd.softmax(d, axis=-1, threads=1)
+lazy2 = fd.gelu_backward(d, d, approximate="tanh")
 """
 
 BAD = {
@@ -47,6 +53,8 @@ BAD = {
     "missing required": "fa.threshold(x, value=1.0)",
     "wrong type": 'fa.set_num_threads("2")',
     "no such ufunc": "fu.sigmoidd(x)",
+    "dask: unknown choice": 'fd.gelu(d, approximate="tan")',
+    "dask: misspelt keyword": "fd.softmax(d, axes=0)",
 }
 
 
@@ -70,6 +78,13 @@ def test_stub_exists_and_matches_all():
     text = Path(fa.__file__).with_name("ufunc.pyi").read_text()
     for name in fu.__all__:
         assert f"\n{name}: np.ufunc" in text, name
+    text = Path(fa.__file__).with_name("dask.pyi").read_text()
+    try:
+        import fastact.dask as fd
+    except ImportError:
+        return
+    for name in fd.__all__ + [n for n in dir(fd) if n in fa.__all__]:
+        assert f"def {name}(" in text, name
 
 
 def test_mypy_strict_user_script(tmp_path):
