@@ -688,7 +688,7 @@ def test_many_python_threads():
 
 # ------------------------------------------------------ the C fast path
 
-FAST = ["softmax", "log_softmax", "softmin", "glu", "swiglu", "geglu"]
+FAST = [s.name for s in _spec.SPECS if s.fast_path]
 
 
 @pytest.mark.parametrize("name", FAST)

@@ -44,9 +44,9 @@ OPS = ("softmax", "log_softmax", "logsumexp", "softmax_bx", "softmax_by",
        "glu", "glu_b", "swiglu", "swiglu_b", "geglu", "geglu_b", "geglu_tanh", "geglu_tanh_b")
 OP = {name: i for i, name in enumerate(OPS)}
 
-# threading cut-over in elements (exp-class work; same as the elementwise
-# kernels of cost "exp")
-cdef Py_ssize_t GRAIN = 32768
+# threading cut-over in elements (the spec's GRAINS)
+from fastact._spec import GRAINS as _GRAINS
+cdef Py_ssize_t GRAIN = _GRAINS["axis"]
 # bytes of one column block kept in cache (n rows x W columns)
 cdef Py_ssize_t COLBLOCK_BYTES = 256 * 1024
 # elements per item of the GLU family

@@ -34,12 +34,6 @@ FAMILY_C = {
     "prelu": '#include "fa_prelu.h"\n',
 }
 
-# The threading cut-over per cost class, in float32 elements (float64: half);
-# measured on the project's 2-core Zen 4 machine: 1 vs 2 threads crossed
-# over at ~100k (relu), ~6k (sigmoid), ~5k (mish) elements.
-GRAINS = {"cheap": 98304, "exp": 8192, "heavy": 6144}
-
-
 def load_spec():
     name = "_fastact_spec"
     if name in sys.modules:
@@ -101,7 +95,7 @@ def render_elementwise(spec) -> str:
             docs[s.name + "_backward"] = render_doc(s, backward=True)
     return BANNER.format(src="_elementwise.pyx.tp") + sub(
         tp, specs=spec.SPECS, kernels=spec.KERNELS, kernel_cost=spec.KERNEL_COST,
-        kernel_has_y=spec.KERNEL_HAS_Y, grains=GRAINS, docs=docs)
+        kernel_has_y=spec.KERNEL_HAS_Y, grains=spec.GRAINS, docs=docs)
 
 
 # ------------------------------------------------------------------ docstrings

@@ -56,8 +56,9 @@ cdef extern from "fa_prelu_table.h":
 cdef const fa_pr_table *_tab = NULL
 
 # threading cut-over in float32 elements (float64: half); the elementwise
-# "cheap" class of setup.py (relu, leaky_relu)
-cdef Py_ssize_t GRAIN = 98304
+# "cheap" class (the spec's GRAINS)
+from fastact._spec import GRAINS as _GRAINS
+cdef Py_ssize_t GRAIN = _GRAINS["channel"]
 # the run shape from this inner length on (shorter: the row shape)
 cdef Py_ssize_t RUN_MIN = 256
 # elements per item of the run shape

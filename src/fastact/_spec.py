@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Param", "Activation", "SPECS", "KERNELS", "BY_NAME", "GUFUNCS", "ISA_LEVELS", "IsaLevel",
-           "kernel_index"]
+__all__ = ["Param", "Activation", "SPECS", "KERNELS", "BY_NAME", "GUFUNCS", "GRAINS",
+           "ISA_LEVELS", "IsaLevel", "kernel_index"]
 
 REQUIRED = object()
 
@@ -72,6 +72,12 @@ class Activation:
     # (param, value, kernel): where a float param has this value, another
     # activation's kernel gives bitwise the same results, faster
     same_as: tuple = ()
+    # test flags: monotone non-decreasing (elementwise); checked on a dense
+    # float32 sweep against a float64 NumPy reference (the transcendental
+    # ones); has a C fast path (along an axis)
+    monotone: bool = False
+    dense_f32: bool = False
+    fast_path: bool = False
     # a special case of another activation: (its name, ((param, value), ...))
     # -- its kernel with those parameters fixed, its references, its peers
     special_of: tuple = ()
@@ -118,80 +124,90 @@ _AXIS = Param("axis", -1, type="int")
 _SELU = "alpha = 1.6732632423543772, scale = 1.0507009873554805"
 
 SPECS: tuple = (
-    Activation("sigmoid", _E, "1 / (1 + exp(-x))", grad_from_output=True, ulp=(3, 3)),
-    Activation("log_sigmoid", _E, "log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))", ulp=(3, 3)),
-    Activation("tanh", _E, "tanh(x)", grad_from_output=True, ulp=(3, 3)),
-    Activation("relu", _E, "max(0, x)", ulp=(0, 0), cost="cheap", piecewise=True),
-    Activation("relu6", _E, "min(max(0, x), 6)", ulp=(0, 0), cost="cheap", piecewise=True),
+    Activation("sigmoid", _E, "1 / (1 + exp(-x))", grad_from_output=True, ulp=(3, 3),
+               monotone=True, dense_f32=True),
+    Activation("log_sigmoid", _E, "log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))", ulp=(3, 3),
+               monotone=True, dense_f32=True),
+    Activation("tanh", _E, "tanh(x)", grad_from_output=True, ulp=(3, 3), monotone=True,
+               dense_f32=True),
+    Activation("relu", _E, "max(0, x)", ulp=(0, 0), cost="cheap", piecewise=True, monotone=True),
+    Activation("relu6", _E, "min(max(0, x), 6)", ulp=(0, 0), cost="cheap", piecewise=True,
+               monotone=True),
     Activation("leaky_relu", _E, "x if x > 0 else negative_slope * x",
                params=(Param("negative_slope", 0.01),), ulp=(0, 0), cost="cheap",
-               piecewise=True),
+               piecewise=True, monotone=True),
     Activation("elu", _E, "x if x > 0 else alpha * (exp(x) - 1)",
-               params=(Param("alpha", 1.0),), grad_from_output=True, ulp=(3, 3)),
-    Activation("selu", _E, f"scale * elu(x, alpha), {_SELU}", ulp=(4, 4)),
+               params=(Param("alpha", 1.0),), grad_from_output=True, ulp=(3, 3), monotone=True),
+    Activation("selu", _E, f"scale * elu(x, alpha), {_SELU}", ulp=(4, 4), monotone=True),
     Activation("celu", _E, "max(0, x) + min(0, alpha * (exp(x / alpha) - 1))",
                params=(Param("alpha", 1.0, check="!=0"),), ulp=(3, 3),
-               same_as=(("alpha", 1.0, "elu"),)),
+               same_as=(("alpha", 1.0, "elu"),), monotone=True),
     Activation("gelu", _E,
                "x * Phi(x) (erf form); approximate='tanh': "
                "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
                params=(Param("approximate", "none", type="choice", choices=("none", "tanh")),),
                kernel={"none": "gelu", "tanh": "gelu_tanh"}, ulp=(4, 4), cost="heavy",
-               domain=(-40.0, 30.0)),
-    Activation("silu", _E, "x * sigmoid(x)", ulp=(4, 4)),
+               domain=(-40.0, 30.0), dense_f32=True),
+    Activation("silu", _E, "x * sigmoid(x)", ulp=(4, 4), dense_f32=True),
     Activation("swish", _E, "x * sigmoid(beta * x)", params=(Param("beta", 1.0),), ulp=(4, 4),
-               same_as=(("beta", 1.0, "silu"),)),
+               same_as=(("beta", 1.0, "silu"),), dense_f32=True),
     Activation("quick_gelu", _E, "x * sigmoid(1.702 x) (swish with beta = 1.702)", ulp=(4, 4),
                special_of=("swish", (("beta", 1.702),))),
-    Activation("mish", _E, "x * tanh(softplus(x))", ulp=(5, 4), cost="heavy"),
+    Activation("mish", _E, "x * tanh(softplus(x))", ulp=(5, 4), cost="heavy", dense_f32=True),
     Activation("softplus", _E,
                "log1p(exp(beta * x)) / beta; x where beta * x > threshold",
-               params=(Param("beta", 1.0, check=">0"), Param("threshold", 20.0)), ulp=(3, 3)),
-    Activation("softsign", _E, "x / (1 + |x|)", ulp=(2, 2), cost="cheap"),
+               params=(Param("beta", 1.0, check=">0"), Param("threshold", 20.0)), ulp=(3, 3),
+               monotone=True, dense_f32=True),
+    Activation("softsign", _E, "x / (1 + |x|)", ulp=(2, 2), cost="cheap", monotone=True,
+               dense_f32=True),
     Activation("hard_sigmoid", _E, "clip(slope * x + offset, 0, 1)",
                params=(Param("slope", 1.0 / 6.0), Param("offset", 0.5)), ulp=(1, 1),
-               cost="cheap", piecewise=True),
+               cost="cheap", piecewise=True, monotone=True),
     Activation("hard_swish", _E, "x * hard_sigmoid(x) (slope 1/6, offset 1/2)", ulp=(2, 2),
                cost="cheap", piecewise=True),
     Activation("hard_tanh", _E, "clip(x, min_val, max_val)",
                params=(Param("min_val", -1.0), Param("max_val", 1.0)),
-               relations=("min_val<=max_val",), ulp=(0, 0), cost="cheap", piecewise=True),
+               relations=("min_val<=max_val",), ulp=(0, 0), cost="cheap", piecewise=True,
+               monotone=True),
     Activation("softshrink", _E,
                "x - lambd if x > lambd, x + lambd if x < -lambd, else 0",
                params=(Param("lambd", 0.5, check=">=0"),), ulp=(0, 0), cost="cheap",
-               piecewise=True),
+               piecewise=True, monotone=True),
     Activation("hardshrink", _E, "x if |x| > lambd else 0",
                params=(Param("lambd", 0.5, check=">=0"),), ulp=(0, 0), cost="cheap",
                piecewise=True),
-    Activation("tanhshrink", _E, "x - tanh(x)", ulp=(4, 4), cost="heavy"),
+    Activation("tanhshrink", _E, "x - tanh(x)", ulp=(4, 4), cost="heavy", monotone=True,
+               dense_f32=True),
     Activation("threshold", _E, "x if x > threshold else value",
                params=(Param("threshold"), Param("value")), ulp=(0, 0), cost="cheap",
                piecewise=True),
     Activation("binary_step", _E, "1 if x >= 0 else 0, NaN for NaN (derivative 0)",
-               ulp=(0, 0), cost="cheap", piecewise=True),
+               ulp=(0, 0), cost="cheap", piecewise=True, monotone=True),
     Activation("squareplus", _E, "(x + sqrt(x^2 + b)) / 2",
-               params=(Param("b", 4.0, check=">=0"),), ulp=(3, 3), cost="cheap"),
+               params=(Param("b", 4.0, check=">=0"),), ulp=(3, 3), cost="cheap", monotone=True,
+               dense_f32=True),
     Activation("prelu", "channel",
                "x if x > 0 else weight[c] * x (c: index along `axis`)",
                kernel="leaky_relu", ulp=(0, 0), cost="cheap", piecewise=True),
     # ---- along an axis (issue 4): kind "axis", not in KERNELS; the kernels
     # ---- are include/fa_axis.h, the entry points fastact/_axis_api.py
     Activation("softmax", _A, "exp(x - max) / sum(exp(x - max)) along axis",
-               params=(_AXIS,), grad_from_output=True, ulp=(4, 4)),
+               params=(_AXIS,), grad_from_output=True, ulp=(4, 4), fast_path=True),
     Activation("log_softmax", _A, "(x - max) - log(sum(exp(x - max))) along axis",
-               params=(_AXIS,), grad_from_output=True, ulp=(4, 4)),
+               params=(_AXIS,), grad_from_output=True, ulp=(4, 4), fast_path=True),
     Activation("softmin", _A, "softmax(-x) along axis",
-               params=(_AXIS,), grad_from_output=True, ulp=(4, 4)),
+               params=(_AXIS,), grad_from_output=True, ulp=(4, 4), fast_path=True),
     Activation("logsumexp", _A, "max + log(sum(exp(x - max))), the axis removed",
                params=(_AXIS,), ulp=(4, 4)),
     Activation("glu", _A, "a * sigmoid(b), a, b = halves of x along axis",
-               params=(_AXIS,), ulp=(4, 4)),
+               params=(_AXIS,), ulp=(4, 4), fast_path=True),
     Activation("swiglu", _A, "silu(a) * b, a, b = halves of x along axis",
-               params=(_AXIS,), ulp=(4, 4)),
+               params=(_AXIS,), ulp=(4, 4), fast_path=True),
     Activation("geglu", _A, "gelu(a) * b, a, b = halves of x along axis",
                params=(_AXIS, Param("approximate", "none", type="choice",
                                     choices=("none", "tanh"))),
-               kernel={"none": "geglu", "tanh": "geglu_tanh"}, ulp=(4, 4), cost="heavy"),
+               kernel={"none": "geglu", "tanh": "geglu_tanh"}, ulp=(4, 4), cost="heavy",
+               fast_path=True),
     Activation("maxout", _A, "max over consecutive groups of `pieces` along axis",
                params=(Param("pieces", type="int", check=">0"), _AXIS), ulp=(0, 0),
                cost="cheap", piecewise=True),
@@ -202,6 +218,12 @@ SPECS: tuple = (
 )
 
 BY_NAME = {s.name: s for s in SPECS}
+
+# The threading cut-over, in float32 elements (float64: half): per cost class
+# of the elementwise kernels, and of the along-axis and PReLU families.
+# Measured on the project's 2-core Zen 4 machine: 1 vs 2 threads crossed
+# over at ~100k (relu), ~6k (sigmoid), ~5k (mish) float32 elements.
+GRAINS = {"cheap": 98304, "exp": 8192, "heavy": 6144, "axis": 32768, "channel": 98304}
 
 
 @dataclass(frozen=True)
