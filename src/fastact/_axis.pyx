@@ -31,6 +31,7 @@ cdef extern from "fa_axis_table.h":
         int nops
         const fa_ax_fn *fns
         const char *isa
+        const char *const *names
     const char *FA_AX_CAPSULE_NAME
     int FA_AX_NOPS
     int FA_AX_WMAX
@@ -38,10 +39,8 @@ cdef extern from "fa_axis_table.h":
 
 cdef const fa_ax_table *_tab = NULL
 
-# the op codes of fa_axis_table.h, by name
-OPS = ("softmax", "log_softmax", "logsumexp", "softmax_bx", "softmax_by",
-       "log_softmax_bx", "log_softmax_by", "logsumexp_b",
-       "glu", "glu_b", "swiglu", "swiglu_b", "geglu", "geglu_b", "geglu_tanh", "geglu_tanh_b")
+# the op codes of fa_axis_table.h, by name (the spec's AXIS_OPS)
+from fastact._spec import AXIS_OPS as OPS
 OP = {name: i for i, name in enumerate(OPS)}
 
 # threading cut-over in elements (the spec's GRAINS)
@@ -59,8 +58,9 @@ def _set_table(capsule):
     """Install the along-axis kernels of one instruction-set module."""
     global _tab
     cdef const fa_ax_table *t = <const fa_ax_table *>PyCapsule_GetPointer(capsule, FA_AX_CAPSULE_NAME)
-    if t.nops != FA_AX_NOPS or len(OPS) != FA_AX_NOPS:
-        raise ImportError("fastact: along-axis kernel module does not match _axis; rebuild")
+    names = tuple(t.names[i].decode() for i in range(t.nops))
+    if t.nops != FA_AX_NOPS or names != tuple(OPS):
+        raise ImportError("fastact: along-axis kernel module does not match the spec; rebuild")
     _tab = t
     return t.isa.decode()
 

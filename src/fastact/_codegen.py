@@ -61,6 +61,13 @@ def render_kernel_list(spec) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_axis_list(spec) -> str:
+    """include/fa_axis_list.h: X-macro list of the along-axis kernels."""
+    return ("/* generated from src/fastact/_spec.py (AXIS_OPS) by fastact/_codegen.py -- do "
+            "not edit */\n#define FA_AX_OPS(X) \\\n"
+            + "".join(f"    X({op}) \\\n" for op in spec.AXIS_OPS) + "\n")
+
+
 def render_cpu_header(spec) -> str:
     """include/fa_cpu.h: fa_cpu_supports(level), level the index in
     ISA_LEVELS (the x86-64 levels need GCC/clang's CPU feature builtins)."""
@@ -441,6 +448,7 @@ def generate(isas) -> None:
     spec = load_spec()
     write_if_changed(INC / "fa_list.h", render_kernel_list(spec))
     write_if_changed(INC / "fa_cpu.h", render_cpu_header(spec))
+    write_if_changed(INC / "fa_axis_list.h", render_axis_list(spec))
     write_if_changed(PKG / "_elementwise.pyx", render_elementwise(spec))
     for isa in isas:
         write_if_changed(PKG / f"_kernels_{isa}.pyx", render_kernels(isa))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Param", "Activation", "SPECS", "KERNELS", "BY_NAME", "GUFUNCS", "GRAINS",
+__all__ = ["Param", "Activation", "SPECS", "KERNELS", "BY_NAME", "GUFUNCS", "GRAINS", "AXIS_OPS",
            "ISA_LEVELS", "IsaLevel", "kernel_index"]
 
 REQUIRED = object()
@@ -218,6 +218,15 @@ SPECS: tuple = (
 )
 
 BY_NAME = {s.name: s for s in SPECS}
+
+# The kernels of the along-axis family, in table order (include/fa_axis_list.h
+# is generated from this): the softmax family and logsumexp (forward,
+# backward from x "_bx" or from y "_by", logsumexp's "_b"), then from "glu" on
+# the elementwise pairs of the GLU family.  softmin runs softmax's ops on -x.
+AXIS_OPS: tuple = ("softmax", "log_softmax", "logsumexp", "softmax_bx", "softmax_by",
+                   "log_softmax_bx", "log_softmax_by", "logsumexp_b",
+                   "glu", "glu_b", "swiglu", "swiglu_b", "geglu", "geglu_b", "geglu_tanh",
+                   "geglu_tanh_b")
 
 # The threading cut-over, in float32 elements (float64: half): per cost class
 # of the elementwise kernels, and of the along-axis and PReLU families.

@@ -76,21 +76,18 @@ static inline double fa_ax_fold_d(fa_ax_vd s)
 #undef FA_DOUBLE
 #undef FN
 
-#define FA_AX_PAIR(name) fa_ax_##name##_f, fa_ax_##name##_d
-static const fa_ax_fn fa_ax_fns[2 * FA_AX_NOPS] = {
-    FA_AX_PAIR(softmax), FA_AX_PAIR(log_softmax), FA_AX_PAIR(logsumexp),
-    FA_AX_PAIR(softmax_bx), FA_AX_PAIR(softmax_by),
-    FA_AX_PAIR(log_softmax_bx), FA_AX_PAIR(log_softmax_by), FA_AX_PAIR(logsumexp_b),
-    FA_AX_PAIR(glu), FA_AX_PAIR(glu_b), FA_AX_PAIR(swiglu), FA_AX_PAIR(swiglu_b),
-    FA_AX_PAIR(geglu), FA_AX_PAIR(geglu_b), FA_AX_PAIR(geglu_tanh), FA_AX_PAIR(geglu_tanh_b),
-};
+#define FA_AX_PAIR(name) fa_ax_##name##_f, fa_ax_##name##_d,
+static const fa_ax_fn fa_ax_fns[2 * FA_AX_NOPS] = { FA_AX_OPS(FA_AX_PAIR) };
 #undef FA_AX_PAIR
+#define FA_AX_NAME(name) #name,
+static const char *const fa_ax_names[FA_AX_NOPS] = { FA_AX_OPS(FA_AX_NAME) };
+#undef FA_AX_NAME
 
 #ifndef FA_ISA_NAME
 #define FA_ISA_NAME "unknown"
 #endif
 
-static const fa_ax_table fa_ax_the_table = { FA_AX_NOPS, fa_ax_fns, FA_ISA_NAME };
+static const fa_ax_table fa_ax_the_table = { FA_AX_NOPS, fa_ax_fns, FA_ISA_NAME, fa_ax_names };
 static const char fa_ax_capsule_name[] = FA_AX_CAPSULE_NAME;
 
 static void *fa_axis_table(void) { return (void *)&fa_ax_the_table; }

@@ -36,31 +36,22 @@ typedef struct {
 
 typedef void (*fa_ax_fn)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1);
 
-enum {
-    FA_AX_SOFTMAX = 0,      /* also softmin (sg = -1) */
-    FA_AX_LOG_SOFTMAX,
-    FA_AX_LOGSUMEXP,        /* out: (outer, inner) */
-    FA_AX_SOFTMAX_BX,
-    FA_AX_SOFTMAX_BY,
-    FA_AX_LOG_SOFTMAX_BX,
-    FA_AX_LOG_SOFTMAX_BY,
-    FA_AX_LOGSUMEXP_B,      /* g: (outer, inner) */
-    FA_AX_GLU,
-    FA_AX_GLU_B,
-    FA_AX_SWIGLU,
-    FA_AX_SWIGLU_B,
-    FA_AX_GEGLU,
-    FA_AX_GEGLU_B,
-    FA_AX_GEGLU_TANH,
-    FA_AX_GEGLU_TANH_B,
-    FA_AX_NOPS
-};
+/* The ops, in the order of the spec's AXIS_OPS (include/fa_axis_list.h,
+ * generated): FA_AX_OP_<name>.  softmax also serves softmin (sg = -1);
+ * logsumexp's out and logsumexp_b's g are (outer, inner); the ops from glu
+ * on are the elementwise pairs (GLU family). */
+#include "fa_axis_list.h"
+#define FA_AX_ENUM(name) FA_AX_OP_##name,
+enum { FA_AX_OPS(FA_AX_ENUM) FA_AX_NOPS };
+#undef FA_AX_ENUM
+#define FA_AX_GLU FA_AX_OP_glu
 
-/* entry 2 * op + d: d = 0 float32, 1 float64 */
+/* entry 2 * op + d: d = 0 float32, 1 float64; names[op]: the op's name */
 typedef struct {
     int nops;
     const fa_ax_fn *fns;
     const char *isa;
+    const char *const *names;
 } fa_ax_table;
 
 #define FA_AX_CAPSULE_NAME "fastact._axis_table"
