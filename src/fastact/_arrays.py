@@ -17,6 +17,7 @@ Rules (../shared/API.md, "Arrays in, arrays out"):
 from __future__ import annotations
 
 import contextlib
+import math
 
 import numpy as np
 
@@ -136,3 +137,66 @@ def finish(target, out, res, scalar):
 
 # -------------------------------------------------------------- elementwise
 
+
+# ------------------------------------------------------------ axis views
+
+def native(a: np.ndarray, comp: np.dtype) -> np.ndarray:
+    """a in dtype comp, native byte order and aligned (a itself when it is)."""
+    if a.dtype == comp and a.dtype.isnative and a.flags.aligned:
+        return a
+    with overflow_ok(a.dtype, comp):
+        return a.astype(comp, order="K")
+
+
+class AxisView:
+    """The one strided-view helper of the along-axis and per-channel
+    families: an array as a C-contiguous (outer, n, inner) block around one
+    axis, without a copy where the input is C- or Fortran-contiguous (a
+    Fortran array is its C-ordered transpose, the axis mirrored).  `base`
+    (C-contiguous, dtype comp), `ax` (the axis in base), `tr` (base is the
+    transpose of the input); a 0-d array is one element."""
+
+    def __init__(self, a: np.ndarray, comp: np.dtype, ax: int):
+        a = native(a, comp)
+        if a.flags.c_contiguous:
+            self.base, self.ax, self.tr = a, ax, False
+        elif a.flags.f_contiguous:
+            self.base, self.ax, self.tr = a.T, a.ndim - 1 - ax, True
+        else:
+            self.base, self.ax, self.tr = np.ascontiguousarray(a), ax, False
+        shp = self.base.shape
+        if not shp:
+            self.outer = self.n = self.inner = 1
+        else:
+            self.outer = math.prod(shp[:self.ax])
+            self.n = shp[self.ax]
+            self.inner = math.prod(shp[self.ax + 1:])
+        self.comp = comp
+
+    def like(self, arr: np.ndarray) -> np.ndarray:
+        """another array of the input's (user) shape, in base layout"""
+        arr = native(arr, self.comp)
+        return np.ascontiguousarray(arr.T if self.tr else arr)
+
+    def bshape(self, user_shape) -> tuple:
+        return tuple(reversed(user_shape)) if self.tr else tuple(user_shape)
+
+    def target(self, out, user_shape) -> np.ndarray:
+        """where the kernel writes: out itself when its layout fits"""
+        if out is not None:
+            cand = out.T if self.tr else out
+            if cand.dtype == self.comp and cand.flags.c_contiguous and cand.flags.aligned:
+                return cand
+        return np.empty(self.bshape(user_shape), dtype=self.comp)
+
+    def finish(self, t: np.ndarray, out, res) -> np.ndarray:
+        u = t.T if self.tr else t
+        if out is not None:
+            if not np.shares_memory(u, out):
+                with overflow_ok(u.dtype, out.dtype):
+                    np.copyto(out, u, casting="unsafe")
+            return out
+        if u.dtype == res:
+            return u
+        with overflow_ok(u.dtype, res):
+            return u.astype(res)

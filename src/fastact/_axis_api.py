@@ -16,7 +16,6 @@ maxout, sparsemax and softmax_jacobian are written with NumPy on the same
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -78,68 +77,12 @@ def _x_or_y(fname: str, x, y):
     return (y, "y", True) if x is None else (x, "x", False)
 
 
-# --------------------------------------------------------------- layout
-
-def _native(a: np.ndarray, comp: np.dtype) -> np.ndarray:
-    if a.dtype == comp and a.dtype.isnative and a.flags.aligned:
-        return a
-    with _arrays.overflow_ok(a.dtype, comp):
-        return a.astype(comp, order="K")
-
-
-class _View:
-    """x as a C-contiguous (outer, n, inner) block: `base` (C-contiguous),
-    `ax` (the axis in base), `tr` (base is the transpose of the input)."""
-
-    def __init__(self, a: np.ndarray, comp: np.dtype, ax: int):
-        a = _native(a, comp)
-        if a.flags.c_contiguous:
-            self.base, self.ax, self.tr = a, ax, False
-        elif a.flags.f_contiguous:
-            self.base, self.ax, self.tr = a.T, a.ndim - 1 - ax, True
-        else:
-            self.base, self.ax, self.tr = np.ascontiguousarray(a), ax, False
-        shp = self.base.shape
-        self.outer = math.prod(shp[:self.ax])
-        self.n = shp[self.ax]
-        self.inner = math.prod(shp[self.ax + 1:])
-        self.comp = comp
-
-    def like(self, arr: np.ndarray) -> np.ndarray:
-        """another array of the input's (user) shape, in base layout"""
-        arr = _native(arr, self.comp)
-        return np.ascontiguousarray(arr.T if self.tr else arr)
-
-    def bshape(self, user_shape) -> tuple:
-        return tuple(reversed(user_shape)) if self.tr else tuple(user_shape)
-
-    def target(self, out, user_shape) -> np.ndarray:
-        """where the kernel writes: out itself when its layout fits"""
-        if out is not None:
-            cand = out.T if self.tr else out
-            if cand.dtype == self.comp and cand.flags.c_contiguous and cand.flags.aligned:
-                return cand
-        return np.empty(self.bshape(user_shape), dtype=self.comp)
-
-    def finish(self, t: np.ndarray, out, res) -> np.ndarray:
-        u = t.T if self.tr else t
-        if out is not None:
-            if not np.shares_memory(u, out):
-                with _arrays.overflow_ok(u.dtype, out.dtype):
-                    np.copyto(out, u, casting="unsafe")
-            return out
-        if u.dtype == res:
-            return u
-        with _arrays.overflow_ok(u.dtype, res):
-            return u.astype(res)
-
-
 def _fast(op: str, x, g, axis, out, sg=1.0):
     """The common case in C (fastact._axis.fast), or None: the general path."""
     return _axis.fast(_axis.OP[op], x, g, axis, out, sg)
 
 
-def _run(op: str, v: _View, xb, gb, t, sg=1.0, n=None):
+def _run(op: str, v: _arrays.AxisView, xb, gb, t, sg=1.0, n=None):
     _axis.run(_axis.OP[op], xb, gb, t, v.outer, v.n if n is None else n, v.inner, float(sg))
 
 
@@ -161,7 +104,7 @@ def _softmax_like(fname, op, x, axis, out, sg=1.0):
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"),))
-    v = _View(a, comp, ax)
+    v = _arrays.AxisView(a, comp, ax)
     t = v.target(out, a.shape)
     if a.size:
         _run(op, v, v.base, None, t, sg)
@@ -201,7 +144,7 @@ def _softmax_like_backward(fname, op, g, x, y, axis, out, sg=1.0):
     ax = _axis_index(fname, axis, a.ndim)
     ga = _grad(fname, g, a.shape, comp, xname)
     out = _arrays.check_out(out, a.shape, res, fname, ((a, xname), (ga, "grad_output")))
-    v = _View(a, comp, ax)
+    v = _arrays.AxisView(a, comp, ax)
     gb = v.like(ga)
     t = v.target(out, a.shape)
     if a.size:
@@ -249,7 +192,7 @@ def logsumexp(x, axis=-1, *, out=None):
     ax = _axis_index(fname, axis, a.ndim)
     rshape = a.shape[:ax] + a.shape[ax + 1:]
     out = _arrays.check_out(out, rshape, res, fname, ((a, "x"),))
-    v = _View(a, comp, ax)
+    v = _arrays.AxisView(a, comp, ax)
     t = v.target(out, rshape)
     if t.size:
         if v.n == 0:
@@ -274,7 +217,7 @@ def logsumexp_backward(grad_output, x, axis=-1, *, out=None):
     rshape = a.shape[:ax] + a.shape[ax + 1:]
     ga = _grad(fname, grad_output, rshape, comp, "logsumexp(x)")
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
-    v = _View(a, comp, ax)
+    v = _arrays.AxisView(a, comp, ax)
     gb = v.like(ga)
     t = v.target(out, a.shape)
     if a.size:
@@ -316,7 +259,7 @@ def _glu_forward(fname, name, x, axis, out, approximate="none"):
     ax = _axis_index(fname, axis, a.ndim)
     hshape = _half(fname, a, ax)
     out = _arrays.check_out(out, hshape, res, fname, ((a, "x"),))
-    v = _View(a, comp, ax)
+    v = _arrays.AxisView(a, comp, ax)
     t = v.target(out, hshape)
     if a.size:
         _run(op, v, v.base, None, t)
@@ -336,7 +279,7 @@ def _glu_backward(fname, name, g, x, axis, out, approximate="none"):
     hshape = _half(fname, a, ax)
     ga = _grad(fname, g, hshape, comp, f"{name}(x)")
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
-    v = _View(a, comp, ax)
+    v = _arrays.AxisView(a, comp, ax)
     gb = v.like(ga)
     t = v.target(out, a.shape)
     if a.size:
@@ -401,7 +344,7 @@ def maxout(x, pieces, axis=-1, *, out=None):
     fname = "maxout"
     a, comp, res, ax, p, mshape = _maxout_prep(fname, x, pieces, axis)
     out = _arrays.check_out(out, mshape, res, fname, ((a, "x"),))
-    v = _View(a, comp, ax)
+    v = _arrays.AxisView(a, comp, ax)
     t = v.target(out, mshape)
     if t.size:
         blk = v.base.reshape(v.outer, v.n // p, p, v.inner)
@@ -417,7 +360,7 @@ def maxout_backward(grad_output, x, pieces, axis=-1, *, out=None):
     a, comp, res, ax, p, mshape = _maxout_prep(fname, x, pieces, axis)
     ga = _grad(fname, grad_output, mshape, comp, "maxout(x)")
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
-    v = _View(a, comp, ax)
+    v = _arrays.AxisView(a, comp, ax)
     gb = v.like(ga).reshape(v.outer, v.n // p, 1, v.inner)
     if a.size:
         blk = v.base.reshape(v.outer, v.n // p, p, v.inner)
@@ -460,7 +403,7 @@ def _sparsemax_rows(z: np.ndarray) -> np.ndarray:
 def _moved(fname, x, axis):
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
-    return a, comp, res, ax, np.moveaxis(_native(a, comp), ax, -1)
+    return a, comp, res, ax, np.moveaxis(_arrays.native(a, comp), ax, -1)
 
 
 def sparsemax(x, axis=-1, *, out=None):
@@ -486,7 +429,7 @@ def sparsemax_backward(grad_output, x, axis=-1, *, out=None):
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
     if a.size:
         p = _sparsemax_rows(z)
-        gm = np.moveaxis(_native(ga, comp), ax, -1)
+        gm = np.moveaxis(_arrays.native(ga, comp), ax, -1)
         s = (p > 0).astype(comp)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             m = (gm * s).sum(axis=-1, keepdims=True) / s.sum(axis=-1, keepdims=True)
@@ -506,7 +449,7 @@ def softmax_jacobian(x, axis=-1):
     fname = "softmax_jacobian"
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
-    s = np.moveaxis(softmax(_native(a, comp), axis=ax), ax, -1)
+    s = np.moveaxis(softmax(_arrays.native(a, comp), axis=ax), ax, -1)
     n = s.shape[-1]
     j = -(s[..., :, None] * s[..., None, :])
     i = np.arange(n)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -37,20 +36,12 @@ def _prepare(fname, x, weight, axis):
 
 
 def _view(a, comp, ax, w):
-    """a as a dense native C-contiguous array of dtype comp (a Fortran-ordered
-    array as its transpose, the axis mirrored: no copy), with the (outer, C,
-    inner) geometry of the channel axis.  Returns (dense, transposed,
-    outer, C, inner)."""
-    tr = a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
-    b = a.T if tr else a
-    if tr:
-        ax = a.ndim - 1 - ax
-    d = np.require(b, dtype=comp, requirements=["C", "A"])
-    if w.size == 1 or d.ndim == 0:
-        return d, tr, 1, 1, d.size
-    outer = math.prod(d.shape[:ax])
-    inner = math.prod(d.shape[ax + 1:])
-    return d, tr, outer, d.shape[ax], inner
+    """a as the (outer, C, inner) block of the channel axis
+    (_arrays.AxisView).  Returns (dense, transposed, outer, C, inner)."""
+    v = _arrays.AxisView(a, comp, ax)
+    if w.size == 1 or v.base.ndim == 0:
+        return v.base, v.tr, 1, 1, v.base.size
+    return v.base, v.tr, v.outer, v.n, v.inner
 
 
 def _weights(w, comp):
