@@ -50,43 +50,9 @@ def eps(dtype):
     return float(np.finfo(dtype).eps)
 
 
-# ------------------------------------------------------------ ULP errors
-
-def ulp_of(ref_hi, dtype):
-    """Spacing of the dtype at the (exact) reference: 2**(floor(log2|ref|)
-    - (p - 1)), never below the smallest subnormal (so a tiny or zero
-    reference uses the subnormal spacing)."""
-    fi = np.finfo(dtype)
-    p = fi.nmant + 1
-    tiny_sub = float(fi.smallest_subnormal)
-    _, e = np.frexp(np.abs(ref_hi))
-    u = np.ldexp(1.0, (e - p).astype(np.int32))
-    return np.maximum(u, tiny_sub)
-
-
-def ulp_errors(y, hi, lo, dtype):
-    """|y - ref| in ulp of ref (dtype), ref = hi + lo (double-double).
-    NaN/inf must match exactly (0 if they do, inf if not); a reference
-    beyond the dtype's range expects the infinity of its sign."""
-    y = np.asarray(y, dtype=np.float64)
-    hi = np.asarray(hi, dtype=np.float64)
-    lo = np.asarray(lo, dtype=np.float64)
-    fi = np.finfo(dtype)
-    exp_nan = np.isnan(hi)
-    if np.dtype(dtype) == np.float64:
-        exp_inf = np.isinf(hi)
-    else:   # beyond max + half an ulp rounds to inf
-        big = float(fi.max) + 2.0 ** (fi.maxexp - fi.nmant - 2)
-        exp_inf = ~exp_nan & (np.abs(hi) >= big)
-    err = np.zeros(y.shape)
-    with np.errstate(all="ignore"):
-        exp_inf_val = np.where(exp_inf, np.sign(hi) * np.inf, 0.0)
-        fin = ~exp_nan & ~exp_inf
-        d = np.abs((y - hi) - lo) / ulp_of(np.where(fin, hi, 1.0), dtype)
-        err = np.where(fin, np.where(np.isfinite(y), d, np.inf), err)
-        err = np.where(exp_nan, np.where(np.isnan(y), 0.0, np.inf), err)
-        err = np.where(exp_inf, np.where(y == exp_inf_val, 0.0, np.inf), err)
-    return err
+# ULP errors: fastact._reference (shared with tools/ and the benchmarks)
+ulp_of = R.ulp_of
+ulp_errors = R.ulp_errors
 
 
 # ------------------------------------------------------- results (README)
