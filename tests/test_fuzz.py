@@ -93,11 +93,6 @@ def _all_backward():
 
 KNOWN_BUGS = {
     # -- found by this suite, not yet in the issue's list (reported) --
-    "celu-negative-alpha-overflow": Bug(
-        ("celu",), lambda c: c.pvals.get("alpha", 1.0) < 0 and c.min_x() / c.pvals["alpha"]
-        > 4.0, ("value",),
-        "celu with alpha < 0, x / alpha > 4: up to ~50 ulp (float32) / ~400 ulp (float64), "
-        "and +inf, NaN or 1.0 where the result overflows to -inf"),
     "float16-overflow-cast": Bug(
         tuple(n for n in fa.__all__), lambda c: c.res == np.float16, ("warning",),
         "float16 results beyond float16's range warn 'overflow encountered in cast'"),
