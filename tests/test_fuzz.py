@@ -91,12 +91,7 @@ def _all_backward():
     return tuple(n for n in fa.__all__ if n.endswith("_backward"))
 
 
-KNOWN_BUGS = {
-    # -- found by this suite, not yet in the issue's list (reported) --
-    "float16-overflow-cast": Bug(
-        tuple(n for n in fa.__all__), lambda c: c.res == np.float16, ("warning",),
-        "float16 results beyond float16's range warn 'overflow encountered in cast'"),
-}
+KNOWN_BUGS = {}       # none open
 
 
 def relaxations(c):
