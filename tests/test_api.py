@@ -465,6 +465,31 @@ def test_no_warning_from_dtype_conversions():
         assert np.isinf(r[0])
 
 
+
+def test_float16_results_beyond_its_range_round_to_inf_silently():
+    """a float16 result beyond 65504 is +-inf, with no 'overflow encountered
+    in cast' warning, on the fast and the general paths of every family"""
+    big = np.float16([65504, -65504, 60000, -60000, 1, -1, 0, 3e4]).reshape(2, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fa.selu(np.float16([65504]))[0] == np.inf
+        r = fa.leaky_relu_backward(np.float16([60000]), np.float16([-1]), negative_slope=10.0)
+        assert r[0] == np.inf
+        for x in (big, big.astype(">f2"), np.repeat(big, 2, axis=1)[:, ::2], big.T.copy().T):
+            for case in DEFAULT_CASES:
+                name, params = case.values
+                forward(name, x, params)
+                backward(name, x, x, params)
+                forward(name, x, params, out=np.empty(x.shape, np.float16))
+            fa.leaky_relu(x, negative_slope=10.0)
+            fa.elu_backward(x, x, alpha=10.0)
+            for name in ("softmax", "log_softmax", "logsumexp", "glu", "swiglu", "geglu"):
+                y = getattr(fa, name)(x)
+                getattr(fa, name + "_backward")(np.full(y.shape, 60000, np.float16), x)
+            fa.prelu(x, np.float16([10.0] * 4))
+            fa.prelu_backward(x, x, np.float16([10.0] * 4))
+        assert fa.selu(np.float16(65504)) == np.inf
+
 # ------------------------------------------ the parameter rule (API.md, "Parameters")
 
 @pytest.mark.parametrize("name,pname", FLOAT_PARAM_CASES)

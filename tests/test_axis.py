@@ -854,3 +854,103 @@ def test_glu_family_float32_backward_range():
             xi = x3.copy()
             assert b(g3, xi, out=xi, **kw) is xi                    # in place
             np.testing.assert_array_equal(xi, got)
+
+
+_GLU_KW = (("glu", {}), ("swiglu", {}), ("geglu", {}), ("geglu", {"approximate": "tanh"}))
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_glu_family_element_depends_only_on_its_inputs(in_place):
+    """an element whose intermediates leave the float range (recomputed in
+    double) changes no other element's result: each result is bitwise the
+    same as with safe neighbours, and as the element computed alone"""
+    rng = np.random.default_rng(5)
+    n = 2500                                   # more than one run of elements
+    x = rng.standard_normal((2, 2 * n)).astype(np.float32)
+    g = rng.standard_normal((2, n)).astype(np.float32)
+    for name, kw in _GLU_KW:
+        b = getattr(fa, name + "_backward")
+
+        def run(gg, xx):
+            if not in_place:
+                return b(gg, xx, **kw)
+            xi = xx.copy()
+            return b(gg, xi, out=xi, **kw)
+        base = run(g, x)
+        x2, g2 = x.copy(), g.copy()
+        x2[0, 7] = x2[0, n + 7] = -104.0       # a and b: sigmoid'/silu'/gelu' underflow
+        g2[1, 1500] = 3e38
+        x2[1, 1500] = x2[1, n + 1500] = 3e38   # g times the other half overflows
+        got = run(g2, x2)
+        keep = np.ones(x.shape, bool)
+        keep[0, [7, n + 7]] = keep[1, [1500, n + 1500]] = False
+        np.testing.assert_array_equal(got[keep], base[keep], err_msg=f"{name} {kw}")
+        for r, c in ((0, 7), (1, 1500), (0, 8), (1, 2400)):
+            alone = b(g2[r:r + 1, c:c + 1], x2[r:r + 1, [c, n + c]], **kw)
+            np.testing.assert_array_equal(got[r, [c, n + c]], alone[0], err_msg=f"{name} {kw}")
+
+
+def _mp_glu_member(name, approximate, a, der=False):
+    import mpmath
+    a = mpmath.mpf(a)
+    if name == "glu":
+        s = 1 / (1 + mpmath.exp(-a))
+        return s * (1 - s) if der else s
+    if name == "swiglu":
+        s = 1 / (1 + mpmath.exp(-a))
+        return s * (1 + a * (1 - s)) if der else a * s
+    if approximate == "tanh":
+        c = mpmath.mpf(math.sqrt(2 / math.pi))     # the float64 constants
+        u = c * (a + mpmath.mpf(0.044715) * a ** 3)
+        s = 1 / (1 + mpmath.exp(-2 * u))           # (1 + tanh(u)) / 2
+        if der:
+            du = c * (1 + 3 * mpmath.mpf(0.044715) * a ** 2)
+            return s + 2 * a * s * (1 - s) * du
+        return a * s
+    phi = mpmath.ncdf(a)
+    return phi + a * mpmath.npdf(a) if der else a * phi
+
+
+def test_glu_family_intermediates_out_of_range():
+    """results that are ordinary numbers although an intermediate product,
+    sigmoid, silu or gelu (or a derivative) overflows or underflows"""
+    import mpmath
+    mpmath.mp.prec = 200
+    got = fa.glu_backward(np.array([2.0]), np.array([1.7976931348623157e308, 0.0]))
+    np.testing.assert_array_equal(got, [1.0, 1.7976931348623157e308 / 2])
+    got = fa.glu(np.float32([0, 3.4e38, 0, -104]))
+    exact = float(mpmath.mpf(float(np.float32(3.4e38))) * _mp_glu_member("glu", "", -104))
+    np.testing.assert_allclose(got, [0, exact], rtol=eps(np.float32))
+    # forward: the nonlinearity below the normal range, the other half huge
+    cases = [(np.float32, "glu", "none", 3e38, -104.0), (np.float32, "swiglu", "none", -100.0, 3e38),
+             (np.float32, "geglu", "none", -13.5, 3e38), (np.float32, "geglu", "tanh", -10.0, 3e38),
+             (np.float64, "glu", "none", 1e300, -745.0), (np.float64, "glu", "none", 1e300, -1400.0),
+             (np.float64, "swiglu", "none", -745.0, 1e300), (np.float64, "swiglu", "none", -1400.0, 1e300)]
+    for dt, name, ap, a, b in cases:
+        kw = {"approximate": ap} if name == "geglu" else {}
+        got = getattr(fa, name)(np.array([a, b], dt), **kw)[0]
+        a_, b_ = float(dt(a)), float(dt(b))
+        if name == "glu":
+            exact = mpmath.mpf(a_) * _mp_glu_member("glu", ap, b_)
+        else:
+            exact = _mp_glu_member(name, ap, a_) * b_
+        np.testing.assert_allclose(got, float(exact), rtol=2 * eps(dt), err_msg=f"{name} {dt}")
+    # backward: g times the other half overflows, or the derivative underflows
+    cases = [(np.float64, "glu", "none", 1e300, 1e300, -600.0), (np.float64, "glu", "none", 1e200, 1.0, -745.0),
+             (np.float64, "glu", "none", 1e300, 1e300, -1400.0),
+             (np.float64, "swiglu", "none", 1e200, -700.0, 1e200),
+             (np.float64, "swiglu", "none", 1e300, -1300.0, 1e300),
+             (np.float64, "geglu", "none", 1e200, -30.0, 1e200),
+             (np.float64, "geglu", "tanh", 1e200, -17.0, 1e200),
+             (np.float32, "swiglu", "none", 2.0, -1.0, -3e38),
+             (np.float32, "geglu", "none", 1e30, -13.0, 1e30)]
+    for dt, name, ap, g, a, b in cases:
+        kw = {"approximate": ap} if name == "geglu" else {}
+        got = getattr(fa, name + "_backward")(np.array([g], dt), np.array([a, b], dt), **kw)
+        g_, a_, b_ = (mpmath.mpf(float(dt(v))) for v in (g, a, b))
+        if name == "glu":
+            exact = [g_ * _mp_glu_member("glu", ap, b_), g_ * a_ * _mp_glu_member("glu", ap, b_, True)]
+        else:
+            exact = [g_ * b_ * _mp_glu_member(name, ap, a_, True), g_ * _mp_glu_member(name, ap, a_)]
+        np.testing.assert_allclose(got, [float(v) for v in exact], rtol=4 * eps(dt),
+                                   err_msg=f"{name} {ap} {dt}")

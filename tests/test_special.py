@@ -148,3 +148,34 @@ def test_gelu_far_tail_is_negative_zero():
     assert (y == 0).all() and np.signbit(y).all()
     y32 = fa.gelu(np.array([-15.0, -100.0, -1e30], np.float32))
     assert (y32 == 0).all() and np.signbit(y32).all()
+
+
+def test_celu_negative_alpha():
+    """alpha < 0, x < 0: x / alpha > 0 and alpha (e^(x/alpha) - 1) grows to
+    -inf; accurate where finite (the quotient's rounding error carried),
+    -inf where it overflows, never +inf, NaN or 1"""
+    import mpmath
+    mpmath.mp.prec = 200
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = fa.celu(np.float32([-100.0, -1e30, -3.4e38, -np.inf]), alpha=-1.0)
+        np.testing.assert_array_equal(got, [-np.inf] * 4)
+        got = fa.celu(np.array([-1e30, -710.0, -np.inf, -0.0, 0.0, np.nan]), alpha=-1.0)
+        np.testing.assert_array_equal(got, [-np.inf, -np.inf, -np.inf, -0.0, 0.0, np.nan])
+    # x / alpha up to the overflow threshold, small |alpha| where e^(x/alpha)
+    # alone overflows but the product does not
+    rng = np.random.default_rng(2)
+    for dt, zmax in ((np.float32, 88.0), (np.float64, 709.0)):
+        for alpha in (-1.5, -1.0, -0.3, -0.01, -7.0):
+            a = float(dt(alpha))
+            z = np.concatenate([rng.uniform(0, zmax, 300), [38.6 / 1.5, 4.0, 1e-3]])
+            x = (-z * abs(a)).astype(dt)
+            got = fa.celu(x, alpha=alpha)
+            for xv, gv in zip(x, got):
+                r = mpmath.mpf(a) * mpmath.expm1(mpmath.mpf(float(xv)) / mpmath.mpf(a))
+                if abs(r) > float(np.finfo(dt).max):
+                    assert gv == -np.inf, (dt, alpha, xv, gv)
+                    continue
+                ulp = float(np.spacing(dt(abs(float(r)))))
+                err = float(abs(mpmath.mpf(float(gv)) - r)) / ulp
+                assert err <= 3, (dt, alpha, xv, gv, float(r), err)

@@ -156,12 +156,71 @@ FA_INLINE FA_T FN(fa_selu_bx)(FA_T g, FA_T x, const FA_T *p)
 
 /* --------------------------------------------------------------- celu */
 /* p[0] = alpha (non-zero, checked by the API) */
+/* alpha < 0 and x < 0: z = x / alpha > 0 (q = z, correctly rounded), and
+ * alpha (e^z - 1) grows to -inf.  z = q + ql to about twice the precision
+ * (exp amplifies the error of the quotient by z; as celu_bx), e^(q + ql) =
+ * 2^n (1 + e) by the reduction of fa_exp, and alpha (e^z - 1) = (alpha
+ * (1 - 2^-n + e)) 2^n (n >= 0; for n = 0 it is alpha expm1(z)).  alpha is
+ * scaled by 2^64 where |alpha| < 1 so that the product is a normal
+ * number; 2^(n - 64 or n) is applied as two factors, clamped where the
+ * result overflows anyway (z clamped likewise, so the reduction stays in
+ * range): -inf, as for x = -inf.  Where z <= 0 (alpha > 0, or x = 0) the
+ * same reduction (then with ql = 0) gives fa_expm1(z) operation for
+ * operation: alpha > 0 is bitwise what it was.  (One select per element:
+ * GCC 12 vectorizes no select on the loop-invariant sign of alpha.) */
+#if FA_DOUBLE
+#define FA_CELU_ZMAX 1500.0
+#define FA_CELU_KMAX 2040.0
+#define FA_CELU_TMIN 60.0
+#define FA_CELU_XMIN (-40.0)
+#define FA_CELU_I int64_t
+#else
+#define FA_CELU_ZMAX 200.0f
+#define FA_CELU_KMAX 240.0f
+#define FA_CELU_TMIN 30.0f
+#define FA_CELU_XMIN (-20.0f)
+#define FA_CELU_I int32_t
+#endif
 FA_INLINE FA_T FN(fa_celu_fwd)(FA_T x, const FA_T *p)
 {
+    const FA_T alpha = p[0], inv = FA_C(1.0) / p[0];
+    const int small = FN(fa_abs)(alpha) < FA_C(1.0);
+    const FA_T as = small ? alpha * FA_TWO_64 : alpha;
+    const FA_T koff = small ? FA_C(-64.0) : FA_C(0.0);
     FA_T xn = x > FA_C(0.0) ? FA_C(0.0) : x;
-    FA_T neg = p[0] * FN(fa_expm1)(xn / p[0]);
+    FA_T z = xn / alpha;
+    int up = z > FA_C(0.0);
+    FA_T ph, pl;
+    FN(fa_two_prod)(z, alpha, &ph, &pl);
+    FA_T ql = ((xn - ph) - pl) * inv;
+    ql = FN(fa_abs)(ql) < (FA_T)INFINITY ? ql : FA_C(0.0);
+    ql = up & (z <= FA_CELU_ZMAX) ? ql : FA_C(0.0);
+    FA_T zc = z > FA_CELU_ZMAX ? FA_CELU_ZMAX : z;
+    FA_CELU_I ni, nt, ki, k1;
+    FA_T nf;
+    FA_T e = FN(fa_expm1_poly)(FN(fa_exp_reduce)(zc, ql, &ni, &nf));
+    /* z <= 0: fa_expm1(z) */
+    FA_T s2n = FN(fa_pow2i)(ni);
+    FA_T em1 = FN(fa_mad)(s2n, e, s2n - FA_C(1.0));
+    em1 = z < FA_CELU_XMIN ? -FA_C(1.0) : em1;
+    em1 = z == FA_C(0.0) ? z : em1;
+    /* z > 0 */
+    FA_T tf = nf < FA_CELU_TMIN ? nf : FA_CELU_TMIN;     /* 2^-n, or below an ulp of 1 */
+    (void)FN(fa_rint_magic)(-tf, &nt);
+    FA_T m = (FA_C(1.0) - FN(fa_pow2i)(nt)) + e;
+    FA_T kf = nf + koff;
+    kf = kf < FA_CELU_KMAX ? kf : FA_CELU_KMAX;
+    (void)FN(fa_rint_magic)(kf, &ki);
+    (void)FN(fa_rint_magic)(kf * FA_C(0.5), &k1);
+    FA_T negup = ((as * m) * FN(fa_pow2i)(k1)) * FN(fa_pow2i)(ki - k1);
+    FA_T neg = up ? negup : alpha * em1;
     return x > FA_C(0.0) ? x : neg;
 }
+#undef FA_CELU_ZMAX
+#undef FA_CELU_KMAX
+#undef FA_CELU_TMIN
+#undef FA_CELU_XMIN
+#undef FA_CELU_I
 /* exp(x / alpha) with the quotient's rounding error carried (exp amplifies
  * it by |x / alpha|): q + ql = x / alpha to about twice the precision.  q
  * is a product by 1/alpha (a loop invariant, no division per element): the

@@ -946,9 +946,157 @@ FA_AX_FLAT static void FN(fa_ax_logsumexp_b)(const fa_ax_job *j, ptrdiff_t i0, p
 
 /* ------------------------------------------------------- GLU family */
 /* a, b: the two halves (each `cols` elements per outer index); the item
- * is W consecutive elements of one outer index. */
+ * is W consecutive elements of one outer index.
+ *
+ * Every element's result depends on its own inputs only (not on its
+ * neighbours, so not on how an array is chunked).  The ordinary formulas
+ * run vectorized over a run of up to FA_AX_PRUN elements together with a
+ * per-element test UNSAFE: an intermediate of those formulas may overflow
+ * or underflow where the result does not (the product of two inputs, a
+ * sigmoid, silu or gelu or its derivative beyond the normal range).  Only
+ * in a run where some element is unsafe does a scalar loop recompute just
+ * those elements by the exact-range formulas X: for float, the float64
+ * kernels rounded once (the product of two floats is exact in double);
+ * for float64, the exponents of the factors kept apart (frexp) and
+ * applied once at the end (ldexp), with e^x for x < -700 as a mantissa
+ * and an exponent (fa_ax_exp_mn).  In place (out is x) the unsafe
+ * elements are recomputed before the vector loop overwrites their inputs.
+ * The safe elements are bitwise what the ordinary formulas give. */
+#ifndef FA_AX_PRUN
+#define FA_AX_PRUN 256
+#endif
 
-#define FA_AX_PAIR_FWD(NAME, EXPR) \
+#if FA_DOUBLE
+/* e^x = m 2^n, m in [0.7, 1.42], for x <= 0 with no underflow; x is
+ * clamped at -3000 (not NaN), where m times three finite doubles
+ * (< 2^3072) scaled by 2^n is still below the smallest subnormal. */
+static inline double fa_ax_exp_mn(double x, int *n)
+{
+    int64_t ni;
+    double nf;
+    x = x > -3000.0 ? x : -3000.0;
+    double q = fa_expm1_poly_d(fa_exp_reduce_d(x, 0.0, &ni, &nf));
+    *n = (int)ni;
+    return 1.0 + q;
+}
+static inline int fa_ax_fin2(double u, double v)
+{
+    return fa_abs_d(u) < INFINITY && fa_abs_d(v) < INFINITY;
+}
+/* glu: a sigmoid(b); for b < -700, sigmoid(b) = e^b to within e^-700 */
+static inline double fa_ax_glu_x_d(double a, double b)
+{
+    if (!(b < -700.0 && fa_abs_d(a) < INFINITY))
+        return a * fa_sigmoid_d(b);
+    int ea, n;
+    double am = frexp(a, &ea), m = fa_ax_exp_mn(b, &n);
+    return ldexp(am * m, ea + n);
+}
+/* d/da = g sigmoid(b), d/db = g a sigmoid'(b); sigmoid'(b) = e^-|b| to
+ * within e^-700 for |b| > 700 */
+static inline void fa_ax_glu_bxx_d(double g, double a, double b, double *ga, double *gb)
+{
+    if (!(fa_ax_fin2(g, a) && b == b)) {
+        *ga = fa_ax_glu_x_d(g, b);
+        *gb = fa_sigmoid_bx_d(g * a, b, 0);
+        return;
+    }
+    int eg, ea, n = 0;
+    double gm = frexp(g, &eg), am = frexp(a, &ea), d;
+    *ga = fa_ax_glu_x_d(g, b);
+    if (fa_abs_d(b) > 700.0)
+        d = fa_ax_exp_mn(-fa_abs_d(b), &n);
+    else
+        d = fa_sigmoid_bx_d(1.0, b, 0);
+    *gb = ldexp((gm * am) * d, eg + ea + n);
+}
+/* silu(a) and gelu(a) are a / 2 to within 2^-900 for |a| < 2^-900 (a
+ * subnormal value of which the product with b keeps all its bits) */
+static inline int fa_ax_half_x_d(double a, double b, double *r)
+{
+    if (!(fa_abs_d(a) < 0x1p-900 && fa_abs_d(b) < INFINITY))
+        return 0;
+    int ea, eb;
+    double am = frexp(a, &ea), bm = frexp(b, &eb);
+    *r = ldexp(am * bm, ea + eb - 1);
+    return 1;
+}
+/* swiglu: silu(a) b; for a < -700, silu(a) = a e^a and silu'(a) =
+ * (1 + a) e^a to within e^-700 (below -3000 the ordinary formulas give
+ * their signed zeros) */
+static inline double fa_ax_swiglu_x_d(double a, double b)
+{
+    double r;
+    if (fa_ax_half_x_d(a, b, &r))
+        return r;
+    if (!(a < -700.0 && a >= -3000.0 && fa_abs_d(b) < INFINITY))
+        return fa_silu_fwd_d(a, 0) * b;
+    int ea, eb, n;
+    double am = frexp(a, &ea), bm = frexp(b, &eb), m = fa_ax_exp_mn(a, &n);
+    return ldexp((am * m) * bm, ea + eb + n);
+}
+static inline void fa_ax_swiglu_bxx_d(double g, double a, double b, double *ga, double *gb)
+{
+    if (!(fa_ax_fin2(g, b) && a == a)) {
+        *ga = fa_silu_bx_d(g * b, a, 0);
+        *gb = fa_ax_swiglu_x_d(a, g);
+        return;
+    }
+    int eg, eb;
+    double gm = frexp(g, &eg), bm = frexp(b, &eb);
+    if (a < -700.0 && a >= -3000.0) {
+        int n;
+        double m = fa_ax_exp_mn(a, &n);
+        *ga = ldexp((gm * bm) * ((1.0 + a) * m), eg + eb + n);
+    } else {
+        *ga = ldexp(fa_silu_bx_d(gm * bm, a, 0), eg + eb);
+    }
+    *gb = fa_ax_swiglu_x_d(a, g);
+}
+/* geglu: g b overflowing, gelu(a) subnormal for a tiny a (gelu and its
+ * derivative below the normal range near a = -38 are left as they are) */
+#define FA_AX_GEGLU_BXX(NAME, BX, FWD) \
+static inline double fa_ax_##NAME##_x_d(double a, double b) \
+{ \
+    double r; \
+    return fa_ax_half_x_d(a, b, &r) ? r : FWD(a, 0) * b; \
+} \
+static inline void fa_ax_##NAME##_bxx_d(double g, double a, double b, double *ga, double *gb) \
+{ \
+    int eg, eb; \
+    double gm = frexp(g, &eg), bm = frexp(b, &eb); \
+    *ga = fa_ax_fin2(g, b) ? ldexp(BX(gm * bm, a, 0), eg + eb) : BX(g * b, a, 0); \
+    *gb = fa_ax_##NAME##_x_d(a, g); \
+}
+FA_AX_GEGLU_BXX(geglu, fa_gelu_bx_d, fa_gelu_fwd_d)
+FA_AX_GEGLU_BXX(geglu_tanh, fa_gelu_tanh_bx_d, fa_gelu_tanh_fwd_d)
+#undef FA_AX_GEGLU_BXX
+#else
+/* float: the float64 kernels on the exact float inputs, rounded once */
+static inline float fa_ax_glu_x_f(float a, float b) { return (float)((double)a * fa_sigmoid_d(b)); }
+static inline float fa_ax_swiglu_x_f(float a, float b) { return (float)(fa_silu_fwd_d(a, 0) * b); }
+static inline float fa_ax_geglu_x_f(float a, float b) { return (float)(fa_gelu_fwd_d(a, 0) * b); }
+static inline float fa_ax_geglu_tanh_x_f(float a, float b) { return (float)(fa_gelu_tanh_fwd_d(a, 0) * b); }
+static inline void fa_ax_glu_bxx_f(float g, float a, float b, float *ga, float *gb)
+{
+    double gv = g, av = a, bv = b;
+    *ga = (float)(gv * fa_sigmoid_d(bv));
+    *gb = (float)fa_sigmoid_bx_d(gv * av, bv, 0);
+}
+#define FA_AX_GLU_BXX_F(NAME, BX, FWD) \
+static inline void fa_ax_##NAME##_bxx_f(float g, float a, float b, float *ga, float *gb) \
+{ \
+    double gv = g, av = a, bv = b; \
+    *ga = (float)BX(gv * bv, av, 0); \
+    *gb = (float)(gv * FWD(av, 0)); \
+}
+FA_AX_GLU_BXX_F(swiglu, fa_silu_bx_d, fa_silu_fwd_d)
+FA_AX_GLU_BXX_F(geglu, fa_gelu_bx_d, fa_gelu_fwd_d)
+FA_AX_GLU_BXX_F(geglu_tanh, fa_gelu_tanh_bx_d, fa_gelu_tanh_fwd_d)
+#undef FA_AX_GLU_BXX_F
+#endif
+
+#define FA_AX_PAIR_FWD(NAME, UNSAFE, EXPR, XF) \
 FA_AX_FLAT static void FN(fa_ax_##NAME)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
 { \
     const FA_T *x = (const FA_T *)j->x; \
@@ -957,16 +1105,28 @@ FA_AX_FLAT static void FN(fa_ax_##NAME)(const fa_ax_job *j, ptrdiff_t i0, ptrdif
     for (ptrdiff_t it = i0; it < i1; it++) { \
         ptrdiff_t o = it / nblk, c0 = (it % nblk) * j->W; \
         ptrdiff_t w = cols - c0 < j->W ? cols - c0 : j->W; \
-        const FA_T *a = x + o * 2 * cols + c0, *b = a + cols; \
-        FA_T *y = out + o * cols + c0; \
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < w; i++) { \
-            FA_T av = a[i], bv = b[i]; \
-            y[i] = EXPR; \
+        for (ptrdiff_t s0 = 0; s0 < w; s0 += FA_AX_PRUN) { \
+            ptrdiff_t ws = w - s0 < FA_AX_PRUN ? w - s0 : FA_AX_PRUN; \
+            const FA_T *a = x + o * 2 * cols + c0 + s0, *b = a + cols; \
+            FA_T *y = out + o * cols + c0 + s0; \
+            int any = 0; \
+            FA_AX_PRAGMA(omp simd reduction(|:any)) \
+            for (ptrdiff_t i = 0; i < ws; i++) { \
+                FA_T av = a[i], bv = b[i]; \
+                any |= UNSAFE; \
+                y[i] = EXPR; \
+            } \
+            if (any) \
+                for (ptrdiff_t i = 0; i < ws; i++) { \
+                    FA_T av = a[i], bv = b[i]; \
+                    if (UNSAFE) \
+                        y[i] = XF(av, bv); \
+                } \
         } \
     } \
 }
 
-#define FA_AX_PAIR_BWD(NAME, GA, GB) \
+#define FA_AX_PAIR_BWD(NAME, UNSAFE, GA, GB, XB) \
 FA_AX_FLAT static void FN(fa_ax_##NAME##_b)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
 { \
     const FA_T *x = (const FA_T *)j->x, *g = (const FA_T *)j->g; \
@@ -975,118 +1135,113 @@ FA_AX_FLAT static void FN(fa_ax_##NAME##_b)(const fa_ax_job *j, ptrdiff_t i0, pt
     for (ptrdiff_t it = i0; it < i1; it++) { \
         ptrdiff_t o = it / nblk, c0 = (it % nblk) * j->W; \
         ptrdiff_t w = cols - c0 < j->W ? cols - c0 : j->W; \
-        const FA_T *a = x + o * 2 * cols + c0, *b = a + cols; \
-        const FA_T *gg = g + o * cols + c0; \
-        FA_T *oa = out + o * 2 * cols + c0, *ob = oa + cols; \
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < w; i++) { \
-            FA_T av = a[i], bv = b[i], gv = gg[i]; \
-            FA_T ga = GA, gb = GB; \
-            oa[i] = ga; \
-            ob[i] = gb; \
+        for (ptrdiff_t s0 = 0; s0 < w; s0 += FA_AX_PRUN) { \
+            ptrdiff_t ws = w - s0 < FA_AX_PRUN ? w - s0 : FA_AX_PRUN; \
+            const FA_T *a = x + o * 2 * cols + c0 + s0, *b = a + cols; \
+            const FA_T *gg = g + o * cols + c0 + s0; \
+            FA_T *oa = out + o * 2 * cols + c0 + s0, *ob = oa + cols; \
+            int any = 0; \
+            if (oa != a) {      /* not in place: compute, then fix */ \
+                FA_AX_PRAGMA(omp simd reduction(|:any)) \
+                for (ptrdiff_t i = 0; i < ws; i++) { \
+                    FA_T av = a[i], bv = b[i], gv = gg[i]; \
+                    any |= UNSAFE; \
+                    FA_T ga = GA, gb = GB; \
+                    oa[i] = ga; \
+                    ob[i] = gb; \
+                } \
+                if (any) \
+                    for (ptrdiff_t i = 0; i < ws; i++) { \
+                        FA_T av = a[i], bv = b[i], gv = gg[i]; \
+                        if (UNSAFE) \
+                            XB(gv, av, bv, oa + i, ob + i); \
+                    } \
+                continue; \
+            } \
+            /* in place: scan and recompute the unsafe ones aside first */ \
+            FA_AX_PRAGMA(omp simd reduction(|:any)) \
+            for (ptrdiff_t i = 0; i < ws; i++) { \
+                FA_T av = a[i], bv = b[i], gv = gg[i]; \
+                (void)av; (void)bv; (void)gv; \
+                any |= UNSAFE; \
+            } \
+            int nf = 0, fi[FA_AX_PRUN]; \
+            FA_T fa_[FA_AX_PRUN], fb_[FA_AX_PRUN]; \
+            if (any) \
+                for (ptrdiff_t i = 0; i < ws; i++) { \
+                    FA_T av = a[i], bv = b[i], gv = gg[i]; \
+                    if (UNSAFE) { \
+                        XB(gv, av, bv, fa_ + nf, fb_ + nf); \
+                        fi[nf++] = (int)i; \
+                    } \
+                } \
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < ws; i++) { \
+                FA_T av = a[i], bv = b[i], gv = gg[i]; \
+                FA_T ga = GA, gb = GB; \
+                oa[i] = ga; \
+                ob[i] = gb; \
+            } \
+            for (int k = 0; k < nf; k++) { \
+                oa[fi[k]] = fa_[k]; \
+                ob[fi[k]] = fb_[k]; \
+            } \
         } \
     } \
 }
 
-/* float32 backward: g times the other half times a derivative.  In float
- * the product of the first two can overflow (g b = -inf for b = -3e38) and
- * the derivative underflow (sigmoid'(-104) = 7e-46) where the whole
- * product is an ordinary number.  Each run of 1024 elements is scanned
- * first; where neither can happen (the nonlinearity's argument >= LO
- * (glu: -|b| >= LO, as sigmoid' is even),
- * where its value and derivative are normal floats, and |g| |other half|
- * < 2^126) the float formulas run as for float64; else the run is computed
- * by the float64 kernels and rounded once (the products of two floats are
- * exact in double).  The check runs with the float loop where out is not
- * x; in place, by a scan before it. */
-#if !FA_DOUBLE
-#define FA_AX_PAIR_BWD_F(NAME, ARG_I, OTHER, LO, GA, GB, GA_D, GB_D) \
-FA_AX_FLAT static void fa_ax_##NAME##_b_f(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
-{ \
-    const float *x = (const float *)j->x, *g = (const float *)j->g; \
-    float *out = (float *)j->out; \
-    ptrdiff_t cols = j->cols, nblk = (cols + j->W - 1) / j->W; \
-    for (ptrdiff_t it = i0; it < i1; it++) { \
-        ptrdiff_t o = it / nblk, c0 = (it % nblk) * j->W; \
-        ptrdiff_t w = cols - c0 < j->W ? cols - c0 : j->W; \
-        for (ptrdiff_t s0 = 0; s0 < w; s0 += 1024) {      /* in L1: scan, then compute */ \
-            ptrdiff_t ws = w - s0 < 1024 ? w - s0 : 1024; \
-            const float *a = x + o * 2 * cols + c0 + s0, *b = a + cols; \
-            const float *gg = g + o * cols + c0 + s0; \
-            float *oa = out + o * 2 * cols + c0 + s0, *ob = oa + cols; \
-            float lo = 0.0f, hi = 0.0f; \
-            if (oa != a) {      /* not in place: compute, then check */ \
-                FA_AX_PRAGMA(omp simd reduction(min:lo) reduction(max:hi)) \
-                for (ptrdiff_t i = 0; i < ws; i++) { \
-                    float av = a[i], bv = b[i], gv = gg[i]; \
-                    float t = ARG_I, q = fa_abs_f(gv) * fa_abs_f(OTHER[i]); \
-                    lo = t < lo ? t : lo; \
-                    hi = q > hi ? q : hi; \
-                    float ga = GA, gb = GB; \
-                    oa[i] = ga; \
-                    ob[i] = gb; \
-                } \
-                if (lo >= LO && hi < 0x1p126f) \
-                    continue; \
-            } else { \
-                FA_AX_PRAGMA(omp simd reduction(min:lo) reduction(max:hi)) \
-                for (ptrdiff_t i = 0; i < ws; i++) { \
-                    float t = ARG_I, q = fa_abs_f(gg[i]) * fa_abs_f(OTHER[i]); \
-                    lo = t < lo ? t : lo; \
-                    hi = q > hi ? q : hi; \
-                } \
-            } \
-            if (oa == a && lo >= LO && hi < 0x1p126f) { \
-                FA_AX_SIMD for (ptrdiff_t i = 0; i < ws; i++) { \
-                    float av = a[i], bv = b[i], gv = gg[i]; \
-                    float ga = GA, gb = GB; \
-                    oa[i] = ga; \
-                    ob[i] = gb; \
-                } \
-            } else { \
-                FA_AX_SIMD for (ptrdiff_t i = 0; i < ws; i++) { \
-                    double av = a[i], bv = b[i], gv = gg[i]; \
-                    double ga = GA_D, gb = GB_D; \
-                    oa[i] = (float)ga; \
-                    ob[i] = (float)gb; \
-                } \
-            } \
-        } \
-    } \
-}
+/* The tests UNSAFE.  float: the nonlinearity's argument >= LO (glu: -|b|
+ * >= -80, as sigmoid' is even; silu -80; gelu -12 (gelu(-12) = -2e-32)
+ * and the tanh form -9 (-9 Phi~(-9) = -1e-28): value and derivative are
+ * normal floats; the tanh form's value alone down to -10, -1.2e-37), |g| |other half| < 2^126, and for silu and gelu a = 0
+ * or |a| >= 2^-100 (silu(a) = a / 2 is subnormal below 2^-125).  float64:
+ * |g| |other half| <= 2^1000, for glu |b| <= 700, for swiglu a >= -700,
+ * and a = 0 or |a| >= 2^-900 for silu and gelu. */
+#if FA_DOUBLE
+#define FA_AX_BIG(u, v) (FN(fa_abs)((u) * (v)) > 0x1p1000)
+#define FA_AX_TINY(v) ((FN(fa_abs)(v) < 0x1p-900) & ((v) != 0.0))
+#define FA_AX_GLU_FWD_UNSAFE (bv < -700.0)
+#define FA_AX_GLU_BWD_UNSAFE ((FN(fa_abs)(bv) > 700.0) | FA_AX_BIG(gv, av))
+#define FA_AX_SWIGLU_FWD_UNSAFE ((av < -700.0) | FA_AX_TINY(av))
+#define FA_AX_SWIGLU_BWD_UNSAFE ((av < -700.0) | FA_AX_TINY(av) | FA_AX_BIG(gv, bv))
+#define FA_AX_GEGLU_FWD_UNSAFE(LO) FA_AX_TINY(av)
+#define FA_AX_GEGLU_BWD_UNSAFE(LO) (FA_AX_TINY(av) | FA_AX_BIG(gv, bv))
+#else
+#define FA_AX_BIG(u, v) (FN(fa_abs)(u) * FN(fa_abs)(v) >= 0x1p126f)
+#define FA_AX_TINY(v) ((FN(fa_abs)(v) < 0x1p-100f) & ((v) != 0.0f))
+#define FA_AX_GLU_FWD_UNSAFE (bv < -80.0f)
+#define FA_AX_GLU_BWD_UNSAFE ((-FN(fa_abs)(bv) < -80.0f) | FA_AX_BIG(gv, av))
+#define FA_AX_SWIGLU_FWD_UNSAFE ((av < -80.0f) | FA_AX_TINY(av))
+#define FA_AX_SWIGLU_BWD_UNSAFE ((av < -80.0f) | FA_AX_TINY(av) | FA_AX_BIG(gv, bv))
+#define FA_AX_GEGLU_FWD_UNSAFE(LO) ((av < (LO)) | FA_AX_TINY(av))
+#define FA_AX_GEGLU_BWD_UNSAFE(LO) ((av < (LO)) | FA_AX_TINY(av) | FA_AX_BIG(gv, bv))
 #endif
+
 /* glu: a sigmoid(b); d/da = sigmoid(b), d/db = a sigmoid'(b) */
-FA_AX_PAIR_FWD(glu, av * FN(fa_sigmoid)(bv))
-#if FA_DOUBLE
-FA_AX_PAIR_BWD(glu, gv * FN(fa_sigmoid)(bv), FN(fa_sigmoid_bx)(gv * av, bv, 0))
-#else
-FA_AX_PAIR_BWD_F(glu, -fa_abs_f(b[i]), a, -80.0f,       /* sigmoid'(b) is even */
-                 gv * fa_sigmoid_f(bv), fa_sigmoid_bx_f(gv * av, bv, 0),
-                 gv * fa_sigmoid_d(bv), fa_sigmoid_bx_d(gv * av, bv, 0))
-#endif
+FA_AX_PAIR_FWD(glu, FA_AX_GLU_FWD_UNSAFE, av * FN(fa_sigmoid)(bv), FN(fa_ax_glu_x))
+FA_AX_PAIR_BWD(glu, FA_AX_GLU_BWD_UNSAFE,
+               gv * FN(fa_sigmoid)(bv), FN(fa_sigmoid_bx)(gv * av, bv, 0), FN(fa_ax_glu_bxx))
 /* swiglu: silu(a) b */
-FA_AX_PAIR_FWD(swiglu, FN(fa_silu_fwd)(av, 0) * bv)
-#if FA_DOUBLE
-FA_AX_PAIR_BWD(swiglu, FN(fa_silu_bx)(gv * bv, av, 0), gv * FN(fa_silu_fwd)(av, 0))
-#else
-FA_AX_PAIR_BWD_F(swiglu, a[i], b, -80.0f,
-                 fa_silu_bx_f(gv * bv, av, 0), gv * fa_silu_fwd_f(av, 0),
-                 fa_silu_bx_d(gv * bv, av, 0), gv * fa_silu_fwd_d(av, 0))
-#endif
-/* geglu: gelu(a) b (erf form and tanh form); gelu(-12) = -2e-32, and the
- * tanh form's -9 Phi~(-9) = -1e-28 are normal floats */
-FA_AX_PAIR_FWD(geglu, FN(fa_gelu_fwd)(av, 0) * bv)
-FA_AX_PAIR_FWD(geglu_tanh, FN(fa_gelu_tanh_fwd)(av, 0) * bv)
-#if FA_DOUBLE
-FA_AX_PAIR_BWD(geglu, FN(fa_gelu_bx)(gv * bv, av, 0), gv * FN(fa_gelu_fwd)(av, 0))
-FA_AX_PAIR_BWD(geglu_tanh, FN(fa_gelu_tanh_bx)(gv * bv, av, 0), gv * FN(fa_gelu_tanh_fwd)(av, 0))
-#else
-FA_AX_PAIR_BWD_F(geglu, a[i], b, -12.0f,
-                 fa_gelu_bx_f(gv * bv, av, 0), gv * fa_gelu_fwd_f(av, 0),
-                 fa_gelu_bx_d(gv * bv, av, 0), gv * fa_gelu_fwd_d(av, 0))
-FA_AX_PAIR_BWD_F(geglu_tanh, a[i], b, -9.0f,
-                 fa_gelu_tanh_bx_f(gv * bv, av, 0), gv * fa_gelu_tanh_fwd_f(av, 0),
-                 fa_gelu_tanh_bx_d(gv * bv, av, 0), gv * fa_gelu_tanh_fwd_d(av, 0))
-#endif
+FA_AX_PAIR_FWD(swiglu, FA_AX_SWIGLU_FWD_UNSAFE, FN(fa_silu_fwd)(av, 0) * bv, FN(fa_ax_swiglu_x))
+FA_AX_PAIR_BWD(swiglu, FA_AX_SWIGLU_BWD_UNSAFE,
+               FN(fa_silu_bx)(gv * bv, av, 0), gv * FN(fa_silu_fwd)(av, 0), FN(fa_ax_swiglu_bxx))
+/* geglu: gelu(a) b (erf form and tanh form) */
+FA_AX_PAIR_FWD(geglu, FA_AX_GEGLU_FWD_UNSAFE(-12.0f), FN(fa_gelu_fwd)(av, 0) * bv,
+               FN(fa_ax_geglu_x))
+FA_AX_PAIR_FWD(geglu_tanh, FA_AX_GEGLU_FWD_UNSAFE(-10.0f), FN(fa_gelu_tanh_fwd)(av, 0) * bv,
+               FN(fa_ax_geglu_tanh_x))
+FA_AX_PAIR_BWD(geglu, FA_AX_GEGLU_BWD_UNSAFE(-12.0f),
+               FN(fa_gelu_bx)(gv * bv, av, 0), gv * FN(fa_gelu_fwd)(av, 0), FN(fa_ax_geglu_bxx))
+FA_AX_PAIR_BWD(geglu_tanh, FA_AX_GEGLU_BWD_UNSAFE(-9.0f),
+               FN(fa_gelu_tanh_bx)(gv * bv, av, 0), gv * FN(fa_gelu_tanh_fwd)(av, 0),
+               FN(fa_ax_geglu_tanh_bxx))
+#undef FA_AX_BIG
+#undef FA_AX_TINY
+#undef FA_AX_GLU_FWD_UNSAFE
+#undef FA_AX_GLU_BWD_UNSAFE
+#undef FA_AX_SWIGLU_FWD_UNSAFE
+#undef FA_AX_SWIGLU_BWD_UNSAFE
+#undef FA_AX_GEGLU_FWD_UNSAFE
+#undef FA_AX_GEGLU_BWD_UNSAFE
 
 #undef FA_AX_XLO
 #undef FA_AX_XHI
