@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3, target 4: fastact vs torch and a parallel copy at N = 1.6e7 on a
+# Many cores: fastact vs torch and a parallel copy at N = 1.6e7 on a
 # many-core machine (e.g. 16 cores), float32 and float64.  One prepared
 # script: build in place, then one benchmark run per (thread count, dtype),
 # the most important first (16 threads), each under a timeout, so that a

@@ -165,7 +165,7 @@ def test_prelu_nan():
     assert nan_eq(gx[0, 1:], np.array([0.5]))
 
 
-# ------------------------------------------- the compiled kernels (issue: prelu)
+# ------------------------------------------- the compiled kernels
 # Shapes that reach each loop shape of fastact/_prelu.pyx: channels first
 # (runs of `inner` >= 256 elements: grouped, single, cut into chunks),
 # channels last (rows with an expanded weight row: short rows repeated to

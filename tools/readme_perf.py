@@ -14,7 +14,7 @@ Replaces the block between <!-- PERF-START --> and <!-- PERF-END --> with:
 the speed-up of fastact over the best installed peer for every function,
 direction, dtype and size (speed-up = peer time / fastact time, fastact
 timed in the peer's own process); the time relative to the bandwidth limit
-at N = 1.6e7; the cases that miss the targets of issue 3; the N = 1000
+at N = 1.6e7; the cases that miss the speed targets; the N = 1000
 table; the many-core table.  Every figure comes from the JSON files: nothing
 is typed by hand.
 """
@@ -86,7 +86,7 @@ def labels(data):
 
 
 def targeted(data):
-    """the labels issue 3's targets are about: the elementwise functions and
+    """the labels the speed targets are about: the elementwise functions and
     PReLU (not the along-axis family)"""
     return {r["label"] for r in data["results"] if r["kind"] != "axis"}
 
@@ -112,7 +112,7 @@ def main_table(data):
             lt = lim.get((kind, dt, n))
             xl = e["fastact"][0] / lt if lt else None
             cells.append(fmt_x(s) + (f" {peer}" if s is not None else ""))
-            # issue 3: >= 1.2x the best peer, or <= 1.1x the limit; at
+            # the targets: >= 1.2x the best peer, or <= 1.1x the limit; at
             # 1.6e7 also <= 1.25x the limit
             why = []
             if s is not None and s < 1.2 and (xl is None or xl > 1.1):
@@ -234,7 +234,7 @@ def main():
     L += ["", f"Time relative to the bandwidth limit at N = {fmt_n(nmax)} (forward: the faster "
           "copy of NumPy and torch; backward: the faster `add(a, b, out=c)`):", ""]
     L += limit_table(data, nmax)
-    L += ["", "Cases of the elementwise functions and PReLU that miss a target of issue 3 "
+    L += ["", "Cases of the elementwise functions and PReLU that miss a speed target "
           "(speed-up < 1.2x and more than 1.1x the limit; or more than 1.25x the limit at "
           "1.6e7); the along-axis family is in the tables but not in this list:", ""]
     L += [f"- {lab}: " + "; ".join(v) for lab, v in misses.items()] or ["- none"]

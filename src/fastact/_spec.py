@@ -189,7 +189,7 @@ SPECS: tuple = (
     Activation("prelu", "channel",
                "x if x > 0 else weight[c] * x (c: index along `axis`)",
                kernel="leaky_relu", ulp=(0, 0), cost="cheap", piecewise=True),
-    # ---- along an axis (issue 4): kind "axis", not in KERNELS; the kernels
+    # ---- along an axis: kind "axis", not in KERNELS; the kernels
     # ---- are include/fa_axis.h, the entry points fastact/_axis_api.py
     Activation("softmax", _A, "exp(x - max) / sum(exp(x - max)) along axis",
                params=(_AXIS,), grad_from_output=True, ulp=(4, 4), fast_path=True),
