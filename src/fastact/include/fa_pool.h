@@ -107,9 +107,9 @@ static struct {
     int setting;                /* the thread setting, >= 1 */
     int nworkers;               /* workers started in this process */
     int excl_cpu;               /* the CPU the workers are kept off (-1: none) */
-    double bo_until, bo_win;    /* contention back-off */
+    double bo_until, bo_win, bo_last;   /* contention back-off */
     /* counters (for measurements; races make them approximate) */
-    long n_par, n_serial_bo, n_busy, n_stall, blocks_total, blocks_workers;
+    long n_par __attribute__((aligned(FA_POOL_CL))), n_serial_bo, n_busy, n_stall, blocks_total, blocks_workers;
 #if FA_POOL_THREADS && !defined(__linux__)
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -192,13 +192,21 @@ void fastact_pool_set_num_threads(int n) { fa_pool_set_threads(n); }
 /* --------------------------------------------------- contention back-off
  *
  * A call still waits for the blocks that workers claimed; if such a worker
- * loses its core mid-block (a busy machine), the call stalls.  The calling
- * thread times its own blocks: when the call took longer than it would have
- * taken alone (its rate times every block), calls run on the calling
- * thread for a window of time that starts at 1 ms, doubles (up to 250 ms)
- * while each probe after a window stalls again, and halves with each
- * parallel call that paid off.  A heuristic: races on these two doubles are
- * benign. */
+ * loses its CPU in the middle of a block (another process busy there), the
+ * call stalls for the scheduler's slice, milliseconds.  The calling thread
+ * times the call: a stall is a call that waited more than FA_BO_WAIT after
+ * its own last block and took longer than the calling thread alone would
+ * have (its rate times every block).  After a stall, calls run on the
+ * calling thread for a window of time: 4 ms, doubling with each stall (up
+ * to 0.5 s), halving only after a second without one.  On a CPU that stays
+ * busy the pool then runs a parallel call about once a window, so stalls
+ * are rare; a passing stall (another library's idle threads) costs one
+ * window.  A heuristic: races on these doubles are benign. */
+#define FA_BO_WAIT 150e-6
+#define FA_BO_MIN 32e-3
+#define FA_BO_MAX 2.0
+#define FA_BO_QUIET 2.0
+
 static int fa_backoff_off = 0;      /* FASTACT_NO_BACKOFF=1 (measurements) */
 
 static inline int fa_backoff_serial(void)
@@ -217,13 +225,16 @@ static inline void fa_backoff_report(double t0, double t_main, ptrdiff_t n_main,
 {
     if (n_main <= 0) return;
     double serial = (t_main - t0) * (double)nblocks / (double)n_main;
-    if (t_end - t0 > serial) {
+    if (t_end - t_main > FA_BO_WAIT && t_end - t0 > serial) {
         fa_pool.n_stall++;
-        double w = 2.0 * fa_pool.bo_win + 1e-3;
-        fa_pool.bo_win = w > 0.25 ? 0.25 : w;
-        fa_pool.bo_until = t_end + fa_pool.bo_win;
-    } else {
-        fa_pool.bo_win = fa_pool.bo_win < 2e-3 ? 0.0 : 0.5 * fa_pool.bo_win;
+        double w = 2.0 * fa_pool.bo_win;
+        w = w < FA_BO_MIN ? FA_BO_MIN : (w > FA_BO_MAX ? FA_BO_MAX : w);
+        fa_pool.bo_win = w;
+        fa_pool.bo_until = t_end + w;
+        fa_pool.bo_last = t_end;
+    } else if (fa_pool.bo_win > 0.0 && t_end - fa_pool.bo_last > FA_BO_QUIET) {
+        fa_pool.bo_win = fa_pool.bo_win < 2.0 * FA_BO_MIN ? 0.0 : 0.5 * fa_pool.bo_win;
+        fa_pool.bo_last = t_end;
     }
 }
 
@@ -401,6 +412,7 @@ static void fa_pool_atfork_child(void)
     fa_pool.done = 0;
     fa_pool.bo_until = 0.0;
     fa_pool.bo_win = 0.0;
+    fa_pool.bo_last = 0.0;
 #ifndef __linux__
     pthread_mutex_init(&fa_pool.mu, NULL);
     pthread_cond_init(&fa_pool.cv, NULL);
@@ -498,13 +510,13 @@ static void fa_pool_run(fa_items_fn fn, void *ctx, ptrdiff_t nitems, ptrdiff_t w
     if (FA_LOAD(&fa_pool.sleepers, FA_SC) > 0)
         fa_pool_wake();
     /* the calling thread works */
-    double t0 = fa_now(), t_main = t0;
+    double t0 = fa_now();
     ptrdiff_t mine = 0, b;
     while (fa_pool_claim(e, &b)) {
         fa_pool_block(b);
         mine++;
-        t_main = fa_now();
     }
+    double t_main = fa_now();           /* the calling thread's blocks are done */
     /* then waits for the blocks that workers claimed (they are running) */
     ptrdiff_t others = nb - mine;
     for (long spins = 0; FA_LOAD(&fa_pool.done, FA_ACQ) != others; spins++) {
