@@ -197,15 +197,17 @@ void fastact_pool_set_num_threads(int n) { fa_pool_set_threads(n); }
  * times the call: a stall is a call that waited more than FA_BO_WAIT after
  * its own last block and took longer than the calling thread alone would
  * have (its rate times every block).  After a stall, calls run on the
- * calling thread for a window of time: 4 ms, doubling with each stall (up
- * to 0.5 s), halving only after a second without one.  On a CPU that stays
- * busy the pool then runs a parallel call about once a window, so stalls
- * are rare; a passing stall (another library's idle threads) costs one
- * window.  A heuristic: races on these doubles are benign. */
+ * calling thread for a window of time: 1 ms, doubling while the first
+ * parallel call after each window stalls again (up to 250 ms), halving with
+ * each parallel call that did not stall.  A window in time, not in calls:
+ * a passing stall (the idle threads of another library's pool spinning
+ * for a millisecond after its call) costs a millisecond of serial calls;
+ * longer windows, tried, made every call after a switch between libraries
+ * serial for up to seconds.  A heuristic: races on these doubles are
+ * benign. */
 #define FA_BO_WAIT 150e-6
-#define FA_BO_MIN 32e-3
-#define FA_BO_MAX 2.0
-#define FA_BO_QUIET 2.0
+#define FA_BO_MIN 1e-3
+#define FA_BO_MAX 0.25
 
 static int fa_backoff_off = 0;      /* FASTACT_NO_BACKOFF=1 (measurements) */
 
@@ -232,9 +234,8 @@ static inline void fa_backoff_report(double t0, double t_main, ptrdiff_t n_main,
         fa_pool.bo_win = w;
         fa_pool.bo_until = t_end + w;
         fa_pool.bo_last = t_end;
-    } else if (fa_pool.bo_win > 0.0 && t_end - fa_pool.bo_last > FA_BO_QUIET) {
+    } else {
         fa_pool.bo_win = fa_pool.bo_win < 2.0 * FA_BO_MIN ? 0.0 : 0.5 * fa_pool.bo_win;
-        fa_pool.bo_last = t_end;
     }
 }
 
@@ -373,11 +374,12 @@ static int fa_pool_grow(int want)
  * changes (one call per worker then; usually never). */
 static cpu_set_t fa_pool_mask;        /* the process's CPUs at start-up */
 static int fa_pool_mask_ok = 0;
+static int fa_pool_affinity = 1;      /* FASTACT_POOL_AFFINITY=0 turns the rule off */
 
 static inline void fa_pool_keep_off_caller(void)
 {
 #if defined(__linux__) && defined(CPU_COUNT)
-    if (!fa_pool_mask_ok)
+    if (!fa_pool_mask_ok || !fa_pool_affinity)
         return;
     int cpu = sched_getcpu();
     if (cpu < 0 || cpu == fa_pool.excl_cpu || cpu >= CPU_SETSIZE)
@@ -425,6 +427,10 @@ static inline void fa_pool_init(void)
 {
     const char *nb = getenv("FASTACT_NO_BACKOFF");
     fa_backoff_off = nb != NULL && *nb && *nb != '0';
+#if FA_POOL_THREADS
+    const char *af = getenv("FASTACT_POOL_AFFINITY");
+    fa_pool_affinity = !(af != NULL && *af == '0');
+#endif
     fa_pool_set_threads(fa_pool_default_threads());
 #if FA_POOL_THREADS
     fa_pool_read_mask();
