@@ -73,3 +73,10 @@ def test_dask_is_lazy():
     assert r.dtype == np.float32 and not calls
     x = da.from_array(np.linspace(-3, 3, 10_000, dtype=np.float32), chunks=3_000)
     assert np.array_equal(fa.gelu(x).compute(), fa.gelu(x.compute()))
+
+
+def test_torch_tensor_that_requires_grad_points_to_fastact_torch():
+    torch = pytest.importorskip("torch")
+    assert isinstance(fa.sigmoid(torch.zeros(3)), np.ndarray)    # read as an array
+    with pytest.raises(TypeError, match="fastact.torch.sigmoid"):
+        fa.sigmoid(torch.zeros(3, requires_grad=True))

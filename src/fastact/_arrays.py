@@ -53,7 +53,12 @@ def as_array(x, fname: str, argname: str) -> np.ndarray:
     try:
         a = np.asarray(x)
     except Exception as e:  # noqa: BLE001 - report it as a bad argument
-        raise TypeError(f"{fname}(): {argname} could not be converted to an array: {e}") from e
+        hint = ""
+        if type(x).__module__.split(".")[0] == "torch":
+            hint = (f"; for torch tensors (autograd included) use fastact.torch."
+                    f"{fname.split('(')[0]}")
+        raise TypeError(f"{fname}(): {argname} could not be converted to an array: "
+                        f"{e}{hint}") from e
     return a
 
 
