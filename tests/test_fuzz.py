@@ -1082,9 +1082,12 @@ def _assert_close(c, got, hi, lo=None, floor=None, amb=None, budget=0.5, mask=No
     """got (computation dtype) vs the reference hi + lo within `budget` ulp
     or the absolute `floor`; `amb`: 0 * inf in the formula (0 or NaN both
     accepted); `mask`: left out (known bug)."""
-    got = np.asarray(got, dtype=np.float64)
-    hi = np.asarray(hi, dtype=np.float64)
-    lo = np.zeros_like(hi) if lo is None else np.asarray(lo, dtype=np.float64)
+    got = np.atleast_1d(np.asarray(got, dtype=np.float64))    # 0-d: one element
+    hi = np.atleast_1d(np.asarray(hi, dtype=np.float64))
+    lo = np.zeros_like(hi) if lo is None else np.atleast_1d(np.asarray(lo, dtype=np.float64))
+    floor = None if floor is None else np.atleast_1d(floor)
+    amb = None if amb is None else np.atleast_1d(amb)
+    mask = None if mask is None else np.atleast_1d(mask)
     err = ulp_errors(got, hi, lo, c.comp)
     ok = err <= max(budget, 0.5)
     if floor is not None:
@@ -1412,6 +1415,8 @@ def check_axis_values(c, args, kwargs, mask, got):
                     floor = 4 * e * (np.abs(zz) + np.abs(m) + np.abs(np.log(S)) + n)
                 elif base == "logsumexp":
                     ref = np.where(np.isneginf(m) & ~np.isnan(S), -np.inf, m + np.log(S))[..., 0]
+                    # a row of only -inf: -inf (the contract)
+                    ref = np.where(np.isneginf(zz).all(axis=-1), -np.inf, ref)
                     ref = np.where(np.isposinf(np.max(zz, axis=-1)) & ~np.isnan(zz).any(-1),
                                    np.inf, ref)
                     floor = 4 * e * (np.abs(m) + np.abs(np.log(S)) + n)[..., 0]

@@ -58,11 +58,23 @@ BAD = {
 }
 
 
+def mypy_env() -> dict:
+    """The environment for mypy: fastact found where it is imported from
+    (MYPYPATH for a source tree; nothing for an installed package, which mypy
+    finds in site-packages and refuses on MYPYPATH)."""
+    import site
+    env = dict(os.environ)
+    installed = {str(Path(p).resolve()) for p in site.getsitepackages() + [site.getusersitepackages()]}
+    if PKG_PARENT not in installed:
+        env["MYPYPATH"] = PKG_PARENT
+    return env
+
+
 def _mypy(code: str, tmp_path: Path):
     pytest.importorskip("mypy")
     f = tmp_path / "user.py"
     f.write_text(textwrap.dedent(code))
-    env = dict(os.environ, MYPYPATH=PKG_PARENT)
+    env = mypy_env()
     return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
                            "--cache-dir", str(tmp_path / ".mypy_cache"), str(f)],
                           capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
@@ -91,7 +103,8 @@ def test_mypy_strict_user_script(tmp_path):
     bad = "\n".join(f"{line}  # case {i}" for i, line in enumerate(BAD.values()))
     code = GOOD + "\n" + bad + "\n"
     r = _mypy(code, tmp_path)
-    out = r.stdout
+    out = r.stdout + r.stderr
+    assert "Found" in out, out                # mypy ran and checked the script
     good_lines = len(textwrap.dedent(GOOD).splitlines()) + 1
     errors = [ln for ln in out.splitlines() if ": error:" in ln]
     # every error is on a BAD line, and every BAD line has one

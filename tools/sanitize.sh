@@ -59,7 +59,7 @@ t0=$SECONDS
     python setup.py -q build_ext -i -j "$JOBS" >"$BUILD/reports/build.log" 2>&1) || {
     tail -30 "$BUILD/reports/build.log"; echo "sanitize.sh: build failed" >&2; exit 2; }
 echo "sanitize.sh: built in $((SECONDS - t0)) s"
-if ! nm -D "$(ls "$BUILD"/src/fastact/_elementwise*.so | head -1)" | grep -q __asan; then
+if ! nm -D "$(ls "$BUILD"/src/fastact/_elementwise*.so | head -1)" | grep __asan >/dev/null; then  # not -q: nm must not die of SIGPIPE under pipefail
     echo "sanitize.sh: the extension is not instrumented" >&2
     exit 2
 fi
