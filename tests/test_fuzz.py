@@ -459,6 +459,20 @@ class Case:
                 f"{sorted(f.__name__ for f in self.faults)}]")
 
 
+def _draw_grad(draw, c, dt, shape, wrong_shape):
+    """grad_output for a backward call: mostly x's shape and dtype; now and
+    then another shape (ValueError) or dtype (TypeError where unsupported)."""
+    gshape = shape if draw(st.integers(0, 15)) else wrong_shape
+    if gshape != shape:
+        c.faults.add(ValueError)
+    gdt = dt if draw(st.integers(0, 3)) else draw(dtypes())
+    gobj, ghow = draw(inputs(gdt, gshape))
+    c.layouts["grad_output"] = ghow
+    if _dtype_rule(gobj) is None:
+        c.faults.add(TypeError)
+    return gobj
+
+
 def _dtype_rule(a):
     """(computation dtype, result dtype) of a value passed, or None (TypeError)."""
     try:
@@ -624,14 +638,7 @@ def elementwise_case(draw, fname):
     c.x_ndim = len(shape)
     inputs_ = {}
     if c.bwd:
-        gshape = shape if draw(st.integers(0, 15)) else (shape + (2,) if shape != () else (3,))
-        if gshape != shape:
-            c.faults.add(ValueError)
-        gdt = dt if draw(st.integers(0, 3)) else draw(dtypes())
-        gobj, ghow = draw(inputs(gdt, gshape))
-        c.layouts["grad_output"] = ghow
-        if _dtype_rule(gobj) is None:
-            c.faults.add(TypeError)
+        gobj = _draw_grad(draw, c, dt, shape, shape + (2,) if shape != () else (3,))
         inputs_["grad_output"] = gobj
         form = draw(st.sampled_from(["kw", "kw", "kw", "kw", "pos", "both", "neither"]))
         inputs_["y" if c.from_y else "x"] = xobj
@@ -882,14 +889,7 @@ def prelu_case(draw, fname):
     if c.comp is not None:
         c.downcast_overflow = _downcasts(wobj, c.comp)
     if c.bwd:
-        gshape = shape if draw(st.integers(0, 15)) else shape + (2,)
-        if gshape != shape:
-            c.faults.add(ValueError)
-        gdt = dt if draw(st.integers(0, 3)) else draw(dtypes())
-        gobj, ghow = draw(inputs(gdt, gshape))
-        c.layouts["grad_output"] = ghow
-        if _dtype_rule(gobj) is None:
-            c.faults.add(TypeError)
+        gobj = _draw_grad(draw, c, dt, shape, shape + (2,))
         inputs_["grad_output"] = gobj
         if c.comp is not None:
             c.downcast_overflow |= _downcasts(gobj, c.comp)
