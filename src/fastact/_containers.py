@@ -33,7 +33,7 @@ def is_container(*objs) -> bool:
 
 
 def _kind_of(fname: str) -> str:
-    base = fname[:-len("_backward")] if fname.endswith("_backward") else fname
+    base = fname.removesuffix("_backward")
     if base == "logsumexp":
         return "reduce_backward" if fname.endswith("_backward") else "reduce"
     if base in ("glu", "swiglu", "geglu"):

@@ -20,7 +20,7 @@ def _ufunc(fname: str, kernel: str, suffix: str = ""):
     """The fastact.ufunc object of a function (and kernel variant)."""
     from fastact import ufunc
 
-    base = fname[:-len("_backward")] if fname.endswith("_backward") else fname
+    base = fname.removesuffix("_backward")
     spec = _spec.BY_NAME[base]
     name = base
     if isinstance(spec.kernel, dict):
@@ -33,7 +33,7 @@ def _ufunc(fname: str, kernel: str, suffix: str = ""):
 def _user_params(fname: str, params: tuple) -> tuple:
     """The parameters a user passes (a special case's fixed ones left out:
     its ufunc has them built in)."""
-    base = fname[:-len("_backward")] if fname.endswith("_backward") else fname
+    base = fname.removesuffix("_backward")
     return params[:len(_spec.BY_NAME[base].float_params)]
 
 

@@ -42,20 +42,18 @@ def check_count(n, where: str = "set_num_threads()", argname: str = "n") -> int:
     return min(v, _pool.MAX_THREADS)
 
 
-_checked = check_count
-
 
 def set_num_threads(n: int) -> None:
     """Set the number of threads fastact uses (all Python threads, every
     family); at most 256."""
-    _pool._set(_checked(n))
+    _pool._set(check_count(n))
 
 
 @contextmanager
 def num_threads(n: int) -> Iterator[None]:
     """`with fastact.num_threads(n):` runs the block with n threads, then
     puts back the setting that was there before."""
-    v = _checked(n)
+    v = check_count(n)
     prev = _pool.get_num_threads()
     _pool._set(v)
     try:

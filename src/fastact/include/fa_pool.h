@@ -107,7 +107,7 @@ static struct {
     int setting;                /* the thread setting, >= 1 */
     int nworkers;               /* workers started in this process */
     int excl_cpu;               /* the CPU the workers are kept off (-1: none) */
-    double bo_until, bo_win, bo_last;   /* contention back-off */
+    double bo_until, bo_win;    /* contention back-off */
     /* counters (for measurements; races make them approximate) */
     long n_par __attribute__((aligned(FA_POOL_CL))), n_serial_bo, n_busy, n_stall, blocks_total, blocks_workers;
 #if FA_POOL_THREADS && !defined(__linux__)
@@ -233,7 +233,6 @@ static inline void fa_backoff_report(double t0, double t_main, ptrdiff_t n_main,
         w = w < FA_BO_MIN ? FA_BO_MIN : (w > FA_BO_MAX ? FA_BO_MAX : w);
         fa_pool.bo_win = w;
         fa_pool.bo_until = t_end + w;
-        fa_pool.bo_last = t_end;
     } else {
         fa_pool.bo_win = fa_pool.bo_win < 2.0 * FA_BO_MIN ? 0.0 : 0.5 * fa_pool.bo_win;
     }
@@ -414,7 +413,6 @@ static void fa_pool_atfork_child(void)
     fa_pool.done = 0;
     fa_pool.bo_until = 0.0;
     fa_pool.bo_win = 0.0;
-    fa_pool.bo_last = 0.0;
 #ifndef __linux__
     pthread_mutex_init(&fa_pool.mu, NULL);
     pthread_cond_init(&fa_pool.cv, NULL);
