@@ -1,5 +1,6 @@
 """Slow reference implementations of every elementwise activation (and
-PReLU), keyed by name, for the tests.
+PReLU): one `Reference` record per activation (`REFS`), read by the
+tests, tools/ and the benchmark checks.
 
 Two kinds of reference, both evaluated at the *exact* value of the float
 input (a float32 input is widened exactly to a Python float):
@@ -55,112 +56,81 @@ x = -1.2785, mish' at -1.1924, gelu' at -0.7518, hard_swish' at -1.5).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from typing import Callable, Optional
 
 import mpmath
 import numpy as np
 
 from fastact import _spec
 
-__all__ = ["ulp_of", "ulp_errors", "PARAM_CASES", "REQUIRED_VALUES", "cast_params", "mp_forward",
-           "mp_derivative", "np_forward", "np_derivative", "kinks", "TORCH"]
+__all__ = ["Reference", "REFS", "ulp_of", "ulp_errors", "PARAM_CASES", "cast_params",
+           "mp_forward", "mp_derivative", "np_forward", "np_derivative", "kinks", "TORCH"]
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 GELU_C = math.sqrt(2.0 / math.pi)          # float64 value 0x1.9884533d43651p-1
 GELU_K = 0.044715
 
-# values for the required parameters (the spec has no default for them)
-REQUIRED_VALUES = {("threshold", "threshold"): 0.5, ("threshold", "value"): -2.0}
+
+# ------------------------------------------------------------ the records
+
+@dataclass(frozen=True)
+class Reference:
+    """Everything the tests, tools/ and the benchmark know about one
+    activation's mathematics, in one record.
+
+    forward(p, dtype) -> f: f(mpf x) for finite x, in mpmath.
+    derivative(p, dtype) -> (f', terms): mpmath f'(x) and the magnitude of
+        the terms of the formula for f' (the absolute error floor near zeros
+        of f').
+    limits: ((f(+inf), f(-inf)), (f'(+inf), f'(-inf))), or a callable
+        (p, dtype) -> that.
+    kinks(p) -> points where f or f' is not smooth.
+    numpy(x, p, dtype) / numpy_derivative: optional vectorized float64
+        formulas (else the mpmath formula point by point).
+    torch(torch, F, x, p): the same function in torch (autograd checks).
+    cases: parameter sets tested beside the defaults; required: values for
+        parameters the spec gives no default.
+    """
+    name: str
+    forward: Callable
+    derivative: Callable
+    limits: object
+    kinks: Callable = lambda p: []
+    numpy: Optional[Callable] = None
+    numpy_derivative: Optional[Callable] = None
+    torch: Optional[Callable] = None
+    cases: tuple = ()
+    required: dict = field(default_factory=dict)
 
 
-def _default_params(spec) -> dict:
-    out = {}
-    for p in spec.params:
-        out[p.name] = REQUIRED_VALUES[(spec.name, p.name)] if p.required else p.default
-    return out
+REFS: dict = {}
 
 
-# parameter sets tested for accuracy: the defaults first, then others
-_EXTRA = {
-    "leaky_relu": [{"negative_slope": 0.2}, {"negative_slope": -0.3}],
-    "elu": [{"alpha": 0.5}, {"alpha": 2.0}],
-    "celu": [{"alpha": 2.0}, {"alpha": 0.3}],
-    "gelu": [{"approximate": "tanh"}],
-    "swish": [{"beta": 0.5}, {"beta": 2.0}, {"beta": 1.7}],
-    "softplus": [{"beta": 2.0, "threshold": 10.0}, {"beta": 0.7, "threshold": 20.0}],
-    "hard_sigmoid": [{"slope": 0.2, "offset": 0.5}],
-    "hard_tanh": [{"min_val": -2.0, "max_val": 3.0}, {"min_val": 0.5, "max_val": 0.5}],
-    "softshrink": [{"lambd": 1.0}, {"lambd": 0.0}],
-    "hardshrink": [{"lambd": 1.0}, {"lambd": 0.0}],
-    "threshold": [{"threshold": -1.0, "value": 7.0}],
-    "squareplus": [{"b": 1.0}, {"b": 0.0}],
-}
-
-PARAM_CASES = {
-    s.name: [_default_params(s)] + [dict(_default_params(s), **e) for e in _EXTRA.get(s.name, [])]
-    for s in _spec.SPECS if s.kind in ("elementwise", "channel")
-}
+def _ref(name, **kw):
+    REFS[name] = Reference(name, **kw)
 
 
-def _base(name: str, params: dict, dtype=np.float64):
-    """A special case of another activation (the spec's `special_of`): that
-    activation's name and parameters (the fixed ones cast to the
-    computation dtype, as the kernel sees them)."""
-    spec = _spec.BY_NAME.get(name)
-    if spec is None or not spec.special_of:
-        return name, params
-    comp = _comp(dtype)
-    return spec.base.name, {**{k: float(comp(v)) for k, v in spec.fixed.items()}, **params}
+def _fixed(points):
+    return lambda p: list(points)
 
 
-def cast_params(name: str, params: dict, dtype) -> dict:
-    """The parameters as the kernel sees them: float params rounded to the
-    computation dtype (float32 for float16 input)."""
-    dt = np.dtype(dtype)
-    comp = np.float64 if dt == np.float64 else np.float32
-    spec = _spec.BY_NAME[name]
-    out = dict(params)
-    for p in spec.float_params:
-        out[p.name] = float(comp(params[p.name]))
-    for k, v in spec.fixed.items():            # a special case's fixed parameters
-        out[k] = float(comp(v))
-    return out
+def _same(d):
+    """f' whose terms are f' itself (|f'| for the error floor)."""
+    return d, (lambda x: abs(d(x)))
 
 
-def _comp(dtype):
-    return np.float64 if np.dtype(dtype) == np.float64 else np.float32
+def _parts(parts):
+    """f' written as a sum of terms: (sum, sum of |terms|)."""
+    return (lambda x: sum(parts(x))), (lambda x: sum(abs(t) for t in parts(x)))
 
 
-def _rnd(v: float, dtype) -> float:
-    """v (an exact float64 product of two dtype values) rounded to dtype."""
-    return float(_comp(dtype)(v))
-
-
-def kinks(name: str, params: dict) -> list:
-    """Points where f or f' is not smooth (tests put points on and next to them)."""
-    name, params = _base(name, params)
-    p = params
-    k = {
-        "relu": [0.0], "relu6": [0.0, 6.0], "leaky_relu": [0.0], "elu": [0.0],
-        "selu": [0.0], "celu": [0.0], "binary_step": [0.0], "hard_swish": [-3.0, 3.0],
-        "squareplus": [0.0], "softsign": [0.0],
-    }.get(name, [])
-    if name in ("softshrink", "hardshrink"):
-        k = [-p["lambd"], p["lambd"]]
-    elif name == "hard_tanh":
-        k = [p["min_val"], p["max_val"]]
-    elif name == "threshold":
-        k = [p["threshold"]]
-    elif name == "hard_sigmoid":
-        k = [-p["offset"] / p["slope"], (1 - p["offset"]) / p["slope"]]
-    elif name == "softplus":
-        k = [p["threshold"] / p["beta"]]
-    return k
-
-
-# ----------------------------------------------------------------- mpmath
+# mpmath helpers
 
 mpf = mpmath.mpf
+ONE, ZERO = mpf(1), mpf(0)
+INF = math.inf
 
 
 def _stable(fn, x: float):
@@ -215,297 +185,7 @@ def _ncdf(x):
     return mpmath.npdf(x) / -x * (1 - 1 / x ** 2 + 3 / x ** 4 - 15 / x ** 6)
 
 
-def _gelu_tanh_u2(x):
-    c = mpf(GELU_C)
-    k = mpf(GELU_K)
-    return 2 * c * (x + k * x ** 3)
-
-
-def _fwd_fn(name: str, p: dict, dtype):
-    """f as an mpmath function of an mpf x (finite)."""
-    if name == "sigmoid":
-        return _sig
-    if name == "log_sigmoid":
-        return lambda x: -mpmath.log1p(mpmath.exp(-x))
-    if name == "tanh":
-        return mpmath.tanh
-    if name == "relu":
-        return lambda x: x if x > 0 else mpf(0)
-    if name == "relu6":
-        return lambda x: min(max(mpf(0), x), mpf(6))
-    if name in ("leaky_relu", "prelu"):
-        s = mpf(p["negative_slope"] if name == "leaky_relu" else p["weight"])
-        return lambda x: x if x > 0 else s * x
-    if name == "elu":
-        a = mpf(p["alpha"])
-        return lambda x: x if x > 0 else a * mpmath.expm1(x)
-    if name == "selu":
-        a, sc = mpf(_rnd(SELU_ALPHA, dtype)), mpf(_rnd(SELU_SCALE, dtype))
-        return lambda x: sc * x if x > 0 else sc * a * mpmath.expm1(x)
-    if name == "celu":
-        a = mpf(p["alpha"])
-        return lambda x: x if x > 0 else a * mpmath.expm1(x / a)
-    if name == "gelu":
-        if p.get("approximate", "none") == "tanh":
-            return lambda x: x * _sig(_gelu_tanh_u2(x))
-        return lambda x: x * _ncdf(x)
-    if name in ("silu", "swish"):
-        b = mpf(p.get("beta", 1.0))
-        return lambda x: x * _sig(b * x)
-    if name == "mish":
-        return lambda x: x * mpmath.tanh(mpmath.log1p(mpmath.exp(x)))
-    if name == "softplus":
-        b, thr = p["beta"], p["threshold"]
-
-        def f(x):
-            if _rnd(b * float(x), dtype) > thr:
-                return x
-            return mpmath.log1p(mpmath.exp(mpf(b) * x)) / mpf(b)
-        return f
-    if name == "softsign":
-        return lambda x: x / (1 + abs(x))
-    if name in ("hard_sigmoid", "hard_swish"):
-        s = p.get("slope", _rnd(1.0 / 6.0, dtype)) if name == "hard_sigmoid" else _rnd(1 / 6, dtype)
-        o = p.get("offset", 0.5) if name == "hard_sigmoid" else 0.5
-
-        def v(x):
-            # the product slope * x rounded to the dtype (no FMA, documented)
-            t = mpf(_rnd(s * float(x), dtype)) + mpf(o)
-            return min(max(mpf(0), t), mpf(1))
-        if name == "hard_sigmoid":
-            return v
-        return lambda x: x * v(x)
-    if name == "hard_tanh":
-        lo, hi = mpf(p["min_val"]), mpf(p["max_val"])
-        return lambda x: min(max(lo, x), hi)
-    if name == "softshrink":
-        lam = mpf(p["lambd"])
-        return lambda x: x - lam if x > lam else (x + lam if x < -lam else mpf(0))
-    if name == "hardshrink":
-        lam = mpf(p["lambd"])
-        return lambda x: x if abs(x) > lam else mpf(0)
-    if name == "tanhshrink":
-        return lambda x: x - mpmath.tanh(x)
-    if name == "threshold":
-        t, v = mpf(p["threshold"]), mpf(p["value"])
-        return lambda x: x if x > t else v
-    if name == "binary_step":
-        return lambda x: mpf(1) if x >= 0 else mpf(0)
-    if name == "squareplus":
-        b = mpf(p["b"])
-
-        def f(x):
-            s = mpmath.sqrt(x * x + b)
-            return (x + s) / 2 if x >= 0 else b / (2 * (s - x))
-        return f
-    raise KeyError(name)
-
-
-def _der_fn(name: str, p: dict, dtype):
-    """(f', terms of f') as mpmath functions of an mpf x (finite)."""
-    one, zero = mpf(1), mpf(0)
-    if name == "sigmoid":
-        def d(x):
-            e = mpmath.exp(-abs(x))
-            return e / (1 + e) ** 2
-        return d, d
-    if name == "log_sigmoid":
-        d = lambda x: 1 / (1 + mpmath.exp(x))  # noqa: E731
-        return d, d
-    if name == "tanh":
-        d = lambda x: mpmath.sech(x) ** 2  # noqa: E731
-        return d, lambda x: one
-    if name == "relu":
-        d = lambda x: one if x > 0 else zero  # noqa: E731
-        return d, d
-    if name == "relu6":
-        d = lambda x: one if 0 < x < 6 else zero  # noqa: E731
-        return d, d
-    if name in ("leaky_relu", "prelu"):
-        s = mpf(p["negative_slope"] if name == "leaky_relu" else p["weight"])
-        d = lambda x: one if x > 0 else s  # noqa: E731
-        return d, lambda x: abs(d(x))
-    if name == "elu":
-        a = mpf(p["alpha"])
-        d = lambda x: one if x > 0 else a * mpmath.exp(x)  # noqa: E731
-        return d, lambda x: abs(d(x))
-    if name == "selu":
-        a, sc = mpf(_rnd(SELU_ALPHA, dtype)), mpf(_rnd(SELU_SCALE, dtype))
-        d = lambda x: sc if x > 0 else sc * a * mpmath.exp(x)  # noqa: E731
-        return d, d
-    if name == "celu":
-        a = mpf(p["alpha"])
-        d = lambda x: one if x > 0 else mpmath.exp(x / a)  # noqa: E731
-        return d, d
-    if name == "gelu":
-        if p.get("approximate", "none") == "tanh":
-            c, k = mpf(GELU_C), mpf(GELU_K)
-
-            def parts(x):
-                s = _sig(_gelu_tanh_u2(x))
-                return s, x * s * (1 - s) * 2 * c * (1 + 3 * k * x * x)
-        else:
-            def parts(x):
-                return _ncdf(x), x * mpmath.npdf(x)
-        return (lambda x: sum(parts(x))), (lambda x: sum(abs(t) for t in parts(x)))
-    if name in ("silu", "swish"):
-        b = mpf(p.get("beta", 1.0))
-
-        def parts(x):
-            s = _sig(b * x)
-            return s, s * b * x * (1 - s)
-        return (lambda x: sum(parts(x))), (lambda x: sum(abs(t) for t in parts(x)))
-    if name == "mish":
-        def parts(x):
-            sp = mpmath.log1p(mpmath.exp(x))
-            return mpmath.tanh(sp), x * mpmath.sech(sp) ** 2 * _sig(x)
-        return (lambda x: sum(parts(x))), (lambda x: sum(abs(t) for t in parts(x)))
-    if name == "softplus":
-        b, thr = p["beta"], p["threshold"]
-
-        def d(x):
-            if _rnd(b * float(x), dtype) > thr:
-                return one
-            return _sig(mpf(b) * x)
-        return d, d
-    if name == "softsign":
-        d = lambda x: 1 / (1 + abs(x)) ** 2  # noqa: E731
-        return d, d
-    if name == "hard_sigmoid":
-        s, o = mpf(p["slope"]), mpf(p["offset"])
-        if p["slope"] == _rnd(1 / 6, dtype) and p["offset"] == 0.5:
-            # torch's hardsigmoid: slope on -3 < x < 3 exactly
-            d = lambda x: s if -3 < x < 3 else zero  # noqa: E731
-        else:
-            d = lambda x: s if 0 < s * x + o < 1 else zero  # noqa: E731
-        return d, lambda x: abs(d(x))
-    if name == "hard_swish":
-        s = mpf(_rnd(1 / 6, dtype))
-
-        def parts(x):
-            # torch's hardswish backward (torch 2.x): 0 for x <= -3,
-            # x/3 + 1/2 for -3 < x < 3, 1 for x >= 3
-            if x <= -3:
-                return (zero,)
-            if x < 3:
-                return (2 * s * x, mpf(0.5))
-            return (one,)
-        return (lambda x: sum(parts(x))), (lambda x: sum(abs(t) for t in parts(x)))
-    if name == "hard_tanh":
-        lo, hi = mpf(p["min_val"]), mpf(p["max_val"])
-        d = lambda x: one if lo < x < hi else zero  # noqa: E731
-        return d, d
-    if name in ("softshrink", "hardshrink"):
-        lam = mpf(p["lambd"])
-        d = lambda x: zero if -lam <= x <= lam else one  # noqa: E731
-        return d, d
-    if name == "tanhshrink":
-        d = lambda x: mpmath.tanh(x) ** 2  # noqa: E731
-        return d, d
-    if name == "threshold":
-        t = mpf(p["threshold"])
-        d = lambda x: one if x > t else zero  # noqa: E731
-        return d, d
-    if name == "binary_step":
-        return (lambda x: zero), (lambda x: zero)
-    if name == "squareplus":
-        b = mpf(p["b"])
-
-        def d(x):
-            s = mpmath.sqrt(x * x + b)
-            if s == 0:
-                return mpf(0.5)
-            return (1 + x / s) / 2 if x >= 0 else b / (2 * s * (s - x))
-        return d, d
-    raise KeyError(name)
-
-
-def _limits(name: str, p: dict, dtype):
-    """((f(+inf), f(-inf)), (f'(+inf), f'(-inf))): the mathematical limits."""
-    inf, nan = math.inf, math.nan
-    sc = _rnd(SELU_SCALE, dtype)
-    sa = _rnd(SELU_ALPHA, dtype)
-    if name in ("leaky_relu", "prelu"):
-        s = p["negative_slope"] if name == "leaky_relu" else p["weight"]
-        fm = -inf if s > 0 else (inf if s < 0 else 0.0)
-        return (inf, fm), (1.0, s)
-    if name == "hard_tanh":
-        return (p["max_val"], p["min_val"]), (0.0, 0.0)
-    if name == "threshold":
-        return (inf, p["value"]), (1.0, 0.0)
-    if name == "hard_sigmoid":
-        s, o = p["slope"], p["offset"]
-        if s == 0:
-            c = min(max(o, 0.0), 1.0)
-            return (c, c), (0.0, 0.0)
-        return ((1.0, 0.0) if s > 0 else (0.0, 1.0)), (0.0, 0.0)
-    if name == "swish" and p["beta"] <= 0:
-        b = p["beta"]
-        if b == 0:
-            return (inf, -inf), (0.5, 0.5)
-        return (0.0, -inf), (0.0, 1.0)
-    if name == "celu" and p["alpha"] < 0:
-        return (inf, -inf), (1.0, inf)
-    table = {
-        "sigmoid": ((1.0, 0.0), (0.0, 0.0)),
-        "log_sigmoid": ((0.0, -inf), (0.0, 1.0)),
-        "tanh": ((1.0, -1.0), (0.0, 0.0)),
-        "relu": ((inf, 0.0), (1.0, 0.0)),
-        "relu6": ((6.0, 0.0), (0.0, 0.0)),
-        "elu": ((inf, -p.get("alpha", 1.0)), (1.0, 0.0)),
-        "selu": ((inf, float(np.float64(sc) * sa) if False else -sc * sa), (sc, 0.0)),
-        "celu": ((inf, -p.get("alpha", 1.0)), (1.0, 0.0)),
-        "gelu": ((inf, 0.0), (1.0, 0.0)),
-        "silu": ((inf, 0.0), (1.0, 0.0)),
-        "swish": ((inf, 0.0), (1.0, 0.0)),
-        "mish": ((inf, 0.0), (1.0, 0.0)),
-        "softplus": ((inf, 0.0), (1.0, 0.0)),
-        "softsign": ((1.0, -1.0), (0.0, 0.0)),
-        "hard_swish": ((inf, 0.0), (1.0, 0.0)),
-        "softshrink": ((inf, -inf), (1.0, 1.0)),
-        "hardshrink": ((inf, -inf), (1.0, 1.0)),
-        "tanhshrink": ((inf, -inf), (1.0, 1.0)),
-        "binary_step": ((1.0, 0.0), (0.0, 0.0)),
-        "squareplus": ((inf, 0.0), (1.0, 0.0)),
-    }
-    del nan
-    return table[name]
-
-
-def mp_forward(name: str, x: float, params: dict, dtype):
-    """f(x) as a double-double (hi, lo); params already cast (cast_params)."""
-    name, params = _base(name, params, dtype)
-    x = float(x)
-    if math.isnan(x):
-        return math.nan, 0.0
-    if math.isinf(x):
-        (fp, fm), _ = _limits(name, params, dtype)
-        v = fp if x > 0 else fm
-        if name == "selu" and x < 0:
-            with mpmath.workprec(256):
-                return _dd(-mpf(_rnd(SELU_SCALE, dtype)) * mpf(_rnd(SELU_ALPHA, dtype)))
-        return float(v), 0.0
-    return _dd(_stable(_fwd_fn(name, params, dtype), x))
-
-
-def mp_derivative(name: str, x: float, params: dict, dtype):
-    """(f'(x) as (hi, lo), magnitude of the terms of f' as a float)."""
-    name, params = _base(name, params, dtype)
-    x = float(x)
-    if math.isnan(x):
-        return (math.nan, 0.0), math.nan
-    if math.isinf(x):
-        _, (dp, dm) = _limits(name, params, dtype)
-        v = float(dp if x > 0 else dm)
-        return (v, 0.0), abs(v)
-    d, t = _der_fn(name, params, dtype)
-    val = _dd(_stable(d, x))
-    with mpmath.workprec(128):
-        terms = float(t(mpf(x)))
-    return val, terms
-
-
-# ------------------------------------------------------------------ NumPy
+# NumPy helpers
 
 def _np_sig(z):
     e = np.exp(-np.abs(z))
@@ -517,78 +197,535 @@ def _np_ncdf(x):
     return 0.5 * np.vectorize(erfc, otypes=[float])(-x / math.sqrt(2.0))
 
 
-def np_forward(name: str, x, params: dict, dtype=np.float64):
-    """float64 NumPy reference of f (params already cast)."""
-    name, params = _base(name, params, dtype)
-    p = params
-    x = np.asarray(x, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        if name == "sigmoid":
-            return _np_sig(x)
-        if name == "log_sigmoid":
-            return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
-        if name == "tanh":
-            return np.tanh(x)
-        if name in ("silu", "swish"):
-            b = p.get("beta", 1.0)
-            s = _np_sig(b * x)
-            return np.where(s == 0, 0.0 * x, x * s)
-        if name == "softplus":
-            b = p["beta"]
-            z = b * x
-            sp = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / b
-            return np.where(_comp(dtype)(z) > p["threshold"], x, sp)
-        if name == "softsign":
-            return np.where(np.isinf(x), np.sign(x), x / (1 + np.abs(x)))
-        if name == "mish":
-            e = np.exp(np.minimum(x, 20.0))
-            n = e * (e + 2)
-            t = n / (n + 2)
-            return np.where(t == 0, 0.0 * x, x * t)
-        if name == "gelu" and p.get("approximate", "none") == "none":
-            return np.where(np.isneginf(x), 0.0, x * _np_ncdf(x))
-        if name == "tanhshrink":
-            # |x| < 1e-2: x^3/3 - 2x^5/15 + 17x^7/315 (relative error < 1e-16);
-            # else x - tanh(x) in long double (cancels at most ~15 of 64 bits)
-            x2 = x * x
-            ser = x * x2 * (1 / 3 - x2 * (2 / 15 - x2 * (17 / 315)))
-            xl = x.astype(np.longdouble)
-            direct = (xl - np.tanh(xl)).astype(np.float64)
-            return np.where(np.abs(x) < 1e-2, ser, direct)
-        if name == "squareplus":
-            b = p["b"]
-            s = np.where(np.abs(x) > 1e150, np.abs(x), np.sqrt(x * x + b))
-            return np.where(x >= 0, 0.5 * (x + s), np.where(x < 0, b / (2 * (s - x)), x))
-    # everything else: the mpmath reference's formula, point by point
+def _softplus_branch(p, dtype, z):
+    """softplus's threshold branch: the rounded product beta * x > threshold."""
+    return _comp(dtype)(z) > p["threshold"]
+
+
+# ------------------------------------------------------- one per activation
+
+_ref("sigmoid",
+     forward=lambda p, dt: _sig,
+     derivative=lambda p, dt: (lambda d: (d, d))(
+         lambda x: mpmath.exp(-abs(x)) / (1 + mpmath.exp(-abs(x))) ** 2),
+     limits=((1.0, 0.0), (0.0, 0.0)),
+     numpy=lambda x, p, dt: _np_sig(x),
+     numpy_derivative=lambda x, p, dt: np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))) ** 2,
+     torch=lambda t, F, x, p: t.sigmoid(x))
+
+_ref("log_sigmoid",
+     forward=lambda p, dt: (lambda x: -mpmath.log1p(mpmath.exp(-x))),
+     derivative=lambda p, dt: (lambda d: (d, d))(lambda x: 1 / (1 + mpmath.exp(x))),
+     limits=((0.0, -INF), (0.0, 1.0)),
+     numpy=lambda x, p, dt: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
+     numpy_derivative=lambda x, p, dt: _np_sig(-x),
+     torch=lambda t, F, x, p: F.logsigmoid(x))
+
+_ref("tanh",
+     forward=lambda p, dt: mpmath.tanh,
+     derivative=lambda p, dt: (lambda x: mpmath.sech(x) ** 2, lambda x: ONE),
+     limits=((1.0, -1.0), (0.0, 0.0)),
+     numpy=lambda x, p, dt: np.tanh(x),
+     numpy_derivative=lambda x, p, dt: 4 * np.exp(-2 * np.abs(x)) / (1 + np.exp(-2 * np.abs(x))) ** 2,
+     torch=lambda t, F, x, p: t.tanh(x))
+
+_ref("relu",
+     forward=lambda p, dt: (lambda x: x if x > 0 else ZERO),
+     derivative=lambda p, dt: _same(lambda x: ONE if x > 0 else ZERO),
+     limits=((INF, 0.0), (1.0, 0.0)), kinks=_fixed([0.0]),
+     torch=lambda t, F, x, p: F.relu(x))
+
+_ref("relu6",
+     forward=lambda p, dt: (lambda x: min(max(ZERO, x), mpf(6))),
+     derivative=lambda p, dt: _same(lambda x: ONE if 0 < x < 6 else ZERO),
+     limits=((6.0, 0.0), (0.0, 0.0)), kinks=_fixed([0.0, 6.0]),
+     torch=lambda t, F, x, p: F.relu6(x))
+
+
+def _leaky(slope_param):
+    def forward(p, dt):
+        s = mpf(p[slope_param])
+        return lambda x: x if x > 0 else s * x
+
+    def derivative(p, dt):
+        s = mpf(p[slope_param])
+        return _same(lambda x: ONE if x > 0 else s)
+
+    def limits(p, dt):
+        s = p[slope_param]
+        return (INF, -INF if s > 0 else (INF if s < 0 else 0.0)), (1.0, s)
+    return dict(forward=forward, derivative=derivative, limits=limits, kinks=_fixed([0.0]))
+
+
+_ref("leaky_relu", **_leaky("negative_slope"),
+     torch=lambda t, F, x, p: F.leaky_relu(x, p["negative_slope"]),
+     cases=({"negative_slope": 0.2}, {"negative_slope": -0.3}))
+
+_ref("prelu", **_leaky("weight"))
+
+_ref("elu",
+     forward=lambda p, dt: (lambda a: lambda x: x if x > 0 else a * mpmath.expm1(x))(
+         mpf(p["alpha"])),
+     derivative=lambda p, dt: (lambda a: _same(lambda x: ONE if x > 0 else a * mpmath.exp(x)))(
+         mpf(p["alpha"])),
+     limits=lambda p, dt: ((INF, -p["alpha"]), (1.0, 0.0)), kinks=_fixed([0.0]),
+     torch=lambda t, F, x, p: F.elu(x, p["alpha"]),
+     cases=({"alpha": 0.5}, {"alpha": 2.0}))
+
+
+def _selu_consts(dt):
+    return mpf(_rnd(SELU_ALPHA, dt)), mpf(_rnd(SELU_SCALE, dt))
+
+
+def _selu_forward(p, dt):
+    a, sc = _selu_consts(dt)
+    return lambda x: sc * x if x > 0 else sc * a * mpmath.expm1(x)
+
+
+def _selu_derivative(p, dt):
+    a, sc = _selu_consts(dt)
+    d = lambda x: sc if x > 0 else sc * a * mpmath.exp(x)  # noqa: E731
+    return d, d
+
+
+def _selu_limits(p, dt):
+    sc, sa = _rnd(SELU_SCALE, dt), _rnd(SELU_ALPHA, dt)
+    return (INF, -sc * sa), (sc, 0.0)
+
+
+_ref("selu", forward=_selu_forward, derivative=_selu_derivative, limits=_selu_limits,
+     kinks=_fixed([0.0]), torch=lambda t, F, x, p: F.selu(x))
+
+
+def _celu_limits(p, dt):
+    if p["alpha"] < 0:
+        return (INF, -INF), (1.0, INF)
+    return (INF, -p["alpha"]), (1.0, 0.0)
+
+
+_ref("celu",
+     forward=lambda p, dt: (lambda a: lambda x: x if x > 0 else a * mpmath.expm1(x / a))(
+         mpf(p["alpha"])),
+     derivative=lambda p, dt: (lambda a: (lambda d: (d, d))(
+         lambda x: ONE if x > 0 else mpmath.exp(x / a)))(mpf(p["alpha"])),
+     limits=_celu_limits, kinks=_fixed([0.0]),
+     torch=lambda t, F, x, p: F.celu(x, p["alpha"]),
+     cases=({"alpha": 2.0}, {"alpha": 0.3}))
+
+
+def _gelu_tanh_u2(x):
+    return 2 * mpf(GELU_C) * (x + mpf(GELU_K) * x ** 3)
+
+
+def _gelu_forward(p, dt):
+    if p.get("approximate", "none") == "tanh":
+        return lambda x: x * _sig(_gelu_tanh_u2(x))
+    return lambda x: x * _ncdf(x)
+
+
+def _gelu_derivative(p, dt):
+    if p.get("approximate", "none") == "tanh":
+        c, k = mpf(GELU_C), mpf(GELU_K)
+
+        def parts(x):
+            s = _sig(_gelu_tanh_u2(x))
+            return s, x * s * (1 - s) * 2 * c * (1 + 3 * k * x * x)
+    else:
+        def parts(x):
+            return _ncdf(x), x * mpmath.npdf(x)
+    return _parts(parts)
+
+
+def _gelu_numpy(x, p, dt):
+    if p.get("approximate", "none") != "none":
+        return None
+    return np.where(np.isneginf(x), 0.0, x * _np_ncdf(x))
+
+
+_ref("gelu", forward=_gelu_forward, derivative=_gelu_derivative,
+     limits=((INF, 0.0), (1.0, 0.0)), numpy=_gelu_numpy,
+     torch=lambda t, F, x, p: F.gelu(x, approximate=p["approximate"]),
+     cases=({"approximate": "tanh"},))
+
+
+def _swish_forward(p, dt):
+    b = mpf(p.get("beta", 1.0))
+    return lambda x: x * _sig(b * x)
+
+
+def _swish_derivative(p, dt):
+    b = mpf(p.get("beta", 1.0))
+
+    def parts(x):
+        s = _sig(b * x)
+        return s, s * b * x * (1 - s)
+    return _parts(parts)
+
+
+def _swish_numpy(x, p, dt):
+    s = _np_sig(p.get("beta", 1.0) * x)
+    return np.where(s == 0, 0.0 * x, x * s)
+
+
+def _swish_limits(p, dt):
+    b = p.get("beta", 1.0)
+    if b == 0:
+        return (INF, -INF), (0.5, 0.5)
+    if b < 0:
+        return (0.0, -INF), (0.0, 1.0)
+    return (INF, 0.0), (1.0, 0.0)
+
+
+_ref("silu", forward=_swish_forward, derivative=_swish_derivative, limits=_swish_limits,
+     numpy=_swish_numpy, torch=lambda t, F, x, p: F.silu(x))
+
+_ref("swish", forward=_swish_forward, derivative=_swish_derivative, limits=_swish_limits,
+     numpy=_swish_numpy, torch=lambda t, F, x, p: x * t.sigmoid(p["beta"] * x),
+     cases=({"beta": 0.5}, {"beta": 2.0}, {"beta": 1.7}))
+
+
+def _mish_derivative(p, dt):
+    def parts(x):
+        sp = mpmath.log1p(mpmath.exp(x))
+        return mpmath.tanh(sp), x * mpmath.sech(sp) ** 2 * _sig(x)
+    return _parts(parts)
+
+
+def _mish_numpy(x, p, dt):
+    e = np.exp(np.minimum(x, 20.0))
+    n = e * (e + 2)
+    t = n / (n + 2)
+    return np.where(t == 0, 0.0 * x, x * t)
+
+
+_ref("mish",
+     forward=lambda p, dt: (lambda x: x * mpmath.tanh(mpmath.log1p(mpmath.exp(x)))),
+     derivative=_mish_derivative, limits=((INF, 0.0), (1.0, 0.0)), numpy=_mish_numpy,
+     torch=lambda t, F, x, p: F.mish(x))
+
+
+def _softplus_forward(p, dt):
+    b, thr = p["beta"], p["threshold"]
+
+    def f(x):
+        if _rnd(b * float(x), dt) > thr:
+            return x
+        return mpmath.log1p(mpmath.exp(mpf(b) * x)) / mpf(b)
+    return f
+
+
+def _softplus_derivative(p, dt):
+    b, thr = p["beta"], p["threshold"]
+
+    def d(x):
+        if _rnd(b * float(x), dt) > thr:
+            return ONE
+        return _sig(mpf(b) * x)
+    return d, d
+
+
+def _softplus_numpy(x, p, dt):
+    z = p["beta"] * x
+    sp = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / p["beta"]
+    return np.where(_softplus_branch(p, dt, z), x, sp)
+
+
+def _softplus_numpy_derivative(x, p, dt):
+    z = p["beta"] * x
+    return np.where(_softplus_branch(p, dt, z), 1.0, _np_sig(z))
+
+
+_ref("softplus", forward=_softplus_forward, derivative=_softplus_derivative,
+     limits=((INF, 0.0), (1.0, 0.0)), kinks=lambda p: [p["threshold"] / p["beta"]],
+     numpy=_softplus_numpy, numpy_derivative=_softplus_numpy_derivative,
+     torch=lambda t, F, x, p: F.softplus(x, p["beta"], p["threshold"]),
+     cases=({"beta": 2.0, "threshold": 10.0}, {"beta": 0.7, "threshold": 20.0}))
+
+_ref("softsign",
+     forward=lambda p, dt: (lambda x: x / (1 + abs(x))),
+     derivative=lambda p, dt: (lambda d: (d, d))(lambda x: 1 / (1 + abs(x)) ** 2),
+     limits=((1.0, -1.0), (0.0, 0.0)), kinks=_fixed([0.0]),
+     numpy=lambda x, p, dt: np.where(np.isinf(x), np.sign(x), x / (1 + np.abs(x))),
+     numpy_derivative=lambda x, p, dt: 1 / (1 + np.abs(x)) ** 2,
+     torch=lambda t, F, x, p: F.softsign(x))
+
+
+def _hard_sigmoid_of(s, o, dt):
+    def v(x):
+        # the product slope * x rounded to the dtype (no FMA, documented)
+        t = mpf(_rnd(s * float(x), dt)) + mpf(o)
+        return min(max(ZERO, t), ONE)
+    return v
+
+
+def _hard_sigmoid_derivative(p, dt):
+    s, o = mpf(p["slope"]), mpf(p["offset"])
+    if p["slope"] == _rnd(1 / 6, dt) and p["offset"] == 0.5:
+        # torch's hardsigmoid: slope on -3 < x < 3 exactly
+        return _same(lambda x: s if -3 < x < 3 else ZERO)
+    return _same(lambda x: s if 0 < s * x + o < 1 else ZERO)
+
+
+def _hard_sigmoid_limits(p, dt):
+    s, o = p["slope"], p["offset"]
+    if s == 0:
+        c = min(max(o, 0.0), 1.0)
+        return (c, c), (0.0, 0.0)
+    return ((1.0, 0.0) if s > 0 else (0.0, 1.0)), (0.0, 0.0)
+
+
+def _hard_sigmoid_torch(t, F, x, p):
+    if abs(p["slope"] - 1 / 6) > 1e-12 or p["offset"] != 0.5:
+        return None
+    return F.hardsigmoid(x)
+
+
+_ref("hard_sigmoid",
+     forward=lambda p, dt: _hard_sigmoid_of(p["slope"], p["offset"], dt),
+     derivative=_hard_sigmoid_derivative, limits=_hard_sigmoid_limits,
+     kinks=lambda p: [-p["offset"] / p["slope"], (1 - p["offset"]) / p["slope"]],
+     torch=_hard_sigmoid_torch, cases=({"slope": 0.2, "offset": 0.5},))
+
+
+def _hard_swish_derivative(p, dt):
+    s = mpf(_rnd(1 / 6, dt))
+
+    def parts(x):
+        # torch's hardswish backward (torch 2.x): 0 for x <= -3,
+        # x/3 + 1/2 for -3 < x < 3, 1 for x >= 3
+        if x <= -3:
+            return (ZERO,)
+        if x < 3:
+            return (2 * s * x, mpf(0.5))
+        return (ONE,)
+    return _parts(parts)
+
+
+_ref("hard_swish",
+     forward=lambda p, dt: (lambda v: lambda x: x * v(x))(
+         _hard_sigmoid_of(_rnd(1 / 6, dt), 0.5, dt)),
+     derivative=_hard_swish_derivative, limits=((INF, 0.0), (1.0, 0.0)),
+     kinks=_fixed([-3.0, 3.0]), torch=lambda t, F, x, p: F.hardswish(x))
+
+_ref("hard_tanh",
+     forward=lambda p, dt: (lambda lo, hi: lambda x: min(max(lo, x), hi))(
+         mpf(p["min_val"]), mpf(p["max_val"])),
+     derivative=lambda p, dt: (lambda lo, hi: (lambda d: (d, d))(
+         lambda x: ONE if lo < x < hi else ZERO))(mpf(p["min_val"]), mpf(p["max_val"])),
+     limits=lambda p, dt: ((p["max_val"], p["min_val"]), (0.0, 0.0)),
+     kinks=lambda p: [p["min_val"], p["max_val"]],
+     torch=lambda t, F, x, p: F.hardtanh(x, p["min_val"], p["max_val"]),
+     cases=({"min_val": -2.0, "max_val": 3.0}, {"min_val": 0.5, "max_val": 0.5}))
+
+
+def _shrink_derivative(p, dt):
+    lam = mpf(p["lambd"])
+    d = lambda x: ZERO if -lam <= x <= lam else ONE  # noqa: E731
+    return d, d
+
+
+def _shrink_kinks(p):
+    return [-p["lambd"], p["lambd"]]
+
+
+_ref("softshrink",
+     forward=lambda p, dt: (lambda lam: lambda x: x - lam if x > lam else (
+         x + lam if x < -lam else ZERO))(mpf(p["lambd"])),
+     derivative=_shrink_derivative, limits=((INF, -INF), (1.0, 1.0)), kinks=_shrink_kinks,
+     torch=lambda t, F, x, p: F.softshrink(x, p["lambd"]),
+     cases=({"lambd": 1.0}, {"lambd": 0.0}))
+
+_ref("hardshrink",
+     forward=lambda p, dt: (lambda lam: lambda x: x if abs(x) > lam else ZERO)(mpf(p["lambd"])),
+     derivative=_shrink_derivative, limits=((INF, -INF), (1.0, 1.0)), kinks=_shrink_kinks,
+     torch=lambda t, F, x, p: F.hardshrink(x, p["lambd"]),
+     cases=({"lambd": 1.0}, {"lambd": 0.0}))
+
+
+def _tanhshrink_numpy(x, p, dt):
+    # |x| < 1e-2: x^3/3 - 2x^5/15 + 17x^7/315 (relative error < 1e-16);
+    # else x - tanh(x) in long double (cancels at most ~15 of 64 bits)
+    x2 = x * x
+    ser = x * x2 * (1 / 3 - x2 * (2 / 15 - x2 * (17 / 315)))
+    xl = x.astype(np.longdouble)
+    direct = (xl - np.tanh(xl)).astype(np.float64)
+    return np.where(np.abs(x) < 1e-2, ser, direct)
+
+
+_ref("tanhshrink",
+     forward=lambda p, dt: (lambda x: x - mpmath.tanh(x)),
+     derivative=lambda p, dt: (lambda d: (d, d))(lambda x: mpmath.tanh(x) ** 2),
+     limits=((INF, -INF), (1.0, 1.0)), numpy=_tanhshrink_numpy,
+     torch=lambda t, F, x, p: F.tanhshrink(x))
+
+_ref("threshold",
+     forward=lambda p, dt: (lambda t, v: lambda x: x if x > t else v)(
+         mpf(p["threshold"]), mpf(p["value"])),
+     derivative=lambda p, dt: (lambda t: (lambda d: (d, d))(
+         lambda x: ONE if x > t else ZERO))(mpf(p["threshold"])),
+     limits=lambda p, dt: ((INF, p["value"]), (1.0, 0.0)),
+     kinks=lambda p: [p["threshold"]],
+     torch=lambda t, F, x, p: F.threshold(x, p["threshold"], p["value"]),
+     cases=({"threshold": -1.0, "value": 7.0},),
+     required={"threshold": 0.5, "value": -2.0})
+
+_ref("binary_step",
+     forward=lambda p, dt: (lambda x: ONE if x >= 0 else ZERO),
+     derivative=lambda p, dt: (lambda x: ZERO, lambda x: ZERO),
+     limits=((1.0, 0.0), (0.0, 0.0)), kinks=_fixed([0.0]))
+
+
+def _squareplus_forward(p, dt):
+    b = mpf(p["b"])
+
+    def f(x):
+        s = mpmath.sqrt(x * x + b)
+        return (x + s) / 2 if x >= 0 else b / (2 * (s - x))
+    return f
+
+
+def _squareplus_derivative(p, dt):
+    b = mpf(p["b"])
+
+    def d(x):
+        s = mpmath.sqrt(x * x + b)
+        if s == 0:
+            return mpf(0.5)
+        return (1 + x / s) / 2 if x >= 0 else b / (2 * s * (s - x))
+    return d, d
+
+
+def _squareplus_numpy(x, p, dt):
+    b = p["b"]
+    s = np.where(np.abs(x) > 1e150, np.abs(x), np.sqrt(x * x + b))
+    return np.where(x >= 0, 0.5 * (x + s), np.where(x < 0, b / (2 * (s - x)), x))
+
+
+_ref("squareplus", forward=_squareplus_forward, derivative=_squareplus_derivative,
+     limits=((INF, 0.0), (1.0, 0.0)), kinks=_fixed([0.0]), numpy=_squareplus_numpy,
+     cases=({"b": 1.0}, {"b": 0.0}))
+
+
+# ------------------------------------------------ what the tests read
+
+def _default_params(spec) -> dict:
+    ref = REFS[spec.base.name]
+    return {p.name: ref.required[p.name] if p.required else p.default for p in spec.params}
+
+
+# parameter sets tested for accuracy: the defaults first, then the record's cases
+# (a special case of another activation has its fixed parameters and no cases)
+PARAM_CASES = {
+    s.name: [_default_params(s)] + ([] if s.special_of else
+                                    [dict(_default_params(s), **c) for c in REFS[s.name].cases])
+    for s in _spec.SPECS if s.kind in ("elementwise", "channel")
+}
+
+
+def _comp(dtype):
+    return np.float64 if np.dtype(dtype) == np.float64 else np.float32
+
+
+def _rnd(v: float, dtype) -> float:
+    """v (an exact float64 product of two dtype values) rounded to dtype."""
+    return float(_comp(dtype)(v))
+
+
+def _base(name: str, params: dict, dtype=np.float64):
+    """A special case of another activation (the spec's `special_of`): that
+    activation's record and parameters (the fixed ones cast to the
+    computation dtype, as the kernel sees them)."""
+    spec = _spec.BY_NAME.get(name)
+    if spec is not None and spec.special_of:
+        comp = _comp(dtype)
+        name, params = spec.base.name, {**{k: float(comp(v)) for k, v in spec.fixed.items()},
+                                        **params}
+    return REFS[name], params
+
+
+def cast_params(name: str, params: dict, dtype) -> dict:
+    """The parameters as the kernel sees them: float params rounded to the
+    computation dtype (float32 for float16 input)."""
+    comp = _comp(dtype)
+    spec = _spec.BY_NAME[name]
+    out = dict(params)
+    for p in spec.float_params:
+        out[p.name] = float(comp(params[p.name]))
+    for k, v in spec.fixed.items():            # a special case's fixed parameters
+        out[k] = float(comp(v))
+    return out
+
+
+def kinks(name: str, params: dict) -> list:
+    """Points where f or f' is not smooth (tests put points on and next to them)."""
+    ref, params = _base(name, params)
+    return ref.kinks(params)
+
+
+def _limits(ref, p, dtype):
+    return ref.limits(p, dtype) if callable(ref.limits) else ref.limits
+
+
+def mp_forward(name: str, x: float, params: dict, dtype):
+    """f(x) as a double-double (hi, lo); params already cast (cast_params)."""
+    ref, params = _base(name, params, dtype)
+    x = float(x)
+    if math.isnan(x):
+        return math.nan, 0.0
+    if math.isinf(x):
+        (fp, fm), _ = _limits(ref, params, dtype)
+        if ref.name == "selu" and x < 0:
+            with mpmath.workprec(256):
+                return _dd(-mpf(_rnd(SELU_SCALE, dtype)) * mpf(_rnd(SELU_ALPHA, dtype)))
+        return float(fp if x > 0 else fm), 0.0
+    return _dd(_stable(ref.forward(params, dtype), x))
+
+
+def mp_derivative(name: str, x: float, params: dict, dtype):
+    """(f'(x) as (hi, lo), magnitude of the terms of f' as a float)."""
+    ref, params = _base(name, params, dtype)
+    x = float(x)
+    if math.isnan(x):
+        return (math.nan, 0.0), math.nan
+    if math.isinf(x):
+        _, (dp, dm) = _limits(ref, params, dtype)
+        v = float(dp if x > 0 else dm)
+        return (v, 0.0), abs(v)
+    d, t = ref.derivative(params, dtype)
+    val = _dd(_stable(d, x))
+    with mpmath.workprec(128):
+        terms = float(t(mpf(x)))
+    return val, terms
+
+
+def _pointwise(fn, x):
     out = np.empty_like(x)
     for i, xi in enumerate(x.ravel()):
-        out.flat[i] = sum(mp_forward(name, xi, p, dtype))
+        out.flat[i] = fn(xi)
     return out
+
+
+def np_forward(name: str, x, params: dict, dtype=np.float64):
+    """float64 NumPy reference of f (params already cast): the record's
+    vectorized formula, else the mpmath formula point by point."""
+    ref, p = _base(name, params, dtype)
+    x = np.asarray(x, dtype=np.float64)
+    if ref.numpy is not None:
+        with np.errstate(all="ignore"):
+            y = ref.numpy(x, p, dtype)
+        if y is not None:
+            return y
+    return _pointwise(lambda xi: sum(mp_forward(ref.name, xi, p, dtype)), x)
 
 
 def np_derivative(name: str, x, params: dict, dtype=np.float64):
     """float64 NumPy reference of f' (params already cast)."""
-    name, params = _base(name, params, dtype)
-    p = params
+    ref, p = _base(name, params, dtype)
     x = np.asarray(x, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        if name == "sigmoid":
-            e = np.exp(-np.abs(x))
-            return e / (1 + e) ** 2
-        if name == "tanh":
-            e = np.exp(-2 * np.abs(x))
-            return 4 * e / (1 + e) ** 2
-        if name == "log_sigmoid":
-            return _np_sig(-x)
-        if name == "softsign":
-            return 1 / (1 + np.abs(x)) ** 2
-        if name == "softplus":
-            z = p["beta"] * x
-            return np.where(_comp(dtype)(z) > p["threshold"], 1.0, _np_sig(z))
-    out = np.empty_like(x)
-    for i, xi in enumerate(x.ravel()):
-        out.flat[i] = sum(mp_derivative(name, xi, p, dtype)[0])
-    return out
+    if ref.numpy_derivative is not None:
+        with np.errstate(all="ignore"):
+            return ref.numpy_derivative(x, p, dtype)
+    return _pointwise(lambda xi: sum(mp_derivative(ref.name, xi, p, dtype)[0]), x)
 
 
 # ------------------------------------------------------------ ULP errors
@@ -631,42 +768,10 @@ def ulp_errors(y, hi, lo, dtype):
     return err
 
 
-
-# torch equivalents (float64 comparisons): name -> callable(torch, F, x, params)
-def _torch_table():
-    def hs(t, F, x, p):
-        if abs(p["slope"] - 1 / 6) > 1e-12 or p["offset"] != 0.5:
-            return None
-        return F.hardsigmoid(x)
-    return {
-        "sigmoid": lambda t, F, x, p: t.sigmoid(x),
-        "log_sigmoid": lambda t, F, x, p: F.logsigmoid(x),
-        "tanh": lambda t, F, x, p: t.tanh(x),
-        "relu": lambda t, F, x, p: F.relu(x),
-        "relu6": lambda t, F, x, p: F.relu6(x),
-        "leaky_relu": lambda t, F, x, p: F.leaky_relu(x, p["negative_slope"]),
-        "elu": lambda t, F, x, p: F.elu(x, p["alpha"]),
-        "selu": lambda t, F, x, p: F.selu(x),
-        "celu": lambda t, F, x, p: F.celu(x, p["alpha"]),
-        "gelu": lambda t, F, x, p: F.gelu(x, approximate=p["approximate"]),
-        "silu": lambda t, F, x, p: F.silu(x),
-        "swish": lambda t, F, x, p: x * t.sigmoid(p["beta"] * x),
-        "mish": lambda t, F, x, p: F.mish(x),
-        "softplus": lambda t, F, x, p: F.softplus(x, p["beta"], p["threshold"]),
-        "softsign": lambda t, F, x, p: F.softsign(x),
-        "hard_sigmoid": hs,
-        "hard_swish": lambda t, F, x, p: F.hardswish(x),
-        "hard_tanh": lambda t, F, x, p: F.hardtanh(x, p["min_val"], p["max_val"]),
-        "softshrink": lambda t, F, x, p: F.softshrink(x, p["lambd"]),
-        "hardshrink": lambda t, F, x, p: F.hardshrink(x, p["lambd"]),
-        "tanhshrink": lambda t, F, x, p: F.tanhshrink(x),
-        "threshold": lambda t, F, x, p: F.threshold(x, p["threshold"], p["value"]),
-    }
-
-
-TORCH = _torch_table()
-# the special cases of another activation: its torch expression, parameters fixed
+# torch equivalents (float64 comparisons): name -> callable(torch, F, x, params);
+# a special case of another activation uses that one's, with its parameters fixed
+TORCH = {}
 for _s in _spec.SPECS:
-    if _s.special_of and _s.base.name in TORCH:
+    if _s.kind == "elementwise" and REFS[_s.base.name].torch is not None:
         TORCH[_s.name] = (lambda f, fixed: lambda t, F, x, p: f(t, F, x, {**fixed, **p}))(
-            TORCH[_s.base.name], _s.fixed)
+            REFS[_s.base.name].torch, _s.fixed)

@@ -29,46 +29,11 @@
 #define FA_HAS_FMA 0
 #endif
 
-#define FA_T double
-#define FA_U uint64_t
-#define FA_I int64_t
-#define FA_DOUBLE 1
-#define FN(name) name##_d
-#include "fa_math_impl.h"
-#include "fa_erf_impl.h"
-#undef FA_T
-#undef FA_U
-#undef FA_I
-#undef FA_DOUBLE
-#undef FN
-
-#define FA_T float
-#define FA_U uint32_t
-#define FA_I int32_t
-#define FA_DOUBLE 0
-#define FN(name) name##_f
-#include "fa_math_impl.h"
-#include "fa_erf_impl.h"
-#undef FA_T
-#undef FA_U
-#undef FA_I
-#undef FA_DOUBLE
-#undef FN
-
-#define FA_T double
-#define FA_DOUBLE 1
-#define FN(name) name##_d
-#include "fa_act_impl.h"
-#undef FA_T
-#undef FA_DOUBLE
-#undef FN
-
-#define FA_T float
-#define FA_DOUBLE 0
-#define FN(name) name##_f
-#include "fa_act_impl.h"
-#undef FA_T
-#undef FA_DOUBLE
-#undef FN
+#define FA_IMPL "fa_math_impl.h"
+#include "fa_instantiate.h"
+#define FA_IMPL "fa_erf_impl.h"
+#include "fa_instantiate.h"
+#define FA_IMPL "fa_act_impl.h"
+#include "fa_instantiate.h"
 
 #endif

@@ -22,21 +22,8 @@
  * are added by Kahan summation in double */
 #define FA_PR_BLK 1024
 
-#define FA_T double
-#define FA_DOUBLE 1
-#define FN(name) name##_d
-#include "fa_prelu_impl.h"
-#undef FA_T
-#undef FA_DOUBLE
-#undef FN
-
-#define FA_T float
-#define FA_DOUBLE 0
-#define FN(name) name##_f
-#include "fa_prelu_impl.h"
-#undef FA_T
-#undef FA_DOUBLE
-#undef FN
+#define FA_IMPL "fa_prelu_impl.h"
+#include "fa_instantiate.h"
 
 #ifndef FA_ISA_NAME
 #define FA_ISA_NAME "unknown"
