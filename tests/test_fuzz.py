@@ -308,18 +308,19 @@ def layout(a, how, rng_axis=0):
     raise KeyError(how)
 
 
-def as_output(name, a, axis=-1, alpha=1.0):
-    """a turned into what the forward `name` gives (for the y= forms)."""
+def as_output(name, a, axis=-1, params=None):
+    """a turned into what the forward `name` gives (for the y= forms); an
+    elementwise forward with finite float `params` is fastact's own in
+    float64 (any output of it is a valid y)."""
     if a.dtype.kind != "f" or a.size == 0:
         return a
     v = a.astype(np.float64)
     with np.errstate(all="ignore"):
-        if name == "sigmoid":
-            v = 1 / (1 + np.exp(-v))
-        elif name == "tanh":
-            v = np.tanh(v)
-        elif name == "elu":
-            v = np.where(v > 0, v, alpha * np.expm1(v))
+        if SPECS[name].kind == "elementwise":
+            try:
+                v = getattr(fa, name)(v, **params) if params is not None else v
+            except ValueError:       # invalid parameters: a fault case anyway
+                pass
         elif name in ("softmax", "softmin", "log_softmax") and a.ndim:
             z = -v if name == "softmin" else v
             m = np.max(z, axis=axis, keepdims=True)
@@ -625,9 +626,8 @@ def elementwise_case(draw, fname):
     except Exception:  # noqa: BLE001
         kinks = []
     c.from_y = c.bwd and c.base in Y_FORM and draw(st.booleans())
-    alpha = pvals.get("alpha", 1.0)
-    tf = (lambda a: as_output(c.base, a, alpha=alpha if isinstance(alpha, float) else 1.0)) \
-        if c.from_y else None
+    fwd_params = _finite_params(spec, pvals)
+    tf = (lambda a: as_output(c.base, a, params=fwd_params)) if c.from_y else None
     xobj, how = draw(inputs(dt, shape, extra=kinks + [np.nextafter(k, math.inf) for k in kinks],
                             transform=tf))
     c.layouts["x"] = how
@@ -649,9 +649,10 @@ def elementwise_case(draw, fname):
         else:
             form = "kw" if form in ("both", "neither") else form
         c.form = form
-        if c.from_y and c.base == "elu":
-            a = pvals.get("alpha", 1.0)
-            if isinstance(a, float) and not _cast(a, c.comp) >= 0:
+        if c.from_y and spec.y_needs and c.comp is not None:
+            pname, check = spec.y_needs
+            v = pvals.get(pname, spec.defaults[pname])
+            if isinstance(v, float) and not _spec.CHECKS[check](_cast(v, c.comp)):
                 c.faults.add(ValueError)
         if c.comp is not None:
             c.downcast_overflow = _downcasts(gobj, c.comp)
@@ -1049,15 +1050,25 @@ def check_result(c, r, relax, mask, canonical):
                 check_axis_values(c, args, kwargs, mask, canon)
 
 
-Y_RANGE = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "softmax": (0.0, 1.0),
-           "softmin": (0.0, 1.0), "log_softmax": (-math.inf, 0.0), "elu": (None, math.inf)}
+AXIS_Y_RANGE = {"softmax": (0.0, 1.0), "softmin": (0.0, 1.0), "log_softmax": (-math.inf, 0.0)}
+
+
+def _finite_params(spec, pvals):
+    """The drawn parameters as keywords, or None unless every float one is
+    finite (choice parameters are left to their defaults)."""
+    p = {k: v for k, v in pvals.items() if k in {q.name for q in spec.float_params}}
+    ok = all(isinstance(v, float) and math.isfinite(v) for v in p.values())
+    return p if ok else None
 
 
 def _y_in_range(c):
     y = c._x()
-    lo, hi = Y_RANGE[c.base]
-    if lo is None:      # elu: y >= -alpha
-        lo = -_cast(c.pvals.get("alpha", 1.0), c.comp)
+    if c.base in AXIS_Y_RANGE:
+        lo, hi = AXIS_Y_RANGE[c.base]
+    else:
+        ref = R.REFS[c.base]
+        pk, dt = dict(_pkey(c)), np.dtype(c.comp).type
+        lo, hi = ref.y_range(pk, dt) if callable(ref.y_range) else ref.y_range
     y = y[~np.isnan(y)]
     return bool(((y >= lo) & (y <= hi)).all())
 
@@ -1196,26 +1207,19 @@ def check_elementwise_values(c, args, kwargs, got):
 
 
 def _y_derivative(c, y):
-    """f' from the output y: sigmoid y (1 - y), tanh 1 - y^2, elu 1 or y + alpha."""
-    alpha = dict(_pkey(c)).get("alpha", 1.0)
+    """f' from the output y: the reference record's from_y, in mpmath."""
+    d, t = R.REFS[c.base].from_y(dict(_pkey(c)), np.dtype(c.comp).type)
     hi = np.empty(y.shape)
     lo = np.zeros(y.shape)
     terms = np.empty(y.shape)
     for i in np.ndindex(y.shape):
-        v = float(y[i])
-        if not math.isfinite(v):
-            with np.errstate(all="ignore"):
-                hi[i] = {"sigmoid": v * (1 - v), "tanh": (1 - v) * (1 + v),
-                         "elu": 1.0 if v > 0 else v + alpha}[c.base]
-            terms[i] = abs(hi[i])
+        if math.isnan(y[i]):         # NaN in, NaN out
+            hi[i] = terms[i] = math.nan
             continue
         with mpmath.workprec(300):
-            m = mpmath.mpf(v)
-            d = {"sigmoid": lambda: m * (1 - m), "tanh": lambda: (1 - m) * (1 + m),
-                 "elu": lambda: mpmath.mpf(1) if m > 0 else m + mpmath.mpf(alpha)}[c.base]()
-            hi[i], lo[i] = R._dd(d)
-        terms[i] = {"sigmoid": abs(v) * (1 + abs(v)), "tanh": 1 + v * v,
-                    "elu": 1.0 if v > 0 else abs(v) + abs(alpha)}[c.base]
+            m = mpmath.mpf(float(y[i]))
+            hi[i], lo[i] = R._dd(d(m))
+            terms[i] = float(t(m))
     return hi, lo, terms
 
 

@@ -65,7 +65,7 @@ def cases():
                 key = f"{s.name}-{i}|{dn}"
                 out[key + "|fwd"] = (lambda f=fwd, p=p, x=x: f(x, **p))
                 out[key + "|bwd"] = (lambda f=bwd, p=p, x=x, g=g: f(g, x, **p))
-                if s.grad_from_output:
+                if s.y_form_ok(p):
                     out[key + "|bwd_y"] = (lambda f=bwd, fw=fwd, p=p, x=x, g=g:
                                            f(g, y=fw(x, **p), **p))
         xa = _axis_input(dtype)

@@ -143,8 +143,9 @@ def render_doc(s, backward: bool) -> str:
         params = ["x : array_like\n" + _X_DOC]
     params += [_param_doc(p) for p in s.params]
     if backward and s.grad_from_output:
+        needs = f" Needs {s.y_needs_text}." if s.y_needs else ""
         params.append("y : array_like, optional\n    The forward output "
-                      f"{s.name}(x), instead of x (exactly one of x and y).")
+                      f"{s.name}(x), instead of x (exactly one of x and y).{needs}")
     params.append("out : ndarray, optional\n" + _OUT_DOC)
     ret = ("ndarray or NumPy scalar\n    grad_output times the derivative at x, in x's "
            "dtype;\n    a NumPy scalar for scalar input (`out` when given)." if backward else
@@ -158,6 +159,8 @@ def render_doc(s, backward: bool) -> str:
              "of the\nderivative.")
     if not backward:
         notes += f" Gradient: `{s.name}_backward`."
+    elif s.notes:
+        notes += "\n" + s.notes
     text = "\n".join([summary, "", "Parameters", "----------", *params, "",
                       "Returns", "-------", ret, "", "Notes", "-----", notes, "",
                       "Examples", "--------", ">>> import numpy as np, fastact as fa",

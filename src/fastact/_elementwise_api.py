@@ -88,9 +88,6 @@ def param_value(v, name: str, fname: str) -> float:
                          f"of {int(v).bit_length()} bits)") from None
 
 
-_CHECK_TEXT = {">0": "> 0", ">=0": ">= 0", "!=0": "non-zero"}
-
-
 def _in_float32(x) -> bool:
     """whether x's computation dtype is float32 (float32 or float16 input)"""
     try:
@@ -105,9 +102,6 @@ def _f32(v: float) -> float:
         return float(np.float32(v))
 
 
-_CHECKS = {">0": lambda v: v > 0, ">=0": lambda v: v >= 0, "!=0": lambda v: v != 0}
-
-
 def check_param(fname: str, name: str, value, check: str, v: float, x):
     """The validity check of a float parameter on its value converted to the
     computation dtype (v: the float64 value; x: the array that sets the
@@ -116,7 +110,7 @@ def check_param(fname: str, name: str, value, check: str, v: float, x):
     computation dtype passes."""
     if _in_float32(x):
         v = _f32(v)
-    if not _CHECKS[check](v):
+    if not _spec.CHECKS[check](v):
         bad_param(fname, name, value, check)
 
 
@@ -128,7 +122,7 @@ def check_relation(fname: str, rel: str, a, b, va: float, vb: float, x):
 
 
 def bad_param(fname: str, name: str, value, check: str):
-    raise ValueError(f"{fname}(): {name} must be {_CHECK_TEXT[check]}, got {value!r}")
+    raise ValueError(f"{fname}(): {name} must be {_spec.CHECK_TEXT[check]}, got {value!r}")
 
 
 def bad_relation(fname: str, rel: str, a, b):
@@ -146,10 +140,17 @@ def choose_kernel(fname: str, value) -> str:
 
 
 def check_y_form(name: str, p) -> None:
-    # elu's derivative from the output is y + alpha, valid for alpha >= 0
-    if name == "elu" and not p[0] >= 0:
-        raise ValueError("elu_backward(): the y= form needs alpha >= 0 (y + alpha is the "
-                         "derivative only then); pass x instead")
+    """The spec's `y_needs`: where the derivative from the output holds only
+    for some parameter values (elu: y + alpha needs alpha >= 0)."""
+    spec = _spec.BY_NAME[name]
+    if not spec.y_needs:
+        return
+    pname, check = spec.y_needs
+    i = [q.name for q in spec.float_params].index(pname)
+    if not _spec.CHECKS[check](p[i]):
+        raise ValueError(f"{name}_backward(): the y= form needs {spec.y_needs_text} (the "
+                         f"derivative is a function of the output only then), got {p[i]!r}; "
+                         "pass x instead")
 
 
 _elementwise._install(__import__(__name__, fromlist=["*"]))

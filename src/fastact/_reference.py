@@ -92,6 +92,10 @@ class Reference:
     torch(torch, F, x, p): the same function in torch (autograd checks).
     cases: parameter sets tested beside the defaults; required: values for
         parameters the spec gives no default.
+    from_y(p, dtype) -> (f', terms) as mpmath functions of the output y
+        (finite or infinite), for the backward's y= form (the spec's
+        grad_from_output); y_range: the outputs (lo, hi) the forward gives,
+        or a callable (p, dtype) -> that.
     """
     name: str
     forward: Callable
@@ -103,6 +107,8 @@ class Reference:
     torch: Optional[Callable] = None
     cases: tuple = ()
     required: dict = field(default_factory=dict)
+    from_y: Optional[Callable] = None
+    y_range: object = None
 
 
 REFS: dict = {}
@@ -211,7 +217,9 @@ _ref("sigmoid",
      limits=((1.0, 0.0), (0.0, 0.0)),
      numpy=lambda x, p, dt: _np_sig(x),
      numpy_derivative=lambda x, p, dt: np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))) ** 2,
-     torch=lambda t, F, x, p: t.sigmoid(x))
+     torch=lambda t, F, x, p: t.sigmoid(x),
+     from_y=lambda p, dt: (lambda y: y * (1 - y), lambda y: abs(y) * (1 + abs(y))),
+     y_range=(0.0, 1.0))
 
 _ref("log_sigmoid",
      forward=lambda p, dt: (lambda x: -mpmath.log1p(mpmath.exp(-x))),
@@ -219,7 +227,8 @@ _ref("log_sigmoid",
      limits=((0.0, -INF), (0.0, 1.0)),
      numpy=lambda x, p, dt: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
      numpy_derivative=lambda x, p, dt: _np_sig(-x),
-     torch=lambda t, F, x, p: F.logsigmoid(x))
+     torch=lambda t, F, x, p: F.logsigmoid(x),
+     from_y=lambda p, dt: _same(lambda y: -mpmath.expm1(y)), y_range=(-INF, 0.0))
 
 _ref("tanh",
      forward=lambda p, dt: mpmath.tanh,
@@ -227,19 +236,24 @@ _ref("tanh",
      limits=((1.0, -1.0), (0.0, 0.0)),
      numpy=lambda x, p, dt: np.tanh(x),
      numpy_derivative=lambda x, p, dt: 4 * np.exp(-2 * np.abs(x)) / (1 + np.exp(-2 * np.abs(x))) ** 2,
-     torch=lambda t, F, x, p: t.tanh(x))
+     torch=lambda t, F, x, p: t.tanh(x),
+     from_y=lambda p, dt: (lambda y: (1 - y) * (1 + y), lambda y: 1 + y * y),
+     y_range=(-1.0, 1.0))
 
 _ref("relu",
      forward=lambda p, dt: (lambda x: x if x > 0 else ZERO),
      derivative=lambda p, dt: _same(lambda x: ONE if x > 0 else ZERO),
      limits=((INF, 0.0), (1.0, 0.0)), kinks=_fixed([0.0]),
-     torch=lambda t, F, x, p: F.relu(x))
+     torch=lambda t, F, x, p: F.relu(x),
+     from_y=lambda p, dt: _same(lambda y: ONE if y > 0 else ZERO), y_range=(0.0, INF))
 
 _ref("relu6",
      forward=lambda p, dt: (lambda x: min(max(ZERO, x), mpf(6))),
      derivative=lambda p, dt: _same(lambda x: ONE if 0 < x < 6 else ZERO),
      limits=((6.0, 0.0), (0.0, 0.0)), kinks=_fixed([0.0, 6.0]),
-     torch=lambda t, F, x, p: F.relu6(x))
+     torch=lambda t, F, x, p: F.relu6(x),
+     from_y=lambda p, dt: _same(lambda y: ONE if 0 < y < 6 else ZERO),
+     y_range=(0.0, 6.0))
 
 
 def _leaky(slope_param):
@@ -259,7 +273,10 @@ def _leaky(slope_param):
 
 _ref("leaky_relu", **_leaky("negative_slope"),
      torch=lambda t, F, x, p: F.leaky_relu(x, p["negative_slope"]),
-     cases=({"negative_slope": 0.2}, {"negative_slope": -0.3}))
+     cases=({"negative_slope": 0.2}, {"negative_slope": -0.3}),
+     from_y=lambda p, dt: (lambda sl: _same(lambda y: ONE if y > 0 else sl))(
+         mpf(p["negative_slope"])),
+     y_range=(-INF, INF))
 
 _ref("prelu", **_leaky("weight"))
 
@@ -270,7 +287,10 @@ _ref("elu",
          mpf(p["alpha"])),
      limits=lambda p, dt: ((INF, -p["alpha"]), (1.0, 0.0)), kinks=_fixed([0.0]),
      torch=lambda t, F, x, p: F.elu(x, p["alpha"]),
-     cases=({"alpha": 0.5}, {"alpha": 2.0}))
+     cases=({"alpha": 0.5}, {"alpha": 2.0}),
+     from_y=lambda p, dt: (lambda a: _parts(lambda y: (ONE,) if y > 0 else (y, a)))(
+         mpf(p["alpha"])),
+     y_range=lambda p, dt: (-p["alpha"], INF))
 
 
 def _selu_consts(dt):
@@ -293,8 +313,14 @@ def _selu_limits(p, dt):
     return (INF, -sc * sa), (sc, 0.0)
 
 
+def _selu_from_y(p, dt):
+    a, sc = _selu_consts(dt)
+    return _parts(lambda y: (sc,) if y > 0 else (y, sc * a))
+
+
 _ref("selu", forward=_selu_forward, derivative=_selu_derivative, limits=_selu_limits,
-     kinks=_fixed([0.0]), torch=lambda t, F, x, p: F.selu(x))
+     kinks=_fixed([0.0]), torch=lambda t, F, x, p: F.selu(x),
+     from_y=_selu_from_y, y_range=lambda p, dt: (_selu_limits(p, dt)[0][1], INF))
 
 
 def _celu_limits(p, dt):
@@ -310,7 +336,10 @@ _ref("celu",
          lambda x: ONE if x > 0 else mpmath.exp(x / a)))(mpf(p["alpha"])),
      limits=_celu_limits, kinks=_fixed([0.0]),
      torch=lambda t, F, x, p: F.celu(x, p["alpha"]),
-     cases=({"alpha": 2.0}, {"alpha": 0.3}))
+     cases=({"alpha": 2.0}, {"alpha": 0.3}),
+     from_y=lambda p, dt: (lambda a: _parts(lambda y: (ONE,) if y > 0 else (y / a, ONE)))(
+         mpf(p["alpha"])),
+     y_range=lambda p, dt: (_celu_limits(p, dt)[0][1], INF))
 
 
 def _gelu_tanh_u2(x):
@@ -435,11 +464,23 @@ def _softplus_numpy_derivative(x, p, dt):
     return np.where(_softplus_branch(p, dt, z), 1.0, _np_sig(z))
 
 
+def _softplus_from_y(p, dt):
+    """1 - e^(-beta y); 1 where the rounded beta * y passes the threshold."""
+    b, thr = p["beta"], p["threshold"]
+
+    def d(y):
+        if _rnd(b * float(y), dt) > thr:
+            return ONE
+        return -mpmath.expm1(-mpf(b) * y)
+    return d, d
+
+
 _ref("softplus", forward=_softplus_forward, derivative=_softplus_derivative,
      limits=((INF, 0.0), (1.0, 0.0)), kinks=lambda p: [p["threshold"] / p["beta"]],
      numpy=_softplus_numpy, numpy_derivative=_softplus_numpy_derivative,
      torch=lambda t, F, x, p: F.softplus(x, p["beta"], p["threshold"]),
-     cases=({"beta": 2.0, "threshold": 10.0}, {"beta": 0.7, "threshold": 20.0}))
+     cases=({"beta": 2.0, "threshold": 10.0}, {"beta": 0.7, "threshold": 20.0}),
+     from_y=_softplus_from_y, y_range=(0.0, INF))
 
 _ref("softsign",
      forward=lambda p, dt: (lambda x: x / (1 + abs(x))),
@@ -447,7 +488,8 @@ _ref("softsign",
      limits=((1.0, -1.0), (0.0, 0.0)), kinks=_fixed([0.0]),
      numpy=lambda x, p, dt: np.where(np.isinf(x), np.sign(x), x / (1 + np.abs(x))),
      numpy_derivative=lambda x, p, dt: 1 / (1 + np.abs(x)) ** 2,
-     torch=lambda t, F, x, p: F.softsign(x))
+     torch=lambda t, F, x, p: F.softsign(x),
+     from_y=lambda p, dt: _same(lambda y: (1 - abs(y)) ** 2), y_range=(-1.0, 1.0))
 
 
 def _hard_sigmoid_of(s, o, dt):
@@ -484,7 +526,10 @@ _ref("hard_sigmoid",
      forward=lambda p, dt: _hard_sigmoid_of(p["slope"], p["offset"], dt),
      derivative=_hard_sigmoid_derivative, limits=_hard_sigmoid_limits,
      kinks=lambda p: [-p["offset"] / p["slope"], (1 - p["offset"]) / p["slope"]],
-     torch=_hard_sigmoid_torch, cases=({"slope": 0.2, "offset": 0.5},))
+     torch=_hard_sigmoid_torch, cases=({"slope": 0.2, "offset": 0.5},),
+     from_y=lambda p, dt: (lambda sl: _same(lambda y: sl if 0 < y < 1 else ZERO))(
+         mpf(p["slope"])),
+     y_range=(0.0, 1.0))
 
 
 def _hard_swish_derivative(p, dt):
@@ -515,7 +560,10 @@ _ref("hard_tanh",
      limits=lambda p, dt: ((p["max_val"], p["min_val"]), (0.0, 0.0)),
      kinks=lambda p: [p["min_val"], p["max_val"]],
      torch=lambda t, F, x, p: F.hardtanh(x, p["min_val"], p["max_val"]),
-     cases=({"min_val": -2.0, "max_val": 3.0}, {"min_val": 0.5, "max_val": 0.5}))
+     cases=({"min_val": -2.0, "max_val": 3.0}, {"min_val": 0.5, "max_val": 0.5}),
+     from_y=lambda p, dt: (lambda lo, hi: _same(lambda y: ONE if lo < y < hi else ZERO))(
+         mpf(p["min_val"]), mpf(p["max_val"])),
+     y_range=lambda p, dt: (p["min_val"], p["max_val"]))
 
 
 def _shrink_derivative(p, dt):
@@ -573,6 +621,38 @@ _ref("binary_step",
      forward=lambda p, dt: (lambda x: ONE if x >= 0 else ZERO),
      derivative=lambda p, dt: (lambda x: ZERO, lambda x: ZERO),
      limits=((1.0, 0.0), (0.0, 0.0)), kinks=_fixed([0.0]))
+
+
+_ref("squared_relu",
+     forward=lambda p, dt: (lambda x: x * x if x > 0 else ZERO),
+     derivative=lambda p, dt: _same(lambda x: 2 * x if x > 0 else ZERO),
+     limits=((INF, 0.0), (INF, 0.0)), kinks=_fixed([0.0]),
+     torch=lambda t, F, x, p: F.relu(x) ** 2,
+     from_y=lambda p, dt: _same(lambda y: 2 * mpmath.sqrt(y)), y_range=(0.0, INF))
+
+
+def _sparse_plus_forward(p, dt):
+    return lambda x: ZERO if x <= -1 else (x if x >= 1 else (x + 1) ** 2 / 4)
+
+
+def _sparse_sigmoid_forward(p, dt):
+    return lambda x: ZERO if x <= -1 else (ONE if x >= 1 else (x + 1) / 2)
+
+
+def _sparse_torch(t, F, x, p):
+    """jax.nn's formulas, written with torch.where (as jax writes them)."""
+    one = t.ones_like(x)
+    return t.where(x <= -1, 0 * x, t.where(x >= 1, x, (x + one) ** 2 / 4))
+
+
+_ref("sparse_plus", forward=_sparse_plus_forward,
+     derivative=lambda p, dt: _same(_sparse_sigmoid_forward(p, dt)),
+     limits=((INF, 0.0), (1.0, 0.0)), kinks=_fixed([-1.0, 1.0]), torch=_sparse_torch)
+
+_ref("sparse_sigmoid", forward=_sparse_sigmoid_forward,
+     derivative=lambda p, dt: _same(lambda x: mpf(0.5) if -1 < x < 1 else ZERO),
+     limits=((1.0, 0.0), (0.0, 0.0)), kinks=_fixed([-1.0, 1.0]),
+     torch=lambda t, F, x, p: t.where(x <= -1, 0 * x, t.where(x >= 1, 0 * x + 1, (x + 1) / 2)))
 
 
 def _squareplus_forward(p, dt):

@@ -27,6 +27,10 @@ __all__ = ["Param", "Activation", "SPECS", "KERNELS", "BY_NAME", "GUFUNCS", "GRA
 
 REQUIRED = object()
 
+# the validity checks a float parameter may declare (Param.check, y_needs)
+CHECKS = {">0": lambda v: v > 0, ">=0": lambda v: v >= 0, "!=0": lambda v: v != 0}
+CHECK_TEXT = {">0": "> 0", ">=0": ">= 0", "!=0": "non-zero"}
+
 
 @dataclass(frozen=True)
 class Param:
@@ -81,6 +85,9 @@ class Activation:
     # a special case of another activation: (its name, ((param, value), ...))
     # -- its kernel with those parameters fixed, its references, its peers
     special_of: tuple = ()
+    # where the backward from the output (grad_from_output) holds only for
+    # some parameter values: (param, check), e.g. ("alpha", ">=0")
+    y_needs: tuple = ()
 
     @property
     def base(self) -> "Activation":
@@ -108,6 +115,22 @@ class Activation:
             return self.kernel[params[pname]]
         return self.kernel or self.name
 
+    def y_form_ok(self, params: dict) -> bool:
+        """Whether the backward may take `y=` with these parameters (the
+        values as given, defaults for those not given; the API checks them in
+        the computation dtype)."""
+        if not self.grad_from_output:
+            return False
+        if not self.y_needs:
+            return True
+        pname, check = self.y_needs
+        return CHECKS[check]({**self.defaults, **params}[pname])
+
+    @property
+    def y_needs_text(self) -> str:
+        """y_needs in words: "alpha >= 0"."""
+        return f"{self.y_needs[0]} {CHECK_TEXT[self.y_needs[1]]}" if self.y_needs else ""
+
     @property
     def float_params(self) -> tuple:
         return tuple(p for p in self.params if p.type == "float")
@@ -127,20 +150,24 @@ SPECS: tuple = (
     Activation("sigmoid", _E, "1 / (1 + exp(-x))", grad_from_output=True, ulp=(3, 3),
                monotone=True, dense_f32=True),
     Activation("log_sigmoid", _E, "log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))", ulp=(3, 3),
-               monotone=True, dense_f32=True),
+               grad_from_output=True, monotone=True, dense_f32=True),
     Activation("tanh", _E, "tanh(x)", grad_from_output=True, ulp=(3, 3), monotone=True,
                dense_f32=True),
-    Activation("relu", _E, "max(0, x)", ulp=(0, 0), cost="cheap", piecewise=True, monotone=True),
-    Activation("relu6", _E, "min(max(0, x), 6)", ulp=(0, 0), cost="cheap", piecewise=True,
-               monotone=True),
+    Activation("relu", _E, "max(0, x)", grad_from_output=True, ulp=(0, 0), cost="cheap",
+               piecewise=True, monotone=True),
+    Activation("relu6", _E, "min(max(0, x), 6)", grad_from_output=True, ulp=(0, 0),
+               cost="cheap", piecewise=True, monotone=True),
     Activation("leaky_relu", _E, "x if x > 0 else negative_slope * x",
-               params=(Param("negative_slope", 0.01),), ulp=(0, 0), cost="cheap",
+               params=(Param("negative_slope", 0.01),), grad_from_output=True,
+               y_needs=("negative_slope", ">=0"), ulp=(0, 0), cost="cheap",
                piecewise=True, monotone=True),
     Activation("elu", _E, "x if x > 0 else alpha * (exp(x) - 1)",
-               params=(Param("alpha", 1.0),), grad_from_output=True, ulp=(3, 3), monotone=True),
-    Activation("selu", _E, f"scale * elu(x, alpha), {_SELU}", ulp=(4, 4), monotone=True),
+               params=(Param("alpha", 1.0),), grad_from_output=True, y_needs=("alpha", ">=0"),
+               ulp=(3, 3), monotone=True),
+    Activation("selu", _E, f"scale * elu(x, alpha), {_SELU}", grad_from_output=True,
+               ulp=(4, 4), monotone=True),
     Activation("celu", _E, "max(0, x) + min(0, alpha * (exp(x / alpha) - 1))",
-               params=(Param("alpha", 1.0, check="!=0"),), ulp=(3, 3),
+               params=(Param("alpha", 1.0, check="!=0"),), grad_from_output=True, ulp=(3, 3),
                same_as=(("alpha", 1.0, "elu"),), monotone=True),
     Activation("gelu", _E,
                "x * Phi(x) (erf form); approximate='tanh': "
@@ -157,18 +184,34 @@ SPECS: tuple = (
     Activation("softplus", _E,
                "log1p(exp(beta * x)) / beta; x where beta * x > threshold",
                params=(Param("beta", 1.0, check=">0"), Param("threshold", 20.0)), ulp=(3, 3),
-               monotone=True, dense_f32=True),
-    Activation("softsign", _E, "x / (1 + |x|)", ulp=(2, 2), cost="cheap", monotone=True,
-               dense_f32=True),
+               grad_from_output=True, monotone=True, dense_f32=True,
+               notes="From y: 1 - exp(-beta y), and 1 where beta y > threshold; in float64, "
+                     "within about exp(-threshold) relative below threshold / beta, y cannot "
+                     "tell the branches apart and the gradient is 1 (not 1 - 2e-9)."),
+    Activation("softsign", _E, "x / (1 + |x|)", grad_from_output=True, ulp=(2, 2),
+               cost="cheap", monotone=True, dense_f32=True,
+               notes="From y: (1 - |y|)^2, with an absolute error of about eps where |y| "
+                     "nears 1."),
     Activation("hard_sigmoid", _E, "clip(slope * x + offset, 0, 1)",
-               params=(Param("slope", 1.0 / 6.0), Param("offset", 0.5)), ulp=(1, 1),
-               cost="cheap", piecewise=True, monotone=True),
+               params=(Param("slope", 1.0 / 6.0), Param("offset", 0.5)), grad_from_output=True,
+               ulp=(1, 1), cost="cheap", piecewise=True, monotone=True),
     Activation("hard_swish", _E, "x * hard_sigmoid(x) (slope 1/6, offset 1/2)", ulp=(2, 2),
                cost="cheap", piecewise=True),
+    Activation("hard_silu", _E, "x * hard_sigmoid(x) (jax's name for hard_swish)", ulp=(2, 2),
+               cost="cheap", special_of=("hard_swish", ())),
     Activation("hard_tanh", _E, "clip(x, min_val, max_val)",
                params=(Param("min_val", -1.0), Param("max_val", 1.0)),
-               relations=("min_val<=max_val",), ulp=(0, 0), cost="cheap", piecewise=True,
+               relations=("min_val<=max_val",), grad_from_output=True, ulp=(0, 0),
+               cost="cheap", piecewise=True, monotone=True),
+    Activation("squared_relu", _E, "max(0, x)^2 (Primer)", grad_from_output=True, ulp=(0, 0),
+               cost="cheap", piecewise=True, monotone=True,
+               notes="From y: 2 sqrt(y), within about 1 ulp of 2x; where x^2 overflowed "
+                     "(y = inf) it is inf."),
+    Activation("sparse_plus", _E, "0 if x <= -1, (x + 1)^2 / 4 if -1 < x < 1, x if x >= 1 "
+               "(jax.nn)", ulp=(2, 2), bwd_ulp=2, cost="cheap", piecewise=True,
                monotone=True),
+    Activation("sparse_sigmoid", _E, "0 if x <= -1, (x + 1) / 2 if -1 < x < 1, 1 if x >= 1 "
+               "(jax.nn)", ulp=(1, 1), cost="cheap", piecewise=True, monotone=True),
     Activation("softshrink", _E,
                "x - lambd if x > lambd, x + lambd if x < -lambd, else 0",
                params=(Param("lambd", 0.5, check=">=0"),), ulp=(0, 0), cost="cheap",

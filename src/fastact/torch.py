@@ -121,10 +121,7 @@ def _schema_params(spec) -> str:
 
 def _uses_y(spec, params: dict) -> bool:
     """Whether the backward is computed from the saved output."""
-    if not spec.grad_from_output:
-        return False
-    # elu's y= form needs alpha >= 0 (fastact refuses it otherwise)
-    return not (spec.name == "elu" and params["alpha"] < 0)
+    return spec.y_form_ok(params)
 
 
 def _define(spec):

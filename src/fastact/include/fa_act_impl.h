@@ -59,6 +59,12 @@ FA_INLINE FA_T FN(fa_log_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
     (void)p;
     return g * FN(fa_sigmoid)(-x);
 }
+/* sigmoid(-x) = 1 - e^y */
+FA_INLINE FA_T FN(fa_log_sigmoid_by)(FA_T g, FA_T y, const FA_T *p)
+{
+    (void)p;
+    return g * -FN(fa_expm1)(y);
+}
 
 /* --------------------------------------------------------------- tanh */
 FA_INLINE FA_T FN(fa_tanh_fwd)(FA_T x, const FA_T *p) { (void)p; return FN(fa_tanh)(x); }
@@ -85,6 +91,11 @@ FA_INLINE FA_T FN(fa_relu_bx)(FA_T g, FA_T x, const FA_T *p)
     (void)p;
     return g * FN(fa_nanpass)(x, x > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0));
 }
+FA_INLINE FA_T FN(fa_relu_by)(FA_T g, FA_T y, const FA_T *p)
+{
+    (void)p;
+    return g * FN(fa_nanpass)(y, y > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0));
+}
 
 /* -------------------------------------------------------------- relu6 */
 FA_INLINE FA_T FN(fa_relu6_fwd)(FA_T x, const FA_T *p)
@@ -99,6 +110,11 @@ FA_INLINE FA_T FN(fa_relu6_bx)(FA_T g, FA_T x, const FA_T *p)
     FA_T d = (x > FA_C(0.0)) & (x < FA_C(6.0)) ? FA_C(1.0) : FA_C(0.0);
     return g * FN(fa_nanpass)(x, d);
 }
+/* y = relu6(x) lies strictly inside (0, 6) exactly where x does */
+FA_INLINE FA_T FN(fa_relu6_by)(FA_T g, FA_T y, const FA_T *p)
+{
+    return FN(fa_relu6_bx)(g, y, p);
+}
 
 /* --------------------------------------------------------- leaky_relu */
 /* p[0] = negative_slope (also the PReLU kernel, with p[0] = weight[c]) */
@@ -110,6 +126,11 @@ FA_INLINE FA_T FN(fa_leaky_relu_fwd)(FA_T x, const FA_T *p)
 FA_INLINE FA_T FN(fa_leaky_relu_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     return g * FN(fa_nanpass)(x, x > FA_C(0.0) ? FA_C(1.0) : p[0]);
+}
+/* y > 0 exactly where x > 0 when negative_slope >= 0 (the API checks) */
+FA_INLINE FA_T FN(fa_leaky_relu_by)(FA_T g, FA_T y, const FA_T *p)
+{
+    return FN(fa_leaky_relu_bx)(g, y, p);
 }
 
 /* ---------------------------------------------------------------- elu */
@@ -150,6 +171,13 @@ FA_INLINE FA_T FN(fa_selu_bx)(FA_T g, FA_T x, const FA_T *p)
     const FA_T sa = FA_SELU_SCALE * FA_SELU_ALPHA;
     FA_T neg = sa * FN(fa_exp)(x > FA_C(0.0) ? FA_C(0.0) : x);
     return g * (x > FA_C(0.0) ? FA_SELU_SCALE : neg);
+}
+/* x <= 0: scale alpha e^x = y + scale alpha */
+FA_INLINE FA_T FN(fa_selu_by)(FA_T g, FA_T y, const FA_T *p)
+{
+    (void)p;
+    const FA_T sa = FA_SELU_SCALE * FA_SELU_ALPHA;
+    return g * (y > FA_C(0.0) ? FA_SELU_SCALE : y + sa);
 }
 #undef FA_SELU_ALPHA
 #undef FA_SELU_SCALE
@@ -237,6 +265,11 @@ FA_INLINE FA_T FN(fa_celu_bx)(FA_T g, FA_T x, const FA_T *p)
     FA_T ql = ((xn - ph) - pl) * inv;
     ql = FN(fa_abs)(ql) < (FA_T)INFINITY ? ql : FA_C(0.0);
     return g * (x > FA_C(0.0) ? FA_C(1.0) : FN(fa_exp2w)(q, ql));
+}
+/* x <= 0: e^(x/alpha) = y/alpha + 1 (y <= 0 there for either sign of alpha) */
+FA_INLINE FA_T FN(fa_celu_by)(FA_T g, FA_T y, const FA_T *p)
+{
+    return g * (y > FA_C(0.0) ? FA_C(1.0) : y / p[0] + FA_C(1.0));
 }
 
 /* ------------------------------------------------------ silu / swish */
@@ -533,6 +566,14 @@ FA_INLINE FA_T FN(fa_softplus_bx)(FA_T g, FA_T x, const FA_T *p)
     FA_T s = (z >= FA_C(0.0) ? FA_C(1.0) : e) / (FA_C(1.0) + e);
     return z > p[1] ? g : g * s;
 }
+/* sigmoid(beta x) = 1 - e^(-beta y); 1 on the threshold branch (y = x
+ * there).  Within about e^-threshold relative below threshold / beta the two
+ * branches cannot be told apart from y: float64 gives 1 there. */
+FA_INLINE FA_T FN(fa_softplus_by)(FA_T g, FA_T y, const FA_T *p)
+{
+    FA_T z = p[0] * y;
+    return z > p[1] ? g : g * -FN(fa_expm1)(-z);
+}
 
 /* ----------------------------------------------------------- softsign */
 /* |x| <= 1: x / (1 + |x|); beyond: sign(x) (1 - 1/(1 + |x|)), which is
@@ -553,6 +594,13 @@ FA_INLINE FA_T FN(fa_softsign_bx)(FA_T g, FA_T x, const FA_T *p)
     FA_T d = FA_C(1.0) + FN(fa_abs)(x);
     return (g / d) / d;
 }
+/* 1 / (1 + |x|) = 1 - |y| (absolute error ~eps where |y| nears 1) */
+FA_INLINE FA_T FN(fa_softsign_by)(FA_T g, FA_T y, const FA_T *p)
+{
+    (void)p;
+    FA_T d = FA_C(1.0) - FN(fa_abs)(y);
+    return (g * d) * d;
+}
 
 /* ------------------------------------------------------- hard_sigmoid */
 /* p[0] = slope, p[1] = offset.  No FMA: slope*x + offset is rounded twice
@@ -572,6 +620,12 @@ FA_INLINE FA_T FN(fa_hard_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
     FA_T d = (x > lo) & (x < hi) ? p[0] : FA_C(0.0);
     d = p[0] == FA_C(0.0) ? FA_C(0.0) : d;
     return g * FN(fa_nanpass)(x, d);
+}
+/* slope where the output is strictly inside (0, 1) */
+FA_INLINE FA_T FN(fa_hard_sigmoid_by)(FA_T g, FA_T y, const FA_T *p)
+{
+    FA_T d = (y > FA_C(0.0)) & (y < FA_C(1.0)) ? p[0] : FA_C(0.0);
+    return g * FN(fa_nanpass)(y, d);
 }
 
 /* --------------------------------------------------------- hard_swish */
@@ -595,6 +649,55 @@ FA_INLINE FA_T FN(fa_hard_swish_bx)(FA_T g, FA_T x, const FA_T *p)
     return g * FN(fa_nanpass)(x, d);
 }
 
+/* ------------------------------------------------------- squared_relu */
+/* relu(x)^2 (So et al. 2021, Primer): one rounding */
+FA_INLINE FA_T FN(fa_squared_relu_fwd)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    return x < FA_C(0.0) ? FA_C(0.0) : x * x;
+}
+FA_INLINE FA_T FN(fa_squared_relu_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    return g * FN(fa_nanpass)(x, x > FA_C(0.0) ? x + x : FA_C(0.0));
+}
+/* 2 sqrt(y): correctly rounded from the rounded y (within ~1 ulp of 2x);
+ * where x^2 overflowed (y = inf) it is inf */
+FA_INLINE FA_T FN(fa_squared_relu_by)(FA_T g, FA_T y, const FA_T *p)
+{
+    (void)p;
+    FA_T r = FN(fa_sqrt)(y > FA_C(0.0) ? y : FA_C(0.0));
+    return g * FN(fa_nanpass)(y, r + r);
+}
+
+/* ------------------------------------------ sparse_plus / sparse_sigmoid */
+/* jax.nn: 0 for x <= -1, (x + 1)^2 / 4 on (-1, 1), x for x >= 1; its
+ * derivative is sparse_sigmoid: 0, (x + 1) / 2, 1 */
+FA_INLINE FA_T FN(fa_sparse_plus_fwd)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    FA_T h = (x + FA_C(1.0)) * FA_C(0.5);
+    FA_T mid = h * h;
+    return x <= FA_C(-1.0) ? FA_C(0.0) : (x >= FA_C(1.0) ? x : mid);
+}
+FA_INLINE FA_T FN(fa_sparse_sigmoid_fwd)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    FA_T mid = (x + FA_C(1.0)) * FA_C(0.5);
+    return x <= FA_C(-1.0) ? FA_C(0.0) : (x >= FA_C(1.0) ? FA_C(1.0) : mid);
+}
+FA_INLINE FA_T FN(fa_sparse_plus_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    return g * FN(fa_sparse_sigmoid_fwd)(x, p);
+}
+/* 1/2 strictly inside (-1, 1), 0 elsewhere (jax's gradient at the kinks) */
+FA_INLINE FA_T FN(fa_sparse_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    FA_T d = (x > FA_C(-1.0)) & (x < FA_C(1.0)) ? FA_C(0.5) : FA_C(0.0);
+    return g * FN(fa_nanpass)(x, d);
+}
+
 /* ---------------------------------------------------------- hard_tanh */
 /* p[0] = min_val, p[1] = max_val */
 FA_INLINE FA_T FN(fa_hard_tanh_fwd)(FA_T x, const FA_T *p)
@@ -606,6 +709,11 @@ FA_INLINE FA_T FN(fa_hard_tanh_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     FA_T d = (x > p[0]) & (x < p[1]) ? FA_C(1.0) : FA_C(0.0);
     return g * FN(fa_nanpass)(x, d);
+}
+/* y = clip(x) lies strictly inside (min_val, max_val) exactly where x does */
+FA_INLINE FA_T FN(fa_hard_tanh_by)(FA_T g, FA_T y, const FA_T *p)
+{
+    return FN(fa_hard_tanh_bx)(g, y, p);
 }
 
 /* --------------------------------------------------- soft/hard shrink */
