@@ -26,6 +26,8 @@ g = fa.sigmoid_backward(np.ones_like(x), y=y)
 fa.gelu(x, approximate="tanh", out=x)
 fa.leaky_relu(x, negative_slope=0.1)
 fa.threshold(x, threshold=0.5, value=0.0)
+fa.gelu(x, scale=2.0, bias=np.zeros(7, np.float32), out=x)
+gb = fa.sigmoid_backward(np.ones_like(x), y=y, scale=x, bias=1.0)
 s = fa.softmax(x.reshape(1, 7), axis=-1)
 l = fa.logsumexp(x)
 h = fa.geglu(np.ones((2, 4)), axis=1, approximate="none")
@@ -51,6 +53,7 @@ BAD = {
     "unknown choice": 'fa.gelu(x, approximate="tan")',
     "no such function": "fa.sigmoidd(x)",
     "missing required": "fa.threshold(x, value=1.0)",
+    "misspelt bias": "fa.relu(x, biases=x)",
     "wrong type": 'fa.set_num_threads("2")',
     "no such ufunc": "fu.sigmoidd(x)",
     "dask: unknown choice": 'fd.gelu(d, approximate="tan")',

@@ -110,6 +110,29 @@ def render_elementwise(spec) -> str:
 _X_DOC = ("    Input. float32 stays float32 and float64 stays float64; float16 is\n"
           "    computed in float32 and returned as float16; bool and integers are\n"
           "    computed as float64. Any shape and memory layout.")
+# the fused pre-activation of every elementwise function (README "Fused
+# pre-activation"): keyword arguments, their docs, forward and backward
+FUSED_KW = [("scale", "None"), ("bias", "None")]
+_FUSED_DOC = (
+    "scale : array_like, optional\n"
+    "    Multiplies x first: the result is {name}(x * scale + bias) (x * scale\n"
+    "    without bias), in one pass over memory. Broadcasts against the\n"
+    "    trailing axes of x without growing it (a scalar, one value per\n"
+    "    feature, any shape that broadcasts to x.shape); converted to the\n"
+    "    computation dtype. The product and the sum are rounded apart (no\n"
+    "    FMA): bitwise {name}(x * scale + bias) with all three in that dtype.\n"
+    "bias : array_like, optional\n"
+    "    Added after scale (x + bias without scale); as scale.")
+_FUSED_BWD_DOC = (
+    "scale : array_like, optional\n"
+    "    The forward's: the result is the gradient with respect to x of\n"
+    "    {name}(x * scale + bias), grad_output * {name}'(x * scale + bias) *\n"
+    "    scale, in one pass.{ynote}\n"
+    "bias : array_like, optional\n"
+    "    The forward's. Without scale the result is also the gradient with\n"
+    "    respect to the pre-activation, so the bias gradient is\n"
+    "    `{name}_backward(g, x, bias=b).sum(axis=<the axes b broadcasts\n"
+    "    over>)`; with scale, see README \"Fused pre-activation\".")
 _OUT_DOC = ("    Where to write the result: the result's shape and dtype, writeable;\n"
             "    it may be the input itself (in place).")
 
@@ -146,6 +169,9 @@ def render_doc(s, backward: bool) -> str:
         needs = f" Needs {s.y_needs_text}." if s.y_needs else ""
         params.append("y : array_like, optional\n    The forward output "
                       f"{s.name}(x), instead of x (exactly one of x and y).{needs}")
+    ynote = ("\n    With `y=` (the fused forward's output) the bias is not used and the\n"
+             "    result is the y form times scale." if s.grad_from_output else "")
+    params.append((_FUSED_BWD_DOC if backward else _FUSED_DOC).format(name=s.name, ynote=ynote))
     params.append("out : ndarray, optional\n" + _OUT_DOC)
     ret = ("ndarray or NumPy scalar\n    grad_output times the derivative at x, in x's "
            "dtype;\n    a NumPy scalar for scalar input (`out` when given)." if backward else
@@ -187,7 +213,7 @@ def render_family_c(fam: str) -> str:
 # ------------------------------------------------------------------ type stubs
 
 # a parameter's type by its name (anything else: Any)
-_ARRAY_PARAMS = ("x", "grad_output", "weight", "y")
+_ARRAY_PARAMS = ("x", "grad_output", "weight", "y", "scale", "bias")
 _PARAM_TYPES = {"axis": "SupportsIndex", "pieces": "SupportsIndex",
                 "out": "NDArray[Any] | None", "threads": "SupportsIndex | None"}
 
@@ -300,7 +326,7 @@ def render_stub(spec) -> str:
          "# ---- elementwise: arrays or scalars in, arrays or NumPy scalars out"]
     names = ["ACTIVATIONS", "__version__", "get_num_threads", "num_threads", "set_num_threads",
              "show_config"]
-    lines, enames = _elementwise_stubs(spec, [("out", "None")], "Any")
+    lines, enames = _elementwise_stubs(spec, FUSED_KW + [("out", "None")], "Any")
     L += lines
     names += enames
     L += ["", "# ---- along an axis, and PReLU"]
@@ -424,9 +450,9 @@ def render_api_table(spec) -> list:
         if s.kind != "elementwise":
             continue
         kw = [(p.name, None if p.required else repr(p.default)) for p in s.params]
-        fwd = _sig_text([("x", None)], kw)
+        fwd = _sig_text([("x", None)], kw + FUSED_KW)
         bwd = _sig_text([("grad_output", None), ("x", "None" if s.grad_from_output else None)],
-                        kw + ([("y", "None")] if s.grad_from_output else []))
+                        kw + ([("y", "None")] if s.grad_from_output else []) + FUSED_KW)
         L.append(f"| `{s.name}({fwd})` | {esc(s.formula)} | `{s.name}_backward({bwd})` | "
                  f"{'yes' if s.grad_from_output else ''} | gradient w.r.t. x (x's shape) |")
     defs = {**_python_defs(PKG / "_axis_api.py", _module_all(PKG / "_axis_api.py")),

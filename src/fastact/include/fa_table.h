@@ -12,6 +12,11 @@
 
 typedef void (*fa_unary_fn)(const void *x, void *y, ptrdiff_t n, const double *p);
 typedef void (*fa_binary_fn)(const void *g, const void *x, void *out, ptrdiff_t n, const double *p);
+/* the fused pre-activation: t[i] = x[i] * s[j] + b[j], j = (start + i) % period,
+ * the product and the sum rounded apart (no FMA); s or b NULL: left out.  t
+ * may be x (in place). */
+typedef void (*fa_pre_fn)(const void *x, void *t, ptrdiff_t n, const void *s, const void *b,
+                          ptrdiff_t period, ptrdiff_t start);
 
 typedef struct {
     int n;                       /* number of kernels */
@@ -19,6 +24,7 @@ typedef struct {
     const fa_unary_fn *fwd;      /* 2n entries */
     const fa_binary_fn *bx;      /* 2n entries: g * f'(x) */
     const fa_binary_fn *by;      /* 2n entries: g * f'(x) from y; NULL if none */
+    const fa_pre_fn *pre;        /* 2 entries (float32, float64): x * s + b */
     const char *isa;             /* the level this module was built for */
 } fa_table;
 

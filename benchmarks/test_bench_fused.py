@@ -1,0 +1,45 @@
+"""The fused pre-activation (pytest-benchmark): gelu(x, bias=b) against
+gelu(x) alone and against the two-pass gelu(x + b) of fastact and torch,
+float32 (4096, 4096), forward and backward, 1 and 2 threads.  The cases
+come from fused_bias.py (the script that prints the medians and ratios).
+
+    pytest benchmarks/test_bench_fused.py --benchmark-group-by=group
+
+No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import fused_bias
+
+SHAPE = (4096, 4096)
+_CACHE: dict = {}
+
+
+def _cases(direction):
+    if direction not in _CACHE:
+        _CACHE.clear()
+        _CACHE[direction] = fused_bias.cases(*SHAPE, direction)
+    return _CACHE[direction]
+
+
+@pytest.mark.parametrize("case", range(4), ids=["alone", "fused", "two-pass", "torch"])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_fused_bias(benchmark, direction, threads, case):
+    import fastact as fa
+
+    fns = _cases(direction)
+    if case >= len(fns):
+        pytest.skip("torch is not installed")
+    label = list(fns)[case]
+    prev = fa.get_num_threads()
+    fused_bias.set_threads(threads)
+    try:
+        benchmark.group = f"fused bias, {direction}, {threads} thread(s)"
+        benchmark.extra_info["case"] = label
+        benchmark.pedantic(fns[label], rounds=7, warmup_rounds=1)
+    finally:
+        fused_bias.set_threads(prev)
