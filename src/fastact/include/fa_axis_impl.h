@@ -970,24 +970,32 @@ static inline void FN(fa_ax_moff)(const fa_ax_mask *mk, ptrdiff_t r, ptrdiff_t *
 
 /* lz[i] = x[i] sc + b[i], or -inf where masked; with gm: gm[i] = g[i], or 0
  * where masked; with mf: mf[i] = 1 where masked, else 0.  Returns 1 when
- * some entry is not masked.  hb, hw: b, w given, contiguous (constants
- * after inlining). */
+ * some entry is not masked.  Without g, *mn and *mx receive the min and max
+ * of the logits (ignoring NaN, as fa_ax_rminmax).  hb, hw: b, w given,
+ * contiguous (constants after inlining). */
 static inline int FN(fa_ax_mlogits_k)(const FA_T *x, const FA_T *b, const unsigned char *w,
                                       const FA_T *g, FA_T *lz, FA_T *gm, unsigned char *mf,
-                                      ptrdiff_t n, FA_T sc, const int hb, const int hw)
+                                      ptrdiff_t n, FA_T sc, FA_T *mn, FA_T *mx, const int hb,
+                                      const int hw)
 {
     const FA_T ninf = -(FA_T)INFINITY;
     int live = 0;
     if (!g) {
-        FA_AX_PRAGMA(omp simd reduction(|:live))
+        FA_T lo = (FA_T)INFINITY, hi = ninf;
+        FA_AX_PRAGMA(omp simd reduction(|:live) reduction(min:lo) reduction(max:hi))
         for (ptrdiff_t i = 0; i < n; i++) {
             FA_T v = x[i] * sc;
             int keep = 1;
             if (hb) { v = v + b[i]; keep = b[i] != ninf; }
             if (hw) keep &= w[i] != 0;
-            lz[i] = keep ? v : ninf;
+            v = keep ? v : ninf;
+            lz[i] = v;
+            hi = v > hi ? v : hi;
+            lo = v < lo ? v : lo;
             live |= keep;
         }
+        *mn = lo;
+        *mx = hi;
         return live;
     }
     for (ptrdiff_t i = 0; i < n; i++) {
@@ -1003,9 +1011,10 @@ static inline int FN(fa_ax_mlogits_k)(const FA_T *x, const FA_T *b, const unsign
     return live;
 }
 
-/* the same for row r, any strides along the row */
+/* the same for row r, any strides along the row (mn, mx: without g) */
 static int FN(fa_ax_mlogits)(const fa_ax_mask *mk, ptrdiff_t r, const FA_T *x, const FA_T *g,
-                             FA_T *lz, FA_T *gm, unsigned char *mf, ptrdiff_t n)
+                             FA_T *lz, FA_T *gm, unsigned char *mf, ptrdiff_t n, FA_T *mn,
+                             FA_T *mx)
 {
     ptrdiff_t bo, wo;
     FN(fa_ax_moff)(mk, r, &bo, &wo);
@@ -1013,10 +1022,10 @@ static int FN(fa_ax_mlogits)(const fa_ax_mask *mk, ptrdiff_t r, const FA_T *x, c
     const unsigned char *w = mk->where ? mk->where + wo : NULL;
     FA_T sc = (FA_T)mk->scale;
     if ((!b || mk->bsn == 1) && (!w || mk->wsn == 1)) {
-        if (b && w) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, 1, 1);
-        if (b) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, 1, 0);
-        if (w) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, 0, 1);
-        return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, 0, 0);
+        if (b && w) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, 1, 1);
+        if (b) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, 1, 0);
+        if (w) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, 0, 1);
+        return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, 0, 0);
     }
     const FA_T ninf = -(FA_T)INFINITY;
     int live = 0;
@@ -1030,7 +1039,29 @@ static int FN(fa_ax_mlogits)(const fa_ax_mask *mk, ptrdiff_t r, const FA_T *x, c
         if (mf) mf[i] = (unsigned char)!keep;
         live |= keep;
     }
+    if (!g) FN(fa_ax_rminmax)(lz, n, FA_C(1.0), mn, mx);
     return live;
+}
+
+/* softmax (0) or log_softmax (1) of a short row of logits whose min and
+ * max are mn, mx, in place: the arithmetic of fa_ax_softmax_short and
+ * fa_ax_log_softmax_short (their row code when the max is not finite) */
+static inline void FN(fa_ax_mshort)(FA_T *o, ptrdiff_t n, FA_T mn, FA_T mx, int kind)
+{
+    if (!(mx > -(FA_T)INFINITY && mx < (FA_T)INFINITY)) {
+        if (kind == 0) FN(fa_ax_softmax_row)(o, o, n, FA_C(1.0));
+        else FN(fa_ax_log_softmax_row)(o, o, n, FA_C(1.0));
+        return;
+    }
+    int fast = mn - mx >= FA_AX_XLO;
+    if (kind == 0) {
+        FA_T sf = (FA_T)FN(fa_ax_expsumw)(o, o, n, FA_C(1.0), mx, fast);
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = o[i] / sf;
+        return;
+    }
+    FA_T buf[FA_AX_BLK];
+    FA_T ls = (FA_T)FN(fa_ax_logsum)(FN(fa_ax_expsumw)(o, buf, n, FA_C(1.0), mx, fast));
+    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = (o[i] - mx) - ls;
 }
 
 /* softmax (0) or log_softmax (1) of nr rows in place (the row code above) */
@@ -1089,13 +1120,26 @@ static void FN(fa_ax_masked)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1, int
         ptrdiff_t nr = i1 - r0 < gz ? i1 - r0 : gz;
         FA_T *o = out + r0 * n;
         int live[FA_AX_GRP];
+        FA_T mn, mx;
+        if (!bwd && kind != 2 && n <= FA_AX_BLK) {
+            /* one row at a time: logits, min and max in one loop, then the
+             * exponentials while the row is in L1 */
+            for (ptrdiff_t k = 0; k < nr; k++) {
+                FA_T *ok = o + k * n;
+                int lv = FN(fa_ax_mlogits)(mk, r0 + k, x + (r0 + k) * n, NULL, ok, NULL, NULL, n,
+                                           &mn, &mx);
+                if (!lv) FN(fa_ax_mfill)(ok, n, kind == 0 ? FA_C(0.0) : ninf);
+                else FN(fa_ax_mshort)(ok, n, mn, mx, kind);
+            }
+            continue;
+        }
         for (ptrdiff_t k = 0; k < nr; k++) {
             ptrdiff_t r = r0 + k;
             int gm = bwd && kind != 2;
             live[k] = FN(fa_ax_mlogits)(mk, r, x + r * n, gm ? g + r * n : NULL,
                                         (kind == 2 && !bwd) ? zs + k * n : o + k * n,
                                         gm ? zs + k * n : NULL,
-                                        gm && kind == 1 ? fs + k * n : NULL, n);
+                                        gm && kind == 1 ? fs + k * n : NULL, n, &mn, &mx);
         }
         if (!bwd) {
             if (kind == 2) {
