@@ -20,12 +20,22 @@ from fastact._fastact_pool cimport run as pool_run
 from fastact._fast cimport fast_in, dims_equal, out_fits, disjoint_or_same
 
 cdef extern from "fa_axis_table.h":
+    int FA_AX_MAXD
+    ctypedef struct fa_ax_mask:
+        const void *bias
+        const unsigned char *where
+        double scale
+        Py_ssize_t bsn, wsn, nd
+        Py_ssize_t dim[64]
+        Py_ssize_t bst[64]
+        Py_ssize_t wst[64]
     ctypedef struct fa_ax_job:
         const void *x
         const void *g
         void *out
         Py_ssize_t outer, n, inner, cols, W
         double sg
+        const fa_ax_mask *mk
     ctypedef void (*fa_ax_fn)(const fa_ax_job *j, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil
     ctypedef struct fa_ax_table:
         int nops
@@ -120,6 +130,7 @@ cdef void _job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, voi
     c.job.n = n
     c.job.inner = inner
     c.job.sg = sg
+    c.job.mk = NULL
     c.job.cols = 0
     if op >= FA_AX_GLU:
         c.job.cols = (n // 2) * inner
@@ -139,6 +150,52 @@ cdef void _run_job(int op, bint d, Py_ssize_t isz, const void *x, const void *g,
                    Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg) noexcept:
     with nogil:
         _job(op, d, isz, x, g, out, outer, n, inner, sg)
+
+
+# ------------------------------------------------- scale, bias, where
+
+def run_masked(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer,
+               Py_ssize_t n, double scale, object bias, Py_ssize_t bsn, object where,
+               Py_ssize_t wsn, tuple dims, tuple bst, tuple wst):
+    """Run a *_m / *_mb op (fa_axis_table.h, fa_ax_mask) over C-contiguous
+    (outer, n) rows of x (and g: like x, or (outer,) for logsumexp_mb; out:
+    like x, or (outer,) for logsumexp_m).  bias (of x's dtype) and where
+    (bool) are arrays whose rows the strides select: element strides bsn and
+    bst (bias), byte strides wsn and wst (where), over the outer dims `dims`
+    (coalesced, their product outer).  Nothing is checked here."""
+    if _tab == NULL:
+        raise RuntimeError("fastact: along-axis kernels not installed")
+    cdef fa_ax_mask mk
+    cdef ax_ctx c
+    cdef Py_ssize_t i, nd = len(dims)
+    if nd > FA_AX_MAXD:
+        raise ValueError("fastact: too many dimensions")
+    mk.bias = NULL if bias is None else cnp.PyArray_DATA(<cnp.ndarray>bias)
+    mk.where = NULL
+    if where is not None:
+        mk.where = <unsigned char *>cnp.PyArray_DATA(<cnp.ndarray>where)
+    mk.scale = scale
+    mk.bsn = bsn
+    mk.wsn = wsn
+    mk.nd = nd
+    for i in range(nd):
+        mk.dim[i] = dims[i]
+        mk.bst[i] = bst[i]
+        mk.wst[i] = wst[i]
+    c.f = _tab.fns[2 * op + (cnp.PyArray_TYPE(x) == cnp.NPY_DOUBLE)]
+    c.job.x = cnp.PyArray_DATA(x)
+    c.job.g = NULL if g is None else cnp.PyArray_DATA(<cnp.ndarray>g)
+    c.job.out = cnp.PyArray_DATA(out)
+    c.job.outer = outer
+    c.job.n = n
+    c.job.inner = 1
+    c.job.cols = 0
+    c.job.W = 1
+    c.job.sg = 1.0
+    c.job.mk = &mk
+    if outer > 0 and n > 0:
+        with nogil:
+            pool_run(_ax_items, &c, outer, outer * n, GRAIN, MIN_BLOCK)
 
 
 # ------------------------------------------------------------ fast path

@@ -16,6 +16,9 @@ maxout, sparsemax and softmax_jacobian are written with NumPy on the same
 
 from __future__ import annotations
 
+import math
+
+import math
 
 import numpy as np
 
@@ -111,25 +114,54 @@ def _softmax_like(fname, op, x, axis, out, sg=1.0):
     return v.finish(t, out, res)
 
 
-def softmax(x, axis=-1, *, out=None):
-    """softmax(x, axis=-1, *, out=None)
+_MASK_DOC = """
+    scale (a scalar), bias (broadcast against x) and where (boolean,
+    broadcast against x) make the logits x * scale + bias, fused in the
+    row kernel; entries where=False or bias=-inf are masked (left out,
+    whatever x is there).  A fully masked row gives {full}."""
+
+
+def softmax(x, axis=-1, *, scale=None, bias=None, where=None, dtype=None, out=None):
+    """softmax(x, axis=-1, *, scale=None, bias=None, where=None, dtype=None, out=None)
 
     exp(x - max) / sum(exp(x - max)) along `axis` (max-shifted: finite for
     any finite input).  -inf entries get 0; a row of only -inf, a row with
-    +inf or a row with NaN gives NaN (as torch)."""
-    return _softmax_like("softmax", "softmax", x, axis, out)
+    +inf or a row with NaN gives NaN (as torch).  dtype: x is converted to
+    it first, and the result has it (float16 input, float32 result)."""
+    if scale is None and bias is None and where is None:
+        if dtype is not None:
+            x = _with_dtype("softmax", x, dtype)
+        return _softmax_like("softmax", "softmax", x, axis, out)
+    return _masked_forward("softmax", "softmax", x, axis, out, 1.0, scale, bias, where, dtype)
 
 
-def softmin(x, axis=-1, *, out=None):
-    """softmin(x, axis=-1, *, out=None) = softmax(-x, axis)."""
-    return _softmax_like("softmin", "softmax", x, axis, out, sg=-1.0)
+def softmin(x, axis=-1, *, scale=None, bias=None, where=None, dtype=None, out=None):
+    """softmin(x, axis=-1, *, scale=None, bias=None, where=None, dtype=None, out=None)
+
+    softmax(-x, axis); with scale and bias: softmax(-x * scale + bias) (the
+    bias, a mask, is added after the sign)."""
+    if scale is None and bias is None and where is None:
+        if dtype is not None:
+            x = _with_dtype("softmin", x, dtype)
+        return _softmax_like("softmin", "softmax", x, axis, out, sg=-1.0)
+    return _masked_forward("softmin", "softmax", x, axis, out, -1.0, scale, bias, where, dtype)
 
 
-def log_softmax(x, axis=-1, *, out=None):
-    """log_softmax(x, axis=-1, *, out=None)
+def log_softmax(x, axis=-1, *, scale=None, bias=None, where=None, dtype=None, out=None):
+    """log_softmax(x, axis=-1, *, scale=None, bias=None, where=None, dtype=None, out=None)
 
     (x - max) - log(sum(exp(x - max))) along `axis`, in that order."""
-    return _softmax_like("log_softmax", "log_softmax", x, axis, out)
+    if scale is None and bias is None and where is None:
+        if dtype is not None:
+            x = _with_dtype("log_softmax", x, dtype)
+        return _softmax_like("log_softmax", "log_softmax", x, axis, out)
+    return _masked_forward("log_softmax", "log_softmax", x, axis, out, 1.0, scale, bias, where,
+                           dtype)
+
+
+softmax.__doc__ += _MASK_DOC.format(full="zeros")
+softmin.__doc__ += _MASK_DOC.format(full="zeros")
+log_softmax.__doc__ += _MASK_DOC.format(full="-inf")
 
 
 def _softmax_like_backward(fname, op, g, x, y, axis, out, sg=1.0):
@@ -152,39 +184,72 @@ def _softmax_like_backward(fname, op, g, x, y, axis, out, sg=1.0):
     return v.finish(t, out, res)
 
 
-def softmax_backward(grad_output, x=None, axis=-1, *, y=None, out=None):
-    """softmax_backward(grad_output, x, axis=-1, *, y=None, out=None)
+_MASK_BWD_DOC = """
+    With scale=, bias=, where= (those of the forward): the gradient with
+    respect to x, so scale times the gradient with respect to the logits
+    z = x * scale + bias; 0 at masked entries and on fully masked rows.
+    The gradient with respect to bias is that with respect to z: this
+    result divided by scale (or the result of scale=1), summed over the
+    axes that bias broadcasts along."""
+
+
+def softmax_backward(grad_output, x=None, axis=-1, *, y=None, scale=None, bias=None,
+                     where=None, out=None):
+    """softmax_backward(grad_output, x, axis=-1, *, y=None, scale=None, bias=None, where=None, out=None)
 
     y * (grad_output - sum(grad_output * y)), y = softmax(x, axis); pass
     either x or y= (the forward output)."""
-    return _softmax_like_backward("softmax_backward", "softmax", grad_output, x, y, axis, out)
+    if scale is None and bias is None and where is None:
+        return _softmax_like_backward("softmax_backward", "softmax", grad_output, x, y, axis,
+                                      out)
+    return _masked_backward("softmax_backward", "softmax", grad_output, x, y, axis, out, 1.0,
+                            scale, bias, where)
 
 
-def softmin_backward(grad_output, x=None, axis=-1, *, y=None, out=None):
-    """softmin_backward(grad_output, x, axis=-1, *, y=None, out=None)
+def softmin_backward(grad_output, x=None, axis=-1, *, y=None, scale=None, bias=None,
+                     where=None, out=None):
+    """softmin_backward(grad_output, x, axis=-1, *, y=None, scale=None, bias=None, where=None, out=None)
 
     -y * (grad_output - sum(grad_output * y)), y = softmin(x, axis); pass
     either x or y= (the forward output)."""
-    return _softmax_like_backward("softmin_backward", "softmax", grad_output, x, y, axis, out,
-                                  sg=-1.0)
+    if scale is None and bias is None and where is None:
+        return _softmax_like_backward("softmin_backward", "softmax", grad_output, x, y, axis,
+                                      out, sg=-1.0)
+    return _masked_backward("softmin_backward", "softmax", grad_output, x, y, axis, out, -1.0,
+                            scale, bias, where)
 
 
-def log_softmax_backward(grad_output, x=None, axis=-1, *, y=None, out=None):
-    """log_softmax_backward(grad_output, x, axis=-1, *, y=None, out=None)
+def log_softmax_backward(grad_output, x=None, axis=-1, *, y=None, scale=None, bias=None,
+                         where=None, out=None):
+    """log_softmax_backward(grad_output, x, axis=-1, *, y=None, scale=None, bias=None, where=None, out=None)
 
     grad_output - softmax(x) * sum(grad_output) (= grad_output at -inf
     entries); pass either x or y= (the forward output, then exp(y) is the
     softmax)."""
-    return _softmax_like_backward("log_softmax_backward", "log_softmax", grad_output, x, y,
-                                  axis, out)
+    if scale is None and bias is None and where is None:
+        return _softmax_like_backward("log_softmax_backward", "log_softmax", grad_output, x, y,
+                                      axis, out)
+    return _masked_backward("log_softmax_backward", "log_softmax", grad_output, x, y, axis, out,
+                            1.0, scale, bias, where)
 
 
-def logsumexp(x, axis=-1, *, out=None):
-    """logsumexp(x, axis=-1, *, out=None)
+softmax_backward.__doc__ += _MASK_BWD_DOC
+softmin_backward.__doc__ += _MASK_BWD_DOC
+log_softmax_backward.__doc__ += _MASK_BWD_DOC
 
-    max + log(sum(exp(x - max))) along `axis`, which is removed.  -inf for
-    a row of only -inf and for an axis of length 0; +inf when a row holds
-    +inf; NaN when it holds NaN."""
+
+def logsumexp(x, axis=-1, *, scale=None, bias=None, where=None, b=None, keepdims=False,
+              out=None):
+    """logsumexp(x, axis=-1, *, scale=None, bias=None, where=None, b=None, keepdims=False, out=None)
+
+    max + log(sum(exp(x - max))) along `axis`, which is removed (kept with
+    length 1 with keepdims=True).  -inf for a row of only -inf and for an
+    axis of length 0; +inf when a row holds +inf; NaN when it holds NaN.
+    b: SciPy's weights, log(sum(b * exp(x))), broadcast against x; b >= 0
+    (a negative entry is a ValueError), an entry with b = 0 is masked."""
+    if scale is not None or bias is not None or where is not None or b is not None or keepdims:
+        return _masked_forward("logsumexp", "logsumexp", x, axis, out, 1.0, scale, bias, where,
+                               b=b, keepdims=keepdims)
     fname = "logsumexp"
     if _containers.is_container(x):
         return _contained(fname, (x,), axis, out)
@@ -203,12 +268,17 @@ def logsumexp(x, axis=-1, *, out=None):
     return r[()] if (out is None and r.ndim == 0) else r
 
 
-def logsumexp_backward(grad_output, x, axis=-1, *, out=None):
-    """logsumexp_backward(grad_output, x, axis=-1, *, out=None)
+def logsumexp_backward(grad_output, x, axis=-1, *, scale=None, bias=None, where=None, b=None,
+                       keepdims=False, out=None):
+    """logsumexp_backward(grad_output, x, axis=-1, *, scale=None, bias=None, where=None, b=None, keepdims=False, out=None)
 
-    grad_output (of logsumexp's shape, the axis removed) times softmax(x)
-    along `axis`.  A row of only -inf (logsumexp constant -inf) gets 0
-    (torch gives NaN there)."""
+    grad_output (of logsumexp's shape, the axis removed, or kept with
+    length 1 with keepdims=True) times softmax(x) along `axis`.  A row of
+    only -inf (logsumexp constant -inf) gets 0 (torch gives NaN there).
+    With b: times b * exp(x - logsumexp) instead."""
+    if scale is not None or bias is not None or where is not None or b is not None or keepdims:
+        return _masked_backward("logsumexp_backward", "logsumexp", grad_output, x, None, axis,
+                                out, 1.0, scale, bias, where, b=b, keepdims=keepdims)
     fname = "logsumexp_backward"
     if _containers.is_container(grad_output, x):
         return _contained(fname, (grad_output, x), axis, out)
@@ -223,6 +293,242 @@ def logsumexp_backward(grad_output, x, axis=-1, *, out=None):
     if a.size:
         _run("logsumexp_b", v, v.base, gb, t)
     return v.finish(t, out, res)
+
+
+# ------------------------------------------ scale, bias, where, b, dtype
+#
+# softmax, log_softmax, softmin and logsumexp (and their backward) with
+# scale=, bias=, where= (logsumexp also b= and keepdims=).  One path: x in
+# its computation dtype as C-contiguous rows with the axis last (a copy
+# only where x is not already that), the bias and where as strided views
+# broadcast against x (never grown), and the fused row kernels (the *_m and
+# *_mb ops of include/fa_axis_impl.h).  A fully masked row (every entry
+# where=False or bias=-inf) gives 0 (softmax, softmin, every gradient) or
+# -inf (log_softmax, logsumexp).
+
+def _dtype_arg(fname, dtype):
+    """the result dtype of dtype= (float16, float32 or float64)"""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"{fname}(): dtype={dtype!r} is not a dtype: {e}") from None
+    if dt.kind != "f" or dt.itemsize not in (2, 4, 8):
+        raise TypeError(f"{fname}(): dtype must be float16, float32 or float64, got {dt}")
+    return dt.newbyteorder("=")
+
+
+def _with_dtype(fname, x, dtype):
+    """x converted to dtype= before the function (torch's rule)"""
+    a = _arrays.as_array(x, fname, "x")
+    _arrays.dtypes(a.dtype, fname, "x")
+    dt = _dtype_arg(fname, dtype)
+    with _arrays.overflow_ok(a.dtype, dt):
+        return a.astype(dt, copy=False)
+
+
+def _scale_arg(fname, scale, comp, sg):
+    """sg * scale, scale rounded to the computation dtype"""
+    if scale is None:
+        return float(sg)
+    s = scale
+    if isinstance(s, np.ndarray):
+        if s.ndim:
+            raise ValueError(f"{fname}(): scale must be a scalar (a Python or NumPy number, "
+                             f"or a 0-d array), got an array of shape {s.shape}; for a factor "
+                             f"per entry multiply x first")
+        s = s[()]
+    if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, float, np.integer,
+                                                             np.floating)):
+        raise TypeError(f"{fname}(): scale must be a real number, got {type(scale).__name__}")
+    try:
+        v = float(s)
+    except OverflowError:
+        raise ValueError(f"{fname}(): scale={s} is too large for a float") from None
+    with np.errstate(over="ignore"):
+        return sg * float(comp.type(v))
+
+
+def _operand(fname, name, arr, shape, comp):
+    """(the argument as an array, the array the kernel reads): bias and b
+    in the computation dtype, where boolean; broadcastable to x's shape"""
+    a = _arrays.as_array(arr, fname, name)
+    if name == "where":
+        if a.dtype != np.bool_:
+            raise TypeError(f"{fname}(): where must be a boolean array, got dtype {a.dtype}; "
+                            f"pass a comparison such as mask != 0")
+    else:
+        _arrays.dtypes(a.dtype, fname, name)
+    try:
+        ok = np.broadcast_shapes(a.shape, shape) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{fname}(): {name} has shape {a.shape}, which does not broadcast to "
+                         f"x's shape {tuple(shape)} without growing it")
+    return a, (a if name == "where" else _arrays.native(a, comp))
+
+
+class _Masks:
+    """The checked scale=, bias=, where= (and b=) of one call: sc (the
+    factor of x, softmin's sign in it), bias (computation dtype, log(b)
+    added), where (bool), and `raw` (the arguments as arrays, for the out=
+    overlap checks)."""
+
+    def __init__(self, fname, shape, comp, sg, scale, bias, where, b=None):
+        self.sc = _scale_arg(fname, scale, comp, sg)
+        self.raw = []
+        self.bias = self.where = None
+        if bias is not None:
+            r, self.bias = _operand(fname, "bias", bias, shape, comp)
+            self.raw.append((r, "bias"))
+        if where is not None:
+            r, self.where = _operand(fname, "where", where, shape, comp)
+            self.raw.append((r, "where"))
+        if b is not None:
+            r, bw = _operand(fname, "b", b, shape, comp)
+            self.raw.append((r, "b"))
+            with np.errstate(invalid="ignore"):
+                neg = bool(np.any(bw < 0))
+            if neg:
+                raise ValueError(f"{fname}(): b has negative entries; the sum of b * exp(x) "
+                                 f"may then be negative (SciPy's return_sign), which fastact "
+                                 f"does not support: pass b >= 0")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lb = np.log(bw)
+            self.bias = lb if self.bias is None else np.add(self.bias, lb)
+
+    def masked(self, shape):
+        """where each entry is masked (bool, shape), or None without masks"""
+        if self.bias is None and self.where is None:
+            return None
+        m = np.zeros(shape, bool)
+        if self.bias is not None:
+            m |= self.bias == -np.inf
+        if self.where is not None:
+            m |= ~self.where
+        return m
+
+    def run(self, op, xr, gr, t, ax, shape):
+        """the fused op over the rows xr (x's shape with axis `ax` last)"""
+        nd = len(shape)
+        outer_shape = shape[:ax] + shape[ax + 1:]
+        views = []
+        for arr in (self.bias, self.where):
+            if arr is None:
+                views.append((None, 0, (0,) * (nd - 1)))
+                continue
+            v = np.moveaxis(np.broadcast_to(arr, shape), ax, -1)
+            isz = v.itemsize
+            views.append((v, v.strides[-1] // isz, tuple(s // isz for s in v.strides[:-1])))
+        (bv, bsn, bst), (wv, wsn, wst) = views
+        dims, bs, ws = [], [], []                # the outer dims, coalesced
+        for d, sb, sw in zip(outer_shape, bst, wst):
+            if d == 1:
+                continue
+            if dims and bs[-1] == sb * d and ws[-1] == sw * d:
+                dims[-1] *= d
+                bs[-1], ws[-1] = sb, sw
+            else:
+                dims.append(d)
+                bs.append(sb)
+                ws.append(sw)
+        n = shape[ax]
+        outer = math.prod(outer_shape)
+        _axis.run_masked(_axis.OP[op], xr, gr, t, outer, n, self.sc, bv, bsn, wv, wsn,
+                         tuple(dims), tuple(bs), tuple(ws))
+
+
+def _rows(a, comp, ax):
+    """a in dtype comp as C-contiguous rows along axis ax (moved last)"""
+    return _arrays.dense(np.moveaxis(a, ax, -1), comp, "C")
+
+
+def _row_target(out, shape, comp, ax):
+    """where the kernel writes a result of x's shape, axis ax last"""
+    if (out is not None and ax == len(shape) - 1 and out.dtype == comp
+            and out.flags.c_contiguous and out.flags.aligned):
+        return out
+    return np.empty(shape[:ax] + shape[ax + 1:] + (shape[ax],), comp)
+
+
+def _row_finish(t, out, res, ax):
+    if t is out:
+        return out
+    return _arrays.finish(np.moveaxis(t, -1, ax), out, res, False)
+
+
+def _masked_forward(fname, op, x, axis, out, sg, scale, bias, where, dtype=None, b=None,
+                    keepdims=False):
+    a, comp, res = _input(fname, x)
+    if dtype is not None:
+        res = _dtype_arg(fname, dtype)
+        comp = _arrays.dtypes(res, fname, "dtype")[0]
+    ax = _axis_index(fname, axis, a.ndim)
+    mk = _Masks(fname, a.shape, comp, sg, scale, bias, where, b)
+    if op == "logsumexp":
+        if not isinstance(keepdims, (bool, np.bool_)):
+            raise TypeError(f"{fname}(): keepdims must be a bool, got "
+                            f"{type(keepdims).__name__}")
+        kshape = a.shape[:ax] + a.shape[ax + 1:]
+        rshape = a.shape[:ax] + ((1,) if keepdims else ()) + a.shape[ax + 1:]
+        out = _arrays.check_out(out, rshape, res, fname, ((a, "x"), *mk.raw))
+        t = (out.reshape(kshape) if out is not None and out.dtype == comp
+             and out.flags.c_contiguous and out.flags.aligned else np.empty(kshape, comp))
+        if t.size:
+            if a.shape[ax] == 0:
+                t[...] = -np.inf
+            else:
+                mk.run(op + "_m", _rows(a, comp, ax), None, t, ax, a.shape)
+        r = _arrays.finish(t.reshape(rshape), out, res, False)
+        return r[()] if (out is None and r.ndim == 0) else r
+    out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), *mk.raw))
+    t = _row_target(out, a.shape, comp, ax)
+    if a.size:
+        mk.run(op + "_m", _rows(a, comp, ax), None, t, ax, a.shape)
+    return _row_finish(t, out, res, ax)
+
+
+def _masked_backward(fname, op, g, x, y, axis, out, sg, scale, bias, where, b=None,
+                     keepdims=False):
+    if op == "logsumexp":
+        xv, xname, from_y = x, "x", False
+    else:
+        xv, xname, from_y = _x_or_y(fname, x, y)
+    a, comp, res = _input(fname, xv, xname)
+    ax = _axis_index(fname, axis, a.ndim)
+    mk = _Masks(fname, a.shape, comp, sg, scale, bias, where, b)
+    kshape = a.shape[:ax] + a.shape[ax + 1:]
+    if op == "logsumexp":
+        ga = _grad(fname, g, a.shape[:ax] + ((1,) if keepdims else ()) + a.shape[ax + 1:],
+                   comp, "logsumexp(x)")
+    else:
+        ga = _grad(fname, g, a.shape, comp, xname)
+    out = _arrays.check_out(out, a.shape, res, fname,
+                            ((a, xname), (ga, "grad_output"), *mk.raw))
+    if from_y:
+        # y is 0 (softmax) or -inf (log_softmax) where masked: the kernels
+        # from y, with grad_output 0 at the masked entries
+        m = mk.masked(a.shape)
+        gc = _arrays.native(ga, comp)
+        if m is not None:
+            gc = np.where(m, comp.type(0), gc)
+        v = _arrays.AxisView(a, comp, ax)
+        gb = v.like(gc)
+        t = v.target(None, a.shape)
+        if a.size:
+            _run(op + "_by", v, v.base, gb, t, mk.sc)
+        r = v.finish(t, None, comp)
+        if op == "log_softmax":
+            r = r * comp.type(mk.sc)
+            if m is not None:
+                r[m] = 0
+        return _arrays.finish(r, out, res, False)
+    t = _row_target(out, a.shape, comp, ax)
+    if a.size:
+        gr = (_arrays.dense(ga.reshape(kshape), comp, "C") if op == "logsumexp"
+              else _rows(ga, comp, ax))
+        mk.run(op + "_mb", _rows(a, comp, ax), gr, t, ax, a.shape)
+    return _row_finish(t, out, res, ax)
 
 
 # ----------------------------------------------------------- GLU family

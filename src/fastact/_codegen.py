@@ -215,7 +215,11 @@ def render_family_c(fam: str) -> str:
 # a parameter's type by its name (anything else: Any)
 _ARRAY_PARAMS = ("x", "grad_output", "weight", "y", "scale", "bias")
 _PARAM_TYPES = {"axis": "SupportsIndex", "pieces": "SupportsIndex",
-                "out": "NDArray[Any] | None", "threads": "SupportsIndex | None"}
+                "out": "NDArray[Any] | None", "threads": "SupportsIndex | None",
+                # the softmax family's scale=, bias=, where=, dtype=; logsumexp's b=, keepdims=
+                "scale": "SupportsFloat | None", "bias": "ArrayLike | None",
+                "where": "ArrayLike | None", "b": "ArrayLike | None", "dtype": "DTypeLike",
+                "keepdims": "bool"}
 
 
 def _stub_type(spec_params: dict, name: str, default) -> str:
@@ -303,9 +307,9 @@ def render_stub(spec) -> str:
          "",
          "from collections.abc import Mapping",
          "from contextlib import AbstractContextManager",
-         "from typing import Any, Literal, SupportsIndex",
+         "from typing import Any, Literal, SupportsFloat, SupportsIndex",
          "",
-         "from numpy.typing import ArrayLike, NDArray",
+         "from numpy.typing import ArrayLike, DTypeLike, NDArray",
          "",
          "__version__: str",
          "",

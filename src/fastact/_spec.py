@@ -264,10 +264,13 @@ BY_NAME = {s.name: s for s in SPECS}
 
 # The kernels of the along-axis family, in table order (include/fa_axis_list.h
 # is generated from this): the softmax family and logsumexp (forward,
-# backward from x "_bx" or from y "_by", logsumexp's "_b"), then from "glu" on
+# backward from x "_bx" or from y "_by", logsumexp's "_b"; with scale=, bias=,
+# where=: forward "_m" and backward from x "_mb"), then from "glu" on
 # the elementwise pairs of the GLU family.  softmin runs softmax's ops on -x.
 AXIS_OPS: tuple = ("softmax", "log_softmax", "logsumexp", "softmax_bx", "softmax_by",
                    "log_softmax_bx", "log_softmax_by", "logsumexp_b",
+                   "softmax_m", "log_softmax_m", "logsumexp_m",
+                   "softmax_mb", "log_softmax_mb", "logsumexp_mb",
                    "glu", "glu_b", "swiglu", "swiglu_b", "geglu", "geglu_b", "geglu_tanh",
                    "geglu_tanh_b")
 

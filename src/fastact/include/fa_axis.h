@@ -9,6 +9,7 @@
 #ifndef FASTACT_AXIS_H
 #define FASTACT_AXIS_H
 
+#include <stdlib.h>
 #include "fa_axis_table.h"
 #include "fa_math.h"
 

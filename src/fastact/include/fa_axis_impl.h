@@ -944,6 +944,256 @@ FA_AX_FLAT static void FN(fa_ax_logsumexp_b)(const fa_ax_job *j, ptrdiff_t i0, p
     }
 }
 
+/* ------------------------------------------ scale, bias, where (fused) */
+/* The *_m and *_mb ops (inner == 1): the logits of a group of rows are
+ * written where the row code then reads them (the output rows, or a
+ * scratch buffer for logsumexp), and the row code above runs on them in
+ * place: x and the bias are read once from memory, the logits stay in L1
+ * (a group is ~8 KB; a long row is read back from L2).  Rows with no entry
+ * left (every entry masked) are then set to 0 (softmax, gradients) or
+ * -inf (log_softmax, logsumexp). */
+
+/* the bias and where offsets of row r (see fa_axis_table.h) */
+static inline void FN(fa_ax_moff)(const fa_ax_mask *mk, ptrdiff_t r, ptrdiff_t *bo,
+                                  ptrdiff_t *wo)
+{
+    ptrdiff_t b = 0, w = 0;
+    for (ptrdiff_t d = mk->nd - 1; d >= 0; d--) {
+        ptrdiff_t q = r / mk->dim[d], i = r - q * mk->dim[d];
+        b += i * mk->bst[d];
+        w += i * mk->wst[d];
+        r = q;
+    }
+    *bo = b;
+    *wo = w;
+}
+
+/* lz[i] = x[i] sc + b[i], or -inf where masked; with gm: gm[i] = g[i], or 0
+ * where masked; with mf: mf[i] = 1 where masked, else 0.  Returns 1 when
+ * some entry is not masked.  Without g, *mn and *mx receive the min and max
+ * of the logits (ignoring NaN, as fa_ax_rminmax).  hb, hw: b, w given,
+ * contiguous (constants after inlining). */
+static inline int FN(fa_ax_mlogits_k)(const FA_T *x, const FA_T *b, const unsigned char *w,
+                                      const FA_T *g, FA_T *lz, FA_T *gm, unsigned char *mf,
+                                      ptrdiff_t n, FA_T sc, FA_T *mn, FA_T *mx, const int hb,
+                                      const int hw)
+{
+    const FA_T ninf = -(FA_T)INFINITY;
+    int live = 0;
+    if (!g) {
+        FA_T lo = (FA_T)INFINITY, hi = ninf;
+        FA_AX_PRAGMA(omp simd reduction(|:live) reduction(min:lo) reduction(max:hi))
+        for (ptrdiff_t i = 0; i < n; i++) {
+            FA_T v = x[i] * sc;
+            int keep = 1;
+            if (hb) { v = v + b[i]; keep = b[i] != ninf; }
+            if (hw) keep &= w[i] != 0;
+            v = keep ? v : ninf;
+            lz[i] = v;
+            hi = v > hi ? v : hi;
+            lo = v < lo ? v : lo;
+            live |= keep;
+        }
+        *mn = lo;
+        *mx = hi;
+        return live;
+    }
+    for (ptrdiff_t i = 0; i < n; i++) {
+        FA_T v = x[i] * sc;
+        int keep = 1;
+        if (hb) { v = v + b[i]; keep = b[i] != ninf; }
+        if (hw) keep &= w[i] != 0;
+        lz[i] = keep ? v : ninf;
+        gm[i] = keep ? g[i] : FA_C(0.0);
+        if (mf) mf[i] = (unsigned char)!keep;
+        live |= keep;
+    }
+    return live;
+}
+
+/* the same for row r, any strides along the row (mn, mx: without g) */
+static int FN(fa_ax_mlogits)(const fa_ax_mask *mk, ptrdiff_t r, const FA_T *x, const FA_T *g,
+                             FA_T *lz, FA_T *gm, unsigned char *mf, ptrdiff_t n, FA_T *mn,
+                             FA_T *mx)
+{
+    ptrdiff_t bo, wo;
+    FN(fa_ax_moff)(mk, r, &bo, &wo);
+    const FA_T *b = mk->bias ? (const FA_T *)mk->bias + bo : NULL;
+    const unsigned char *w = mk->where ? mk->where + wo : NULL;
+    FA_T sc = (FA_T)mk->scale;
+    if ((!b || mk->bsn == 1) && (!w || mk->wsn == 1)) {
+        if (b && w) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, 1, 1);
+        if (b) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, 1, 0);
+        if (w) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, 0, 1);
+        return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, 0, 0);
+    }
+    const FA_T ninf = -(FA_T)INFINITY;
+    int live = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        FA_T v = x[i] * sc;
+        int keep = 1;
+        if (b) { FA_T bv = b[i * mk->bsn]; v = v + bv; keep = bv != ninf; }
+        if (w) keep &= w[i * mk->wsn] != 0;
+        lz[i] = keep ? v : ninf;
+        if (g) gm[i] = keep ? g[i] : FA_C(0.0);
+        if (mf) mf[i] = (unsigned char)!keep;
+        live |= keep;
+    }
+    if (!g) FN(fa_ax_rminmax)(lz, n, FA_C(1.0), mn, mx);
+    return live;
+}
+
+/* softmax (0) or log_softmax (1) of a short row of logits whose min and
+ * max are mn, mx, in place: the arithmetic of fa_ax_softmax_short and
+ * fa_ax_log_softmax_short (their row code when the max is not finite) */
+static inline void FN(fa_ax_mshort)(FA_T *o, ptrdiff_t n, FA_T mn, FA_T mx, int kind)
+{
+    if (!(mx > -(FA_T)INFINITY && mx < (FA_T)INFINITY)) {
+        if (kind == 0) FN(fa_ax_softmax_row)(o, o, n, FA_C(1.0));
+        else FN(fa_ax_log_softmax_row)(o, o, n, FA_C(1.0));
+        return;
+    }
+    int fast = mn - mx >= FA_AX_XLO;
+    if (kind == 0) {
+        FA_T sf = (FA_T)FN(fa_ax_expsumw)(o, o, n, FA_C(1.0), mx, fast);
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = o[i] / sf;
+        return;
+    }
+    FA_T buf[FA_AX_BLK];
+    FA_T ls = (FA_T)FN(fa_ax_logsum)(FN(fa_ax_expsumw)(o, buf, n, FA_C(1.0), mx, fast));
+    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = (o[i] - mx) - ls;
+}
+
+/* softmax (0) or log_softmax (1) of nr rows in place (the row code above) */
+static inline void FN(fa_ax_mrows)(FA_T *o, ptrdiff_t n, ptrdiff_t nr, int kind)
+{
+    if (n <= FA_AX_BLK) {
+        if (kind == 0) FN(fa_ax_softmax_short)(o, o, n, nr, FA_C(1.0));
+        else FN(fa_ax_log_softmax_short)(o, o, n, nr, FA_C(1.0));
+        return;
+    }
+    for (ptrdiff_t r = 0; r < nr; r++) {
+        if (kind == 0) FN(fa_ax_softmax_row)(o + r * n, o + r * n, n, FA_C(1.0));
+        else FN(fa_ax_log_softmax_row)(o + r * n, o + r * n, n, FA_C(1.0));
+    }
+}
+
+static inline void FN(fa_ax_mfill)(FA_T *o, ptrdiff_t n, FA_T v)
+{
+    for (ptrdiff_t i = 0; i < n; i++) o[i] = v;
+}
+
+/* kind 0 softmax (softmin: scale < 0), 1 log_softmax, 2 logsumexp; bwd:
+ * the gradient with respect to x (g: grad_output, (outer,) for
+ * logsumexp), = scale times the gradient with respect to the logits, 0 at
+ * masked entries */
+static void FN(fa_ax_masked)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1, int kind, int bwd)
+{
+    const fa_ax_mask *mk = j->mk;
+    const FA_T *x = (const FA_T *)j->x, *g = (const FA_T *)j->g;
+    FA_T *out = (FA_T *)j->out;
+    FA_T sc = (FA_T)mk->scale;
+    const FA_T ninf = -(FA_T)INFINITY;
+    ptrdiff_t n = j->n;
+    ptrdiff_t gz = n <= FA_AX_BLK ? FN(fa_ax_grp)(n) : 1;
+    /* scratch: logsumexp's logits, or the backward's masked grad_output
+     * (and log_softmax's masked flags) */
+    int scr = (kind == 2 && !bwd) || (bwd && kind != 2);
+    FA_T sbuf[8192 / sizeof(FA_T)];
+    unsigned char fbuf[8192 / sizeof(FA_T)];
+    FA_T *zs = sbuf;
+    unsigned char *fs = fbuf;
+    void *heap = NULL;
+    if (scr && gz * n > (ptrdiff_t)(8192 / sizeof(FA_T))) {
+        heap = malloc((size_t)(gz * n) * (sizeof(FA_T) + 1));
+        if (!heap) {              /* no memory: NaN rather than garbage */
+            for (ptrdiff_t r = i0; r < i1; r++) {
+                if (kind == 2 && !bwd) out[r] = (FA_T)NAN;
+                else FN(fa_ax_mfill)(out + r * n, n, (FA_T)NAN);
+            }
+            return;
+        }
+        zs = (FA_T *)heap;
+        fs = (unsigned char *)(zs + gz * n);
+    }
+    for (ptrdiff_t r0 = i0; r0 < i1; r0 += gz) {
+        ptrdiff_t nr = i1 - r0 < gz ? i1 - r0 : gz;
+        FA_T *o = out + r0 * n;
+        int live[FA_AX_GRP];
+        FA_T mn, mx;
+        if (!bwd && kind != 2 && n <= FA_AX_BLK) {
+            /* one row at a time: logits, min and max in one loop, then the
+             * exponentials while the row is in L1 */
+            for (ptrdiff_t k = 0; k < nr; k++) {
+                FA_T *ok = o + k * n;
+                int lv = FN(fa_ax_mlogits)(mk, r0 + k, x + (r0 + k) * n, NULL, ok, NULL, NULL, n,
+                                           &mn, &mx);
+                if (!lv) FN(fa_ax_mfill)(ok, n, kind == 0 ? FA_C(0.0) : ninf);
+                else FN(fa_ax_mshort)(ok, n, mn, mx, kind);
+            }
+            continue;
+        }
+        for (ptrdiff_t k = 0; k < nr; k++) {
+            ptrdiff_t r = r0 + k;
+            int gm = bwd && kind != 2;
+            live[k] = FN(fa_ax_mlogits)(mk, r, x + r * n, gm ? g + r * n : NULL,
+                                        (kind == 2 && !bwd) ? zs + k * n : o + k * n,
+                                        gm ? zs + k * n : NULL,
+                                        gm && kind == 1 ? fs + k * n : NULL, n, &mn, &mx);
+        }
+        if (!bwd) {
+            if (kind == 2) {
+                if (n <= FA_AX_BLK) FN(fa_ax_logsumexp_short)(zs, out + r0, n, nr);
+                else out[r0] = FN(fa_ax_logsumexp_row)(zs, n);
+                for (ptrdiff_t k = 0; k < nr; k++) if (!live[k]) out[r0 + k] = ninf;
+                continue;
+            }
+            FN(fa_ax_mrows)(o, n, nr, kind);
+            for (ptrdiff_t k = 0; k < nr; k++)
+                if (!live[k]) FN(fa_ax_mfill)(o + k * n, n, kind == 0 ? FA_C(0.0) : ninf);
+            continue;
+        }
+        if (kind == 1) {
+            for (ptrdiff_t k = 0; k < nr; k++) {
+                FA_T *ok = o + k * n;
+                const unsigned char *mf = fs + k * n;
+                FN(fa_ax_log_softmax_bx_row)(zs + k * n, ok, ok, n);
+                FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) ok[i] = mf[i] ? FA_C(0.0) : sc * ok[i];
+            }
+            continue;
+        }
+        /* softmax and logsumexp: y = softmax of the logits, in place */
+        FN(fa_ax_mrows)(o, n, nr, 0);
+        for (ptrdiff_t k = 0; k < nr; k++)
+            if (!live[k]) FN(fa_ax_mfill)(o + k * n, n, FA_C(0.0));
+        if (kind == 0) {
+            if (n <= FA_AX_BLK) FN(fa_ax_softmax_by_short)(zs, o, o, n, nr, sc);
+            else FN(fa_ax_softmax_by_row)(zs, o, o, n, sc);
+            continue;
+        }
+        for (ptrdiff_t k = 0; k < nr; k++) {
+            FA_T *ok = o + k * n;
+            if (!live[k]) continue;
+            FA_T f = g[r0 + k] * sc;
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) ok[i] = f * ok[i];
+        }
+    }
+    free(heap);
+}
+
+#define FA_AX_MASKED(NAME, KIND, BWD) \
+FA_AX_FLAT static void FN(fa_ax_##NAME)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
+{ \
+    FN(fa_ax_masked)(j, i0, i1, KIND, BWD); \
+}
+FA_AX_MASKED(softmax_m, 0, 0)
+FA_AX_MASKED(log_softmax_m, 1, 0)
+FA_AX_MASKED(logsumexp_m, 2, 0)
+FA_AX_MASKED(softmax_mb, 0, 1)
+FA_AX_MASKED(log_softmax_mb, 1, 1)
+FA_AX_MASKED(logsumexp_mb, 2, 1)
+#undef FA_AX_MASKED
+
 /* ------------------------------------------------------- GLU family */
 /* a, b: the two halves (each `cols` elements per outer index); the item
  * is W consecutive elements of one outer index.

@@ -24,6 +24,8 @@
 
 #define FA_AX_WMAX 512
 
+struct fa_ax_mask;
+
 typedef struct {
     const void *x;      /* input (the forward output y for the *_BY ops) */
     const void *g;      /* grad_output (backward ops), else NULL */
@@ -32,7 +34,26 @@ typedef struct {
     ptrdiff_t cols;     /* elementwise ops: (n / 2) * inner */
     ptrdiff_t W;        /* item width (columns or elements) */
     double sg;          /* +1, or -1 for softmin (softmax of -x) */
+    const struct fa_ax_mask *mk;  /* the *_m / *_mb ops: scale, bias, where; else unused */
 } fa_ax_job;
+
+/* The fused logits of the softmax family (the *_m forward and *_mb
+ * backward-from-x ops; inner == 1 only): logit j of row r is
+ * x[j] * scale + bias[j], and -inf where the entry is masked (where[j]
+ * false, or bias[j] = -inf, whatever x[j] is).  The bias and where rows of
+ * row r start at the offsets of r split over the (coalesced) outer dims,
+ * last fastest: sum_d i_d bst[d] (elements of FA_T) and sum_d i_d wst[d]
+ * (bytes); a stride 0 broadcasts.  Along the row their strides are bsn and
+ * wsn. */
+#define FA_AX_MAXD 64
+typedef struct fa_ax_mask {
+    const void *bias;               /* FA_T, or NULL */
+    const unsigned char *where;     /* numpy bool (0 masked), or NULL */
+    double scale;                   /* softmin: -scale */
+    ptrdiff_t bsn, wsn;
+    ptrdiff_t nd;
+    ptrdiff_t dim[FA_AX_MAXD], bst[FA_AX_MAXD], wst[FA_AX_MAXD];
+} fa_ax_mask;
 
 typedef void (*fa_ax_fn)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1);
 
