@@ -954,3 +954,199 @@ def test_glu_family_intermediates_out_of_range():
             exact = [g_ * b_ * _mp_glu_member(name, ap, a_, True), g_ * _mp_glu_member(name, ap, a_)]
         np.testing.assert_allclose(got, [float(v) for v in exact], rtol=4 * eps(dt),
                                    err_msg=f"{name} {ap} {dt}")
+
+
+# ------------------------------ maxout, sparsemax, softmax_jacobian (compiled)
+
+EXTRA = ["maxout", "sparsemax", "softmax_jacobian"]
+
+
+def _sparsemax_sort(z):
+    """float64 sparsemax over the last axis by sorting (Martins & Astudillo
+    2016, Alg. 1), rows of finite values"""
+    z = np.asarray(z, np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    zs = -np.sort(-z, axis=-1)
+    cs = np.cumsum(zs, axis=-1)
+    k = np.arange(1, z.shape[-1] + 1)
+    kz = ((1 + k * zs) > cs).sum(axis=-1, keepdims=True)
+    tau = (np.take_along_axis(cs, kz - 1, axis=-1) - 1) / kz
+    return np.maximum(z - tau, 0)
+
+
+def _extra_calls(name, x, axis, g=None):
+    if name == "maxout":
+        return fa.maxout(x, 3, axis) if g is None else fa.maxout_backward(g, x, 3, axis)
+    if name == "sparsemax":
+        return fa.sparsemax(x, axis) if g is None else fa.sparsemax_backward(g, x, axis)
+    return fa.softmax_jacobian(x, axis)
+
+
+@pytest.mark.parametrize("name", EXTRA)
+def test_extra_threads_bitwise(name):
+    for dt in FLOATS:
+        for shape, axis in (((300, 501), -1), ((402, 300), 0), ((6, 120, 90), 1),
+                            ((3, 3000, 9), 1)):
+            if name == "softmax_jacobian" and shape[axis] > 500:
+                continue
+            x = (RNG.standard_normal(shape) * 3).astype(dt)
+            g = None
+            if name != "softmax_jacobian":
+                g = RNG.standard_normal(_extra_calls(name, x, axis).shape).astype(dt)
+            with fa.num_threads(1):
+                a = _extra_calls(name, x, axis)
+                ab = None if g is None else _extra_calls(name, x, axis, g)
+            with fa.num_threads(2):
+                b = _extra_calls(name, x, axis)
+                bb = None if g is None else _extra_calls(name, x, axis, g)
+            np.testing.assert_array_equal(a, b)
+            if g is not None:
+                np.testing.assert_array_equal(ab, bb)
+
+
+@pytest.mark.parametrize("name", ["maxout", "sparsemax"])
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+def test_extra_fast_path_is_the_general_path(name, dt):
+    """C-contiguous inputs take fastact._axis.fast_extra, strided views,
+    NumPy integer axes and pieces the general path: bitwise the same,
+    forward and backward, with out= and in place"""
+    x = (RNG.standard_normal((6, 9, 12)) * 3).astype(dt)
+    big = np.zeros((6, 9, 24), dt)
+    big[..., ::2] = x
+    view = big[..., ::2]
+    kw = {"pieces": 3} if name == "maxout" else {}
+    for axis in (0, 1, 2, -1):
+        fast = call(name, x, axis, **kw)
+        np.testing.assert_array_equal(fast, call(name, view, axis, **kw))
+        np.testing.assert_array_equal(fast, call(name, x, np.int64(axis), **kw))
+        if name == "maxout":
+            np.testing.assert_array_equal(fast, fa.maxout(x, np.int64(3), axis))
+        o = np.empty_like(fast)
+        assert call(name, x, axis, out=o, **kw) is o
+        np.testing.assert_array_equal(o, fast)
+        g = RNG.standard_normal(fast.shape).astype(dt)
+        gbig = np.zeros(g.shape[:-1] + (2 * g.shape[-1],), dt)
+        gbig[..., ::2] = g
+        fb = call_bwd(name, g, x, axis, **kw)
+        np.testing.assert_array_equal(fb, call_bwd(name, gbig[..., ::2], view, axis, **kw))
+        # (a Fortran x runs the other layout's kernel: its sums in another order)
+        np.testing.assert_allclose(fb, call_bwd(name, g, np.asfortranarray(x), axis, **kw),
+                                   rtol=0, atol=16 * eps(dt) * np.abs(g).max())
+        xi = x.copy()
+        assert call_bwd(name, g, xi, axis, out=xi, **kw) is xi
+        np.testing.assert_array_equal(xi, fb)
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_sparsemax_against_sort(axis):
+    """rows of every kind of support: a few entries, all of them, more
+    candidates than the kernel keeps at once (1024: full passes), along
+    the last axis and across columns; float32 against the float64 result"""
+    for scale, n in ((5.0, 50), (1.0, 1000), (1e-3, 3000), (0.3, 2500)):
+        shape = [3, 4, 5]
+        shape[axis] = n
+        x = RNG.standard_normal(shape) * scale
+        ref = np.moveaxis(_sparsemax_sort(np.moveaxis(x, axis, -1)), -1, axis)
+        p = fa.sparsemax(x, axis)
+        np.testing.assert_allclose(p, ref, rtol=0, atol=8 * eps(np.float64))
+        # (pairwise along a contiguous axis: NumPy sums other axes sequentially)
+        rows = np.ascontiguousarray(np.moveaxis(p, axis, -1))
+        np.testing.assert_allclose(rows.sum(axis=-1), 1, rtol=0, atol=8 * eps(np.float64))
+        x32 = x.astype(np.float32)
+        ref32 = np.moveaxis(_sparsemax_sort(np.moveaxis(x32, axis, -1)), -1, axis)
+        p32 = fa.sparsemax(x32, axis)
+        assert p32.dtype == np.float32
+        np.testing.assert_allclose(p32, ref32, rtol=0, atol=2 * eps(np.float32))
+        # backward: g - mean over the support, 0 off it
+        g = RNG.standard_normal(shape)
+        s = ref > 0
+        mean = (g * s).sum(axis=axis, keepdims=True) / s.sum(axis=axis, keepdims=True)
+        np.testing.assert_allclose(fa.sparsemax_backward(g, x, axis), np.where(s, g - mean, 0),
+                                   rtol=0, atol=64 * eps(np.float64) * np.abs(g).max())
+
+
+@pytest.mark.parametrize("transpose", [False, True], ids=["rows", "columns"])
+def test_sparsemax_special_rows(transpose):
+    x = np.array([[np.inf, -np.inf, 0.0, 1.0], [-np.inf, 1.0, 1.2, -np.inf],
+                  [-np.inf] * 4, [np.nan, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, np.nan],
+                  [5.0, -np.inf, 5.0, 5.0]])
+    g = np.tile([1.0, 2.0, 3.0, 4.0], (6, 1))
+    for dt in FLOATS:
+        xd, gd = x.astype(dt), g.astype(dt)
+        if transpose:
+            p = fa.sparsemax(np.ascontiguousarray(xd.T), 0).T
+            gb = fa.sparsemax_backward(np.ascontiguousarray(gd.T), np.ascontiguousarray(xd.T), 0).T
+        else:
+            p, gb = fa.sparsemax(xd), fa.sparsemax_backward(gd, xd)
+        for r in (0, 2, 3, 4):
+            assert np.isnan(p[r]).all() and np.isnan(gb[r]).all()
+        np.testing.assert_allclose(p[1], [0, 0.4, 0.6, 0], atol=2 * eps(dt))
+        np.testing.assert_allclose(p[5], [1 / 3, 0, 1 / 3, 1 / 3], atol=2 * eps(dt))
+        np.testing.assert_allclose(gb[1], [0, -0.5, 0.5, 0], atol=4 * eps(dt))
+        np.testing.assert_allclose(gb[5], [-5 / 3, 0, 1 / 3, 4 / 3], atol=8 * eps(dt))
+
+
+def test_maxout_ties_nan_and_layouts():
+    """the max and the first maximum (the first NaN) of each group, along
+    the last axis (contiguous groups, pieces 1..9) and across columns
+    (runs longer than the kernel's blocks), forward and in place backward"""
+    rng = np.random.default_rng(3)
+    for pieces in range(1, 10):
+        x = rng.integers(-2, 3, (7, 6 * pieces)).astype(np.float64)   # many ties
+        x[1, 3] = np.nan
+        x[2, ::5] = np.nan
+        x[3, 1] = -0.0
+        for dt in FLOATS:
+            xd = x.astype(dt)
+            blk = xd.reshape(7, 6, pieces)
+            want = np.where(np.isnan(blk).any(-1), np.nan, blk.max(-1))
+            np.testing.assert_array_equal(fa.maxout(xd, pieces), want)
+            g = np.arange(1, 43, dtype=dt).reshape(7, 6)
+            idx = np.argmax(blk, axis=-1)
+            ref = np.zeros(blk.shape, dt)
+            np.put_along_axis(ref, idx[..., None], g[..., None], axis=-1)
+            np.testing.assert_array_equal(fa.maxout_backward(g, xd, pieces), ref.reshape(xd.shape))
+            # across columns: the same through the transpose (inner = 300 columns)
+            xc = np.ascontiguousarray(np.tile(xd.T, (1, 50)))          # (6 pieces, 350)
+            gc = np.ascontiguousarray(np.tile(g.T, (1, 50)))
+            rc = np.tile(ref.reshape(xd.shape).T, (1, 50))
+            np.testing.assert_array_equal(fa.maxout(xc, pieces, 0), np.tile(want.T, (1, 50)))
+            xi = xc.copy()
+            assert fa.maxout_backward(gc, xi, pieces, 0, out=xi) is xi
+            np.testing.assert_array_equal(xi, rc)
+            xi = xd.copy()
+            assert fa.maxout_backward(g, xi, pieces, out=xi) is xi
+            np.testing.assert_array_equal(xi, ref.reshape(xd.shape))
+
+
+def test_extra_empty_axes():
+    for dt in FLOATS:
+        for shape, axis in (((4, 0), -1), ((0, 6), 0), ((0, 6), 1), ((3, 0, 2), 1)):
+            x = np.zeros(shape, dt)
+            assert fa.sparsemax(x, axis).shape == shape
+            assert fa.sparsemax_backward(x, x, axis).shape == shape
+            m = fa.maxout(x, 2, axis)
+            assert m.shape == out_shape("maxout", shape, axis) and m.dtype == dt
+            assert fa.maxout_backward(m, x, 2, axis).shape == shape
+            j = fa.softmax_jacobian(x, axis)
+            assert j.shape == out_shape("softmax_jacobian", shape, axis)
+
+
+def test_softmax_jacobian_layouts_and_float32():
+    x = RNG.standard_normal((5, 7, 6)) * 4
+    for axis in (0, 1, 2):
+        J = fa.softmax_jacobian(x, axis)
+        s = np.moveaxis(fa.softmax(x, axis), axis, -1)
+        ref = -s[..., :, None] * s[..., None, :]
+        i = np.arange(s.shape[-1])
+        ref[..., i, i] = s * (1 - s)
+        np.testing.assert_allclose(J, ref, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(J, fa.softmax_jacobian(np.asfortranarray(x), axis),
+                                   rtol=1e-14, atol=1e-16)
+        J32 = fa.softmax_jacobian(x.astype(np.float32), axis)
+        assert J32.dtype == np.float32
+        np.testing.assert_allclose(J32, J, rtol=0, atol=4 * eps(np.float32))
+        xn = x.copy()
+        xn[0, 0, 0] = np.nan
+        Jn = fa.softmax_jacobian(xn, axis)
+        assert np.isnan(Jn).sum() == Jn.shape[-1] ** 2

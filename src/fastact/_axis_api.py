@@ -10,8 +10,10 @@ kernels (include/fa_axis.h, one build per instruction-set level, driven by
 fastact._axis) walk axis != -1 in blocks of adjacent columns, so no
 transposed copy is ever made.
 
-maxout, sparsemax and softmax_jacobian are written with NumPy on the same
-(outer, n, inner) view (no compiled kernel yet).
+maxout, sparsemax (forward and backward) and softmax_jacobian have their
+kernels in include/fa_axis_extra_impl.h, driven by fastact._axis.run_extra
+and fast_extra; softmax_jacobian writes its (n, n) blocks from the
+softmax's output.
 """
 
 from __future__ import annotations
@@ -87,6 +89,10 @@ def _fast(op: str, x, g, axis, out, sg=1.0):
 
 def _run(op: str, v: _arrays.AxisView, xb, gb, t, sg=1.0, n=None):
     _axis.run(_axis.OP[op], xb, gb, t, v.outer, v.n if n is None else n, v.inner, float(sg))
+
+
+def _run_extra(op: str, v: _arrays.AxisView, xb, gb, t, pieces=1):
+    _axis.run_extra(_axis.OP[op], xb, gb, t, v.outer, v.n, v.inner, pieces)
 
 
 # ------------------------------------------------------- softmax family
@@ -647,14 +653,16 @@ def maxout(x, pieces, axis=-1, *, out=None):
     """maxout(x, pieces, axis=-1, *, out=None): the max over consecutive
     groups of `pieces` entries along `axis` (its length must be a multiple
     of pieces); NaN in a group gives NaN."""
+    r = _axis.fast_extra(_axis.OP["maxout"], x, None, axis, out, pieces)
+    if r is not None:
+        return r
     fname = "maxout"
     a, comp, res, ax, p, mshape = _maxout_prep(fname, x, pieces, axis)
     out = _arrays.check_out(out, mshape, res, fname, ((a, "x"),))
     v = _arrays.AxisView(a, comp, ax)
     t = v.target(out, mshape)
     if t.size:
-        blk = v.base.reshape(v.outer, v.n // p, p, v.inner)
-        np.max(blk, axis=2, out=t.reshape(v.outer, v.n // p, v.inner))
+        _run_extra("maxout", v, v.base, None, t, p)
     return v.finish(t, out, res)
 
 
@@ -662,88 +670,60 @@ def maxout_backward(grad_output, x, pieces, axis=-1, *, out=None):
     """maxout_backward(grad_output, x, pieces, axis=-1, *, out=None):
     grad_output goes to the first maximum of each group (the first NaN if
     the group holds NaN), 0 elsewhere."""
+    r = _axis.fast_extra(_axis.OP["maxout_b"], x, grad_output, axis, out, pieces)
+    if r is not None:
+        return r
     fname = "maxout_backward"
     a, comp, res, ax, p, mshape = _maxout_prep(fname, x, pieces, axis)
     ga = _grad(fname, grad_output, mshape, comp, "maxout(x)")
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
     v = _arrays.AxisView(a, comp, ax)
-    gb = v.like(ga).reshape(v.outer, v.n // p, 1, v.inner)
+    gb = v.like(ga)
+    t = v.target(out, a.shape)
     if a.size:
-        blk = v.base.reshape(v.outer, v.n // p, p, v.inner)
-        idx = np.argmax(blk, axis=2)[:, :, None, :]
-        r = np.zeros(blk.shape, dtype=comp)
-        np.put_along_axis(r, idx, gb, axis=2)
-        r = r.reshape(v.base.shape)
-    else:
-        r = np.zeros(v.base.shape, dtype=comp)
-    return v.finish(r, out, res)
+        _run_extra("maxout_b", v, v.base, gb, t, p)
+    return v.finish(t, out, res)
 
 
 # ------------------------------------------------------------- sparsemax
-
-def _sparsemax_rows(z: np.ndarray) -> np.ndarray:
-    """sparsemax over the last axis of z (Martins & Astudillo 2016, Alg. 1:
-    sort, cumulative sums, support size k(z), threshold tau), on the row
-    shifted by its max and in float64.  tau >= max - 1, so an entry more
-    than 1 below the max is never in the support: the shifted row is clamped
-    at -2 (the difference of two far-apart finite entries may overflow), and
-    any finite row gives a finite result."""
-    n = z.shape[-1]
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        zmax = z.max(axis=-1, keepdims=True)
-        bad = ~np.isfinite(zmax)                  # NaN, +inf, or only -inf
-        zd = z.astype(np.float64) - np.where(bad, 0, zmax).astype(np.float64)
-        zd = np.maximum(zd, -2.0)                 # NaN stays (its row is bad)
-        zs = -np.sort(-zd, axis=-1)
-        cs = np.cumsum(zs, axis=-1)
-        k = np.arange(1, n + 1, dtype=np.float64)
-        support = (1 + k * zs) > cs
-        kz = support.sum(axis=-1, keepdims=True)
-        csk = np.take_along_axis(cs, np.maximum(kz - 1, 0), axis=-1)
-        tau = (csk - 1) / kz
-        p = np.maximum(zd - tau, 0).astype(z.dtype)
-    bad |= kz == 0
-    return np.where(bad, np.asarray(np.nan, z.dtype), p)
-
-
-def _moved(fname, x, axis):
-    a, comp, res = _input(fname, x)
-    ax = _axis_index(fname, axis, a.ndim)
-    return a, comp, res, ax, np.moveaxis(_arrays.native(a, comp), ax, -1)
-
 
 def sparsemax(x, axis=-1, *, out=None):
     """sparsemax(x, axis=-1, *, out=None): the Euclidean projection of each
     row onto the probability simplex (Martins & Astudillo 2016): max(x -
     tau, 0) with tau such that the row sums to 1.  -inf entries get 0; a
     row of only -inf, or with +inf or NaN, gives NaN."""
+    r = _axis.fast_extra(_axis.OP["sparsemax"], x, None, axis, out, None)
+    if r is not None:
+        return r
     fname = "sparsemax"
-    a, comp, res, ax, z = _moved(fname, x, axis)
+    a, comp, res = _input(fname, x)
+    ax = _axis_index(fname, axis, a.ndim)
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"),))
-    p = _sparsemax_rows(z) if a.size else np.empty(z.shape, comp)
-    r = np.moveaxis(p, -1, ax)
-    return _arrays.finish(r, out, res, False)
+    v = _arrays.AxisView(a, comp, ax)
+    t = v.target(out, a.shape)
+    if a.size:
+        _run_extra("sparsemax", v, v.base, None, t)
+    return v.finish(t, out, res)
 
 
 def sparsemax_backward(grad_output, x, axis=-1, *, out=None):
     """sparsemax_backward(grad_output, x, axis=-1, *, out=None): on the
     support S of sparsemax(x) (its positive entries), g - mean_S(g); 0
     elsewhere."""
+    r = _axis.fast_extra(_axis.OP["sparsemax_b"], x, grad_output, axis, out, None)
+    if r is not None:
+        return r
     fname = "sparsemax_backward"
-    a, comp, res, ax, z = _moved(fname, x, axis)
+    a, comp, res = _input(fname, x)
+    ax = _axis_index(fname, axis, a.ndim)
     ga = _grad(fname, grad_output, a.shape, comp, "x")
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
+    v = _arrays.AxisView(a, comp, ax)
+    gb = v.like(ga)
+    t = v.target(out, a.shape)
     if a.size:
-        p = _sparsemax_rows(z)
-        gm = np.moveaxis(_arrays.native(ga, comp), ax, -1)
-        s = (p > 0).astype(comp)
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            m = (gm * s).sum(axis=-1, keepdims=True) / s.sum(axis=-1, keepdims=True)
-            r = s * (gm - m)
-        r = np.where(np.isnan(p), p, r)
-    else:
-        r = np.empty(z.shape, comp)
-    return _arrays.finish(np.moveaxis(r, -1, ax), out, res, False)
+        _run_extra("sparsemax_b", v, v.base, gb, t)
+    return v.finish(t, out, res)
 
 
 # ------------------------------------------------------ softmax_jacobian
@@ -756,17 +736,14 @@ def softmax_jacobian(x, axis=-1):
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
     s = np.moveaxis(softmax(_arrays.native(a, comp), axis=ax), ax, -1)
+    s = np.ascontiguousarray(s)
     n = s.shape[-1]
-    j = -(s[..., :, None] * s[..., None, :])
-    i = np.arange(n)
-    # the diagonal s_i (1 - s_i) in float64, rounded once: 1 - s_i is exact
-    # for s_i >= 1/2 and well conditioned below; the one entry of a row
-    # above 1/2 takes the sum of the other probabilities instead (1 - s_i
-    # cancels there: x = [0, -30] has 1 - s_0 = 9.4e-14)
-    sd = s.astype(np.float64)
-    big = sd > 0.5
-    rest = np.where(big, 0.0, sd).sum(axis=-1, keepdims=True)
-    j[..., i, i] = sd * np.where(big, rest, 1.0 - sd)
+    # -s_i s_k; the diagonal s_i (1 - s_i) in double, rounded once, with
+    # 1 - s_i from the other probabilities for the one s_i above 1/2
+    # (x = [0, -30] has 1 - s_0 = 9.4e-14: 1 - s_i cancels there)
+    j = np.empty(s.shape + (n,), comp)
+    if j.size:
+        _axis.run_extra(_axis.OP["softmax_jacobian"], s, None, j, s.size // n, n, 1, 1)
     if j.dtype == res:
         return j
     with _arrays.overflow_ok(j.dtype, res):

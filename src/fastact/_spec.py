@@ -267,12 +267,15 @@ BY_NAME = {s.name: s for s in SPECS}
 # backward from x "_bx" or from y "_by", logsumexp's "_b"; with scale=, bias=,
 # where=: forward "_m" and backward from x "_mb"), then from "glu" on
 # the elementwise pairs of the GLU family.  softmin runs softmax's ops on -x.
+# From "maxout" on: the ops of fastact._axis.run_extra (maxout and sparsemax,
+# forward and backward "_b", and the Jacobian from the softmax output).
 AXIS_OPS: tuple = ("softmax", "log_softmax", "logsumexp", "softmax_bx", "softmax_by",
                    "log_softmax_bx", "log_softmax_by", "logsumexp_b",
                    "softmax_m", "log_softmax_m", "logsumexp_m",
                    "softmax_mb", "log_softmax_mb", "logsumexp_mb",
                    "glu", "glu_b", "swiglu", "swiglu_b", "geglu", "geglu_b", "geglu_tanh",
-                   "geglu_tanh_b")
+                   "geglu_tanh_b",
+                   "maxout", "maxout_b", "sparsemax", "sparsemax_b", "softmax_jacobian")
 
 # The threading cut-over, in float32 elements (float64: half): per cost class
 # of the elementwise kernels, and of the along-axis and PReLU families.

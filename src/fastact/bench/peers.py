@@ -224,6 +224,57 @@ def _np_logsumexp(x, o, axis=-1):
     return _w(o, r)
 
 
+# maxout, sparsemax and softmax_jacobian as fastact wrote them in NumPy
+# before their compiled kernels (last axis): the NumPy peer, and the
+# reference of benchmarks/axis_extra_speed.py
+def np_maxout(x, o, pieces):
+    return np.max(x.reshape(x.shape[:-1] + (-1, pieces)), axis=-1, out=o)
+
+
+def np_maxout_backward(g, x, pieces):
+    blk = x.reshape(x.shape[:-1] + (-1, pieces))
+    r = np.zeros(blk.shape, x.dtype)
+    np.put_along_axis(r, np.argmax(blk, axis=-1)[..., None], g[..., None], axis=-1)
+    return r.reshape(x.shape)
+
+
+def np_sparsemax(z):
+    """sort, cumulative sums, support size, tau (Martins & Astudillo 2016,
+    Alg. 1) in float64 on the max-shifted rows"""
+    n = z.shape[-1]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        zmax = z.max(axis=-1, keepdims=True)
+        bad = ~np.isfinite(zmax)
+        zd = np.maximum(z.astype(np.float64) - np.where(bad, 0, zmax).astype(np.float64), -2.0)
+        zs = -np.sort(-zd, axis=-1)
+        cs = np.cumsum(zs, axis=-1)
+        k = np.arange(1, n + 1, dtype=np.float64)
+        kz = ((1 + k * zs) > cs).sum(axis=-1, keepdims=True)
+        tau = (np.take_along_axis(cs, np.maximum(kz - 1, 0), axis=-1) - 1) / kz
+        p = np.maximum(zd - tau, 0).astype(z.dtype)
+    return np.where(bad | (kz == 0), np.asarray(np.nan, z.dtype), p)
+
+
+def np_sparsemax_backward(g, x):
+    p = np_sparsemax(x)
+    s = (p > 0).astype(x.dtype)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        m = (g * s).sum(axis=-1, keepdims=True) / s.sum(axis=-1, keepdims=True)
+        r = s * (g - m)
+    return np.where(np.isnan(p), p, r)
+
+
+def np_softmax_jacobian(x):
+    s = _np_softmax(x, np.empty_like(x))
+    j = -(s[..., :, None] * s[..., None, :])
+    i = np.arange(s.shape[-1])
+    sd = s.astype(np.float64)
+    big = sd > 0.5
+    rest = np.where(big, 0.0, sd).sum(axis=-1, keepdims=True)
+    j[..., i, i] = sd * np.where(big, rest, 1.0 - sd)
+    return j
+
+
 NUMPY_AXIS_FWD = {
     "softmax": lambda x, o, p: _np_softmax(x, o),
     "softmin": lambda x, o, p: _np_softmax(-x, o),
@@ -231,12 +282,16 @@ NUMPY_AXIS_FWD = {
     "logsumexp": lambda x, o, p: _np_logsumexp(x, o),
     "glu": lambda x, o, p: np.multiply(*(lambda a, b: (a, 1.0 / (1.0 + np.exp(-b))))(
         *np.split(x, 2, axis=-1)), out=o),
+    "maxout": lambda x, o, p: np_maxout(x, o, p["pieces"]),
+    "sparsemax": lambda x, o, p: _w(o, np_sparsemax(x)),
 }
 NUMPY_AXIS_BWD = {
     "softmax": lambda g, x, y, o, p: np.multiply(
         y, g - (g * y).sum(axis=-1, keepdims=True), out=o),
     "log_softmax": lambda g, x, y, o, p: np.subtract(
         g, np.exp(y) * g.sum(axis=-1, keepdims=True), out=o),
+    "maxout": lambda g, x, y, o, p: _w(o, np_maxout_backward(g, x, p["pieces"])),
+    "sparsemax": lambda g, x, y, o, p: _w(o, np_sparsemax_backward(g, x)),
 }
 
 

@@ -1,6 +1,7 @@
 /*
  * fa_axis.h -- the along-axis kernels (softmax family, logsumexp, GLU
- * family) for float32 and float64, and the table that exports them.
+ * family; maxout, sparsemax, softmax_jacobian in fa_axis_extra_impl.h) for
+ * float32 and float64, and the table that exports them.
  * Included by each generated fastact/_kernels_<isa>.pyx next to
  * fa_kernels.h; the module's flags pick the instruction set.  The driver
  * (threads, layouts, arguments) is fastact/_axis.pyx; the interface is
@@ -62,6 +63,7 @@ static inline double fa_ax_fold_d(fa_ax_vd s)
 #define FA_DOUBLE 1
 #define FN(name) name##_d
 #include "fa_axis_impl.h"
+#include "fa_axis_extra_impl.h"
 #undef FA_I
 #undef FA_T
 #undef FA_DOUBLE
@@ -72,6 +74,7 @@ static inline double fa_ax_fold_d(fa_ax_vd s)
 #define FA_DOUBLE 0
 #define FN(name) name##_f
 #include "fa_axis_impl.h"
+#include "fa_axis_extra_impl.h"
 #undef FA_I
 #undef FA_T
 #undef FA_DOUBLE

@@ -31,7 +31,7 @@ typedef struct {
     const void *g;      /* grad_output (backward ops), else NULL */
     void *out;          /* result */
     ptrdiff_t outer, n, inner;
-    ptrdiff_t cols;     /* elementwise ops: (n / 2) * inner */
+    ptrdiff_t cols;     /* elementwise ops: (n / 2) * inner; maxout: (n / pieces) * inner */
     ptrdiff_t W;        /* item width (columns or elements) */
     double sg;          /* +1, or -1 for softmin (softmax of -x) */
     const struct fa_ax_mask *mk;  /* the *_m / *_mb ops: scale, bias, where; else unused */
@@ -60,12 +60,15 @@ typedef void (*fa_ax_fn)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1);
 /* The ops, in the order of the spec's AXIS_OPS (include/fa_axis_list.h,
  * generated): FA_AX_OP_<name>.  softmax also serves softmin (sg = -1);
  * logsumexp's out and logsumexp_b's g are (outer, inner); the ops from glu
- * on are the elementwise pairs (GLU family). */
+ * to geglu_tanh_b are the elementwise pairs (GLU family); the ops from
+ * maxout on (maxout, sparsemax, softmax_jacobian: fa_axis_extra_impl.h)
+ * have their own driver, fastact._axis.run_extra. */
 #include "fa_axis_list.h"
 #define FA_AX_ENUM(name) FA_AX_OP_##name,
 enum { FA_AX_OPS(FA_AX_ENUM) FA_AX_NOPS };
 #undef FA_AX_ENUM
 #define FA_AX_GLU FA_AX_OP_glu
+#define FA_AX_EXTRA FA_AX_OP_maxout
 
 /* entry 2 * op + d: d = 0 float32, 1 float64; names[op]: the op's name */
 typedef struct {
