@@ -23,7 +23,7 @@ try:
 except ImportError:  # pragma: no cover
     from numpy import AxisError
 
-AXIS_SPECS = [s for s in _spec.SPECS if s.kind == "axis"]
+AXIS_SPECS = [s for s in _spec.SPECS if s.kind == "axis" and not s.composed]
 AXIS_NAMES = [s.name for s in AXIS_SPECS]
 WITH_BACKWARD = [n for n in AXIS_NAMES if n != "softmax_jacobian"]
 C_KERNEL = ["softmax", "log_softmax", "softmin", "logsumexp", "glu", "swiglu", "geglu"]

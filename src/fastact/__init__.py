@@ -20,7 +20,8 @@ __version__ = "0.1.0"
 # thread pool) and its Python layer (general path): _elementwise /
 # _elementwise_api, _axis / _axis_api, _prelu / _prelu_api.  The public
 # names are listed statically in the generated stub (__init__.pyi).
-from fastact import _axis_api, _dispatch, _elementwise, _elementwise_api, _fastact_pool, _spec
+from fastact import (_axis_api, _composed_api, _dispatch, _elementwise, _elementwise_api,
+                     _fastact_pool, _spec)
 from fastact._prelu_api import prelu, prelu_backward
 from fastact._threads import get_num_threads, num_threads, set_num_threads
 
@@ -30,8 +31,10 @@ _ELEMENTWISE = [s.name for s in _spec.SPECS if s.kind == "elementwise"]
 for _name in _ELEMENTWISE:
     globals()[_name] = getattr(_elementwise, _name)
     globals()[_name + "_backward"] = getattr(_elementwise, _name + "_backward")
-for _name in _axis_api.__all__:
-    globals()[_name] = getattr(_axis_api, _name)
+# the along-axis family, and the functions composed over the families
+for _mod in (_axis_api, _composed_api):
+    for _name in _mod.__all__:
+        globals()[_name] = getattr(_mod, _name)
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,9 @@ def _build_registry():
             continue
         params = MappingProxyType({p.name: (None if p.required else p.default)
                                    for p in s.params})
-        reg[s.name] = Entry(s.name, fwd, bwd, params, s.kind)
+        # rrelu ("random": drawn slopes, no kernel) is elementwise to its users
+        kind = "elementwise" if s.kind == "random" else s.kind
+        reg[s.name] = Entry(s.name, fwd, bwd, params, kind)
     return MappingProxyType(reg)
 
 
@@ -93,9 +98,9 @@ __all__ = sorted(
     [n for s in _ELEMENTWISE for n in (s, s + "_backward")]
     + ["prelu", "prelu_backward", "get_num_threads", "set_num_threads", "num_threads",
        "ACTIVATIONS", "show_config", "__version__"]
-    + list(_axis_api.__all__)
+    + list(_axis_api.__all__) + list(_composed_api.__all__)
 )
-del _name
+del _name, _mod
 
 
 def __dir__():

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import math
 
-import math
-
 import numpy as np
 
 from fastact import _arrays, _axis, _containers

@@ -53,7 +53,7 @@ class Param:
 @dataclass(frozen=True)
 class Activation:
     name: str
-    kind: str                      # "elementwise" | "axis" | "channel"
+    kind: str                      # "elementwise" | "axis" | "channel" | "random" (rrelu)
     formula: str
     params: tuple = ()
     # C kernel(s): {choice value: kernel} for a "choice" param, else one name
@@ -85,6 +85,9 @@ class Activation:
     # a special case of another activation: (its name, ((param, value), ...))
     # -- its kernel with those parameters fixed, its references, its peers
     special_of: tuple = ()
+    # written in Python over the compiled families (fastact/_composed_api.py;
+    # tested in tests/test_composed.py, not by the family's generic tests)
+    composed: bool = False
     # where the backward from the output (grad_from_output) holds only for
     # some parameter values: (param, check), e.g. ("alpha", ">=0")
     y_needs: tuple = ()
@@ -232,6 +235,11 @@ SPECS: tuple = (
     Activation("prelu", "channel",
                "x if x > 0 else weight[c] * x (c: index along `axis`)",
                kernel="leaky_relu", ulp=(0, 0), cost="cheap", piecewise=True),
+    Activation("rrelu", "random",
+               "x if x > 0 else a x; a = (lower + upper) / 2 (training=False) or drawn "
+               "uniformly from [lower, upper) per element (training=True)",
+               params=(Param("lower", 1.0 / 8.0), Param("upper", 1.0 / 3.0)), ulp=(0, 0),
+               cost="cheap", piecewise=True, composed=True),
     # ---- along an axis: kind "axis", not in KERNELS; the kernels
     # ---- are include/fa_axis.h, the entry points fastact/_axis_api.py
     Activation("softmax", _A, "exp(x - max) / sum(exp(x - max)) along axis",
@@ -256,6 +264,18 @@ SPECS: tuple = (
                cost="cheap", piecewise=True),
     Activation("sparsemax", _A, "max(x - tau, 0), tau: the row sums to 1 "
                "(Martins & Astudillo 2016)", params=(_AXIS,), ulp=(8, 8), cost="cheap"),
+    Activation("hardmax", _A, "1 at the first maximum along axis, 0 elsewhere (ONNX Hardmax)",
+               params=(_AXIS,), ulp=(0, 0), cost="cheap", piecewise=True, composed=True),
+    Activation("logmeanexp", _A, "log(mean(exp(x))) along axis (jax.nn), the axis removed",
+               params=(_AXIS,), ulp=(4, 4), composed=True),
+    Activation("entmax15", _A, "max(x / 2 - tau, 0)^2, tau: the row sums to 1 "
+               "(Peters, Niculae & Martins 2019)", params=(_AXIS,), grad_from_output=True,
+               ulp=(1, 8), composed=True),
+    Activation("softmax_cross_entropy", _A, "logsumexp(z) sum(t) - sum(t z) per row, t the "
+               "target (torch's cross_entropy)",
+               params=(_AXIS, Param("label_smoothing", 0.0),
+                       Param("reduction", "none", type="choice", choices=("none", "mean", "sum"))),
+               ulp=(8, 8), composed=True),
     Activation("softmax_jacobian", _A, "diag(s) - s s^T, s = softmax(x) along axis "
                "(no backward)", params=(_AXIS,), ulp=(8, 8)),
 )
