@@ -394,30 +394,38 @@ def softmax_cross_entropy_backward(grad_output, logits, target, *, axis=-1,
     gshape = rshape if reduction == "none" else ()
     ga = _grad(fname, grad_output, gshape, comp, "the loss")
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "logits"), (ga, "grad_output")))
-    z = _rows_of(a, comp, ax)
-    n = z.shape[-1]
-    g = _arrays.native(ga, comp)
-    if reduction == "mean":
-        g = g / np.asarray(max(math.prod(rshape), 1), comp)
-    g = np.broadcast_to(g, z.shape[:-1])[..., None]
-    s = _axis_api.softmax(z, axis=-1)
+    n = a.shape[ax]
+    gr = np.array(_row_scale(ga, reduction, rshape, comp))          # keeps 0-d
+    t = g = None
+    if idx is None:
+        t = np.moveaxis(prob, ax, -1)
+        if eps:
+            t = (1 - eps) * t + eps / n
+        g = gr * t.sum(axis=-1, dtype=comp)
+    # grad * sum(t) * softmax(logits): logsumexp's backward, one threaded pass
+    r = _axis_api.logsumexp_backward(gr if g is None else g, _arrays.native(a, comp), axis=ax)
+    s = np.moveaxis(r, ax, -1)
     with np.errstate(invalid="ignore", over="ignore"):
         if idx is not None:
             if eps:
-                s -= np.asarray(eps / n, comp)
-            _sub_onehot(s, idx, comp.type(1 - eps))
+                s -= (gr * comp.type(eps / n))[..., None]
+            _sub_onehot(s, idx, gr * comp.type(1 - eps))
         else:
-            t = np.moveaxis(prob, ax, -1)
-            if eps:
-                t = (1 - eps) * t + eps / n
-            s *= t.sum(axis=-1, keepdims=True, dtype=comp)
-            s -= t
-        s *= g
-    return _arrays.finish(np.moveaxis(s, -1, ax), out, res, False)
+            s -= gr[..., None] * t
+    return _arrays.finish(r, out, res, False)
+
+
+def _row_scale(ga, reduction, rshape, comp):
+    """grad_output per row (a scalar loss's gradient spread over the rows;
+    "mean" divides it by the number of rows)"""
+    g = _arrays.native(ga, comp)
+    if reduction == "mean":
+        g = g / np.asarray(max(math.prod(rshape), 1), comp)
+    return np.broadcast_to(g, rshape)
 
 
 def _sub_onehot(s, idx, v):
-    """s[..., idx] -= v, row by row (each row's class once)"""
+    """s[..., idx] -= v (v one value per row), row by row"""
     if s.size:
         sel = np.take_along_axis(s, idx[..., None], axis=-1)
-        np.put_along_axis(s, idx[..., None], sel - v, axis=-1)
+        np.put_along_axis(s, idx[..., None], sel - np.asarray(v)[..., None], axis=-1)
