@@ -57,6 +57,20 @@ class Variant:
                 if not isinstance(v, str)}
 
 
+def _needs_more_arrays(entry) -> bool:
+    """whether the forward needs an input beyond x and the registry's
+    parameters (softmax_cross_entropy's target: benchmarked on its own in
+    benchmarks/cross_entropy.py)"""
+    import inspect
+    try:
+        sig = inspect.signature(entry.forward)
+    except (TypeError, ValueError):      # a compiled function without one
+        return False
+    req = [n for n, p in list(sig.parameters.items())[1:]
+           if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return any(n not in entry.params for n in req)
+
+
 def variants(names=None) -> list:
     """Every variant of every registered activation (optionally only those
     whose name or label is in ``names``), in registry order."""
@@ -73,8 +87,8 @@ def variants(names=None) -> list:
                     missing.append(pname)
             else:
                 base[pname] = default
-        if missing:  # a new required parameter nobody told us about
-            continue
+        if missing or _needs_more_arrays(entry):  # a new required parameter, or
+            continue                                  # softmax_cross_entropy's target
         choices = [p for p in (spec.params if spec else ()) if p.type == "choice"]
         combos = itertools.product(*[p.choices for p in choices]) if choices else [()]
         for combo in combos:
