@@ -47,7 +47,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     ap.add_argument("--no-pipelines", action="store_true",
                     help="skip the pipelines section (an MLP loop with NumPy and torch matrix "
-                         "products, and calls beside a busy core; python -m "
+                         "products, calls beside a busy core, and end-to-end inference: a 4-layer "
+                         "MLP forward and an attention block; python -m "
                          "fastact.bench.pipelines runs it alone)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     ap.add_argument("--list", action="store_true",
