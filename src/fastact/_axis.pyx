@@ -21,6 +21,10 @@ from fastact._fast cimport fast_in, dims_equal, out_fits, disjoint_or_same
 
 cdef extern from "fa_axis_table.h":
     int FA_AX_MAXD
+    int FA_AX_EXTRA                # the ops from maxout on (fa_axis_extra_impl.h)
+    int FA_AX_OP_maxout
+    int FA_AX_OP_maxout_b
+    int FA_AX_OP_softmax_jacobian
     ctypedef struct fa_ax_mask:
         const void *bias
         const unsigned char *where
@@ -95,7 +99,7 @@ cdef Py_ssize_t _col_width(Py_ssize_t n, Py_ssize_t inner, Py_ssize_t isz) noexc
 
 
 def run(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t n,
-        Py_ssize_t inner, double sg):
+        Py_ssize_t inner, double sg, Py_ssize_t pieces=1):
     """Run kernel `op` on C-contiguous native arrays of one float dtype.
 
     x (or y): (outer, n, inner); g: like x, or (outer, inner) for
@@ -103,9 +107,11 @@ def run(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_s
     result's layout.  Nothing is checked here beyond the dtype."""
     if _tab == NULL:
         raise RuntimeError("fastact: along-axis kernels not installed")
+    if pieces < 1:
+        raise ValueError("fastact: pieces must be >= 1")
     _run_job(op, cnp.PyArray_TYPE(x) == cnp.NPY_DOUBLE, cnp.PyArray_ITEMSIZE(x),
              cnp.PyArray_DATA(x), NULL if g is None else cnp.PyArray_DATA(<cnp.ndarray>g),
-             cnp.PyArray_DATA(out), outer, n, inner, sg)
+             cnp.PyArray_DATA(out), outer, n, inner, sg, pieces)
 
 
 ctypedef struct ax_ctx:
@@ -118,10 +124,15 @@ cdef void _ax_items(void *ctx, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
 
 
 cdef void _job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, void *out,
-              Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg) noexcept nogil:
-    """Run op over the (outer, n, inner) block through the pool."""
+              Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg,
+              Py_ssize_t pieces=1) noexcept nogil:
+    """Run op over the (outer, n, inner) block through the pool.  Items:
+    W consecutive output elements of one outer index for the GLU family
+    (cols = (n / 2) inner of them) and maxout (cols = (n / pieces) inner);
+    rows of the softmax output for softmax_jacobian, each writing an
+    (n, n) block; rows or column blocks for the others."""
     cdef ax_ctx c
-    cdef Py_ssize_t items
+    cdef Py_ssize_t items, work = outer * n * inner
     c.f = _tab.fns[2 * op + d]
     c.job.x = x
     c.job.g = g
@@ -132,10 +143,14 @@ cdef void _job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, voi
     c.job.sg = sg
     c.job.mk = NULL
     c.job.cols = 0
-    if op >= FA_AX_GLU:
-        c.job.cols = (n // 2) * inner
+    if op == FA_AX_OP_maxout or op == FA_AX_OP_maxout_b or (FA_AX_GLU <= op < FA_AX_EXTRA):
+        c.job.cols = (n // (pieces if op >= FA_AX_EXTRA else 2)) * inner
         c.job.W = PAIR_ITEM
         items = outer * ((c.job.cols + PAIR_ITEM - 1) // PAIR_ITEM)
+    elif op == FA_AX_OP_softmax_jacobian:
+        c.job.W = 1
+        items = outer
+        work = outer * n * n
     elif inner == 1:
         c.job.W = 1
         items = outer
@@ -143,13 +158,14 @@ cdef void _job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, voi
         c.job.W = _col_width(n, inner, isz)
         items = outer * ((inner + c.job.W - 1) // c.job.W)
     if items > 0:
-        pool_run(_ax_items, &c, items, outer * n * inner, GRAIN, MIN_BLOCK)
+        pool_run(_ax_items, &c, items, work, GRAIN, MIN_BLOCK)
 
 
 cdef void _run_job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, void *out,
-                   Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg) noexcept:
+                   Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg,
+                   Py_ssize_t pieces=1) noexcept:
     with nogil:
-        _job(op, d, isz, x, g, out, outer, n, inner, sg)
+        _job(op, d, isz, x, g, out, outer, n, inner, sg, pieces)
 
 
 # ------------------------------------------------- scale, bias, where
@@ -200,57 +216,72 @@ def run_masked(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t oute
 
 # ------------------------------------------------------------ fast path
 
-def fast(int op, object x, object g, object axis, object out, double sg):
-    """The softmax and GLU families (forward, and backward with g) without
-    the Python layer, for the common case: x (or y) and g C-contiguous,
-    aligned, native arrays of one float dtype (ndim >= 1, not empty, g of
-    the shape the op needs), axis a Python int in range, out None or a
-    C-contiguous writeable array of that dtype and the result's shape that
-    is an input of the same shape (in place) or overlaps no input.  Returns
-    None when any of this does not hold: the caller then takes the general
-    path (fastact._axis_api), which also raises the errors.  Not for the
-    logsumexp ops (reduced shapes)."""
+cdef bint _axis_dims(cnp.ndarray xa, object axis, Py_ssize_t *ax, Py_ssize_t *outer,
+                     Py_ssize_t *n, Py_ssize_t *inner):
+    """axis (a Python int) in range for xa: its index and the (outer, n,
+    inner) block of xa around it; False when it is not"""
+    cdef int nd = cnp.PyArray_NDIM(xa), i
+    cdef Py_ssize_t a
+    try:
+        a = <Py_ssize_t>axis
+    except OverflowError:
+        return False
+    if a < -nd or a >= nd:
+        return False
+    if a < 0:
+        a += nd
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(xa)
+    outer[0] = 1
+    inner[0] = 1
+    for i in range(nd):
+        if i < a:
+            outer[0] *= dims[i]
+        elif i > a:
+            inner[0] *= dims[i]
+    ax[0] = a
+    n[0] = dims[a]
+    return True
+
+
+def fast(int op, object x, object g, object axis, object out, double sg=1.0,
+         object pieces=None):
+    """The along-axis ops (forward, and backward with g) without the Python
+    layer, for the common case: x (or y) and g C-contiguous, aligned, native
+    arrays of one float dtype (ndim >= 1, not empty), axis a Python int in
+    range, g of the forward output's shape (the GLU family: the axis
+    halved; maxout: divided by pieces, a Python int >= 1 that divides it),
+    out None or a C-contiguous writeable array of that dtype and the
+    result's shape that is an input of the same shape (in place) or
+    overlaps no input.  Returns None when any of this does not hold: the
+    caller then takes the general path (fastact._axis_api), which also
+    raises the errors.  Not for the logsumexp ops (reduced shapes) nor
+    softmax_jacobian."""
     if _tab == NULL or type(axis) is not int or not fast_in(x):
         return None
+    cdef Py_ssize_t p = 2 if FA_AX_GLU <= op < FA_AX_EXTRA else 1
+    if pieces is not None:
+        if type(pieces) is not int or pieces < 1 or pieces > cnp.PyArray_SIZE(<cnp.ndarray>x):
+            return None
+        p = <Py_ssize_t>pieces
     cdef cnp.ndarray xa = <cnp.ndarray>x, oa, ga
     if cnp.PyArray_SIZE(xa) == 0:
         return None
     cdef int nd = cnp.PyArray_NDIM(xa), t = cnp.PyArray_TYPE(xa), i
-    cdef Py_ssize_t ax
-    try:
-        ax = <Py_ssize_t>axis
-    except OverflowError:                     # out of range: the general path's AxisError
+    cdef Py_ssize_t ax = 0, outer = 1, n = 0, inner = 1
+    if nd > 32 or not _axis_dims(xa, axis, &ax, &outer, &n, &inner) or n % p:
         return None
-    if ax < -nd or ax >= nd:
-        return None
-    if ax < 0:
-        ax += nd
     cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(xa)
     cdef cnp.npy_intp hdims[32]
-    cdef Py_ssize_t outer = 1, inner = 1, n = dims[ax]
-    cdef bint glu = op >= FA_AX_GLU
-    cdef bint bwd = (g is not None)
-    if nd > 32 or (glu and n % 2):
-        return None
     for i in range(nd):
         hdims[i] = dims[i]
-        if i < ax:
-            outer *= dims[i]
-        elif i > ax:
-            inner *= dims[i]
-    if glu:
-        hdims[ax] = n // 2                    # the GLU output / its gradient
-    # result shape: x's, except the GLU forward (halved)
-    cdef cnp.npy_intp *rdims = dims
-    if glu and not bwd:
-        rdims = &hdims[0]
-    cdef cnp.npy_intp *gdims
+    hdims[ax] = n // p                        # the forward output / its gradient
+    cdef bint bwd = g is not None
+    cdef cnp.npy_intp *rdims = dims if bwd else &hdims[0]
     if bwd:
         if not fast_in(g):
             return None
         ga = <cnp.ndarray>g
-        gdims = &hdims[0] if glu else dims
-        if cnp.PyArray_TYPE(ga) != t or not dims_equal(ga, nd, gdims):
+        if cnp.PyArray_TYPE(ga) != t or not dims_equal(ga, nd, hdims):
             return None
     if out is None:
         oa = cnp.PyArray_EMPTY(nd, rdims, t, 0)
@@ -258,12 +289,12 @@ def fast(int op, object x, object g, object axis, object out, double sg):
         if not out_fits(out, t, nd, rdims):
             return None
         oa = <cnp.ndarray>out
-        if not disjoint_or_same(oa, xa, rdims == dims):
+        if not disjoint_or_same(oa, xa, bwd or p == 1):
             return None
-        if bwd and not disjoint_or_same(oa, ga, not glu):
+        if bwd and not disjoint_or_same(oa, ga, p == 1):
             return None
     _run_job(op, t == cnp.NPY_DOUBLE, cnp.PyArray_ITEMSIZE(xa), cnp.PyArray_DATA(xa),
-             cnp.PyArray_DATA(ga) if bwd else NULL, cnp.PyArray_DATA(oa), outer, n, inner, sg)
+             cnp.PyArray_DATA(ga) if bwd else NULL, cnp.PyArray_DATA(oa), outer, n, inner, sg, p)
     return oa
 
 
@@ -430,150 +461,5 @@ def _make_gufuncs():
     return res
 
 
-# ------------------------------------- maxout, sparsemax, softmax_jacobian
-#
-# The ops from "maxout" on (fa_axis_extra_impl.h): their own items, so the
-# driver above is left as it is.  maxout: W consecutive output elements of
-# one outer index (cols = (n / pieces) inner of them), like the GLU family;
-# sparsemax: rows or column blocks, like the softmax family; the Jacobian:
-# rows of the softmax output (rows, n), each writing an (n, n) block.
-
-cdef extern from "fa_axis_table.h":
-    int FA_AX_EXTRA
-    int FA_AX_OP_maxout
-    int FA_AX_OP_maxout_b
-    int FA_AX_OP_softmax_jacobian
 
 
-cdef void _job_extra(int op, bint d, Py_ssize_t isz, const void *x, const void *g, void *out,
-                     Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner,
-                     Py_ssize_t pieces) noexcept nogil:
-    cdef ax_ctx c
-    cdef Py_ssize_t items, work = outer * n * inner
-    c.f = _tab.fns[2 * op + d]
-    c.job.x = x
-    c.job.g = g
-    c.job.out = out
-    c.job.outer = outer
-    c.job.n = n
-    c.job.inner = inner
-    c.job.sg = 1.0
-    c.job.cols = 0
-    if op == FA_AX_OP_maxout or op == FA_AX_OP_maxout_b:
-        c.job.cols = (n // pieces) * inner
-        c.job.W = PAIR_ITEM
-        items = outer * ((c.job.cols + PAIR_ITEM - 1) // PAIR_ITEM)
-    elif op == FA_AX_OP_softmax_jacobian:
-        c.job.W = 1
-        items = outer
-        work = outer * n * n
-    elif inner == 1:
-        c.job.W = 1
-        items = outer
-    else:
-        c.job.W = _col_width(n, inner, isz)
-        items = outer * ((inner + c.job.W - 1) // c.job.W)
-    if items > 0:
-        pool_run(_ax_items, &c, items, work, GRAIN, MIN_BLOCK)
-
-
-cdef void _run_job_extra(int op, bint d, Py_ssize_t isz, const void *x, const void *g, void *out,
-                         Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner,
-                         Py_ssize_t pieces) noexcept:
-    with nogil:
-        _job_extra(op, d, isz, x, g, out, outer, n, inner, pieces)
-
-
-def run_extra(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t n,
-              Py_ssize_t inner, Py_ssize_t pieces):
-    """`run` for the ops from maxout on: x (outer, n, inner); g: the
-    forward output's shape (maxout_b: (outer, n / pieces, inner)); out:
-    the result's (softmax_jacobian: x is the softmax (outer, n), out
-    (outer, n, n), inner 1).  pieces: maxout's (>= 1, dividing n), else 1.
-    Nothing is checked here beyond the dtype."""
-    if _tab == NULL:
-        raise RuntimeError("fastact: along-axis kernels not installed")
-    if op < FA_AX_EXTRA or pieces < 1:
-        raise ValueError("fastact: run_extra takes the ops from maxout on, pieces >= 1")
-    _run_job_extra(op, cnp.PyArray_TYPE(x) == cnp.NPY_DOUBLE, cnp.PyArray_ITEMSIZE(x),
-                   cnp.PyArray_DATA(x), NULL if g is None else cnp.PyArray_DATA(<cnp.ndarray>g),
-                   cnp.PyArray_DATA(out), outer, n, inner, pieces)
-
-
-cdef bint _axis_dims(cnp.ndarray xa, object axis, Py_ssize_t *ax, Py_ssize_t *outer,
-                     Py_ssize_t *n, Py_ssize_t *inner):
-    """axis (a Python int) in range for xa: its index and the (outer, n,
-    inner) block of xa around it; False when it is not"""
-    cdef int nd = cnp.PyArray_NDIM(xa), i
-    cdef Py_ssize_t a
-    try:
-        a = <Py_ssize_t>axis
-    except OverflowError:
-        return False
-    if a < -nd or a >= nd:
-        return False
-    if a < 0:
-        a += nd
-    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(xa)
-    outer[0] = 1
-    inner[0] = 1
-    for i in range(nd):
-        if i < a:
-            outer[0] *= dims[i]
-        elif i > a:
-            inner[0] *= dims[i]
-    ax[0] = a
-    n[0] = dims[a]
-    return True
-
-
-def fast_extra(int op, object x, object g, object axis, object out, object pieces):
-    """`fast` for maxout and sparsemax, forward and backward: x (and g)
-    C-contiguous, aligned, native arrays of one float dtype, not empty;
-    axis a Python int in range; pieces (maxout) a Python int >= 1 that
-    divides the axis, None for sparsemax; g of the forward output's shape;
-    out None or a C-contiguous writeable array of that dtype and the
-    result's shape that is an input of the same shape (in place) or
-    overlaps no input.  None otherwise (the general path, which raises the
-    errors)."""
-    if _tab == NULL or type(axis) is not int or not fast_in(x):
-        return None
-    cdef Py_ssize_t p = 1
-    if pieces is not None:
-        if type(pieces) is not int or pieces < 1 or pieces > cnp.PyArray_SIZE(<cnp.ndarray>x):
-            return None
-        p = <Py_ssize_t>pieces
-    cdef cnp.ndarray xa = <cnp.ndarray>x, oa, ga
-    if cnp.PyArray_SIZE(xa) == 0:
-        return None
-    cdef int nd = cnp.PyArray_NDIM(xa), t = cnp.PyArray_TYPE(xa), i
-    cdef Py_ssize_t ax = 0, outer = 1, n = 0, inner = 1
-    if nd > 32 or not _axis_dims(xa, axis, &ax, &outer, &n, &inner) or n % p:
-        return None
-    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(xa)
-    cdef cnp.npy_intp hdims[32]
-    for i in range(nd):
-        hdims[i] = dims[i]
-    hdims[ax] = n // p                        # the forward output / its gradient
-    cdef bint bwd = g is not None
-    cdef cnp.npy_intp *rdims = dims if bwd else &hdims[0]
-    if bwd:
-        if not fast_in(g):
-            return None
-        ga = <cnp.ndarray>g
-        if cnp.PyArray_TYPE(ga) != t or not dims_equal(ga, nd, hdims):
-            return None
-    if out is None:
-        oa = cnp.PyArray_EMPTY(nd, rdims, t, 0)
-    else:
-        if not out_fits(out, t, nd, rdims):
-            return None
-        oa = <cnp.ndarray>out
-        if not disjoint_or_same(oa, xa, bwd or p == 1):
-            return None
-        if bwd and not disjoint_or_same(oa, ga, p == 1):
-            return None
-    _run_job_extra(op, t == cnp.NPY_DOUBLE, cnp.PyArray_ITEMSIZE(xa), cnp.PyArray_DATA(xa),
-                   cnp.PyArray_DATA(ga) if bwd else NULL, cnp.PyArray_DATA(oa), outer, n, inner,
-                   p)
-    return oa

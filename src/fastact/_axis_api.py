@@ -11,8 +11,8 @@ fastact._axis) walk axis != -1 in blocks of adjacent columns, so no
 transposed copy is ever made.
 
 maxout, sparsemax (forward and backward) and softmax_jacobian have their
-kernels in include/fa_axis_extra_impl.h, driven by fastact._axis.run_extra
-and fast_extra; softmax_jacobian writes its (n, n) blocks from the
+kernels in include/fa_axis_extra_impl.h, driven by fastact._axis.run
+and fast; softmax_jacobian writes its (n, n) blocks from the
 softmax's output.
 """
 
@@ -89,8 +89,8 @@ def _run(op: str, v: _arrays.AxisView, xb, gb, t, sg=1.0, n=None):
     _axis.run(_axis.OP[op], xb, gb, t, v.outer, v.n if n is None else n, v.inner, float(sg))
 
 
-def _run_extra(op: str, v: _arrays.AxisView, xb, gb, t, pieces=1):
-    _axis.run_extra(_axis.OP[op], xb, gb, t, v.outer, v.n, v.inner, pieces)
+def _run_pieces(op: str, v: _arrays.AxisView, xb, gb, t, pieces=1):
+    _axis.run(_axis.OP[op], xb, gb, t, v.outer, v.n, v.inner, 1.0, pieces)
 
 
 # ------------------------------------------------------- softmax family
@@ -651,7 +651,7 @@ def maxout(x, pieces, axis=-1, *, out=None):
     """maxout(x, pieces, axis=-1, *, out=None): the max over consecutive
     groups of `pieces` entries along `axis` (its length must be a multiple
     of pieces); NaN in a group gives NaN."""
-    r = _axis.fast_extra(_axis.OP["maxout"], x, None, axis, out, pieces)
+    r = _axis.fast(_axis.OP["maxout"], x, None, axis, out, pieces=pieces)
     if r is not None:
         return r
     fname = "maxout"
@@ -660,7 +660,7 @@ def maxout(x, pieces, axis=-1, *, out=None):
     v = _arrays.AxisView(a, comp, ax)
     t = v.target(out, mshape)
     if t.size:
-        _run_extra("maxout", v, v.base, None, t, p)
+        _run_pieces("maxout", v, v.base, None, t, p)
     return v.finish(t, out, res)
 
 
@@ -668,7 +668,7 @@ def maxout_backward(grad_output, x, pieces, axis=-1, *, out=None):
     """maxout_backward(grad_output, x, pieces, axis=-1, *, out=None):
     grad_output goes to the first maximum of each group (the first NaN if
     the group holds NaN), 0 elsewhere."""
-    r = _axis.fast_extra(_axis.OP["maxout_b"], x, grad_output, axis, out, pieces)
+    r = _axis.fast(_axis.OP["maxout_b"], x, grad_output, axis, out, pieces=pieces)
     if r is not None:
         return r
     fname = "maxout_backward"
@@ -679,7 +679,7 @@ def maxout_backward(grad_output, x, pieces, axis=-1, *, out=None):
     gb = v.like(ga)
     t = v.target(out, a.shape)
     if a.size:
-        _run_extra("maxout_b", v, v.base, gb, t, p)
+        _run_pieces("maxout_b", v, v.base, gb, t, p)
     return v.finish(t, out, res)
 
 
@@ -690,7 +690,7 @@ def sparsemax(x, axis=-1, *, out=None):
     row onto the probability simplex (Martins & Astudillo 2016): max(x -
     tau, 0) with tau such that the row sums to 1.  -inf entries get 0; a
     row of only -inf, or with +inf or NaN, gives NaN."""
-    r = _axis.fast_extra(_axis.OP["sparsemax"], x, None, axis, out, None)
+    r = _axis.fast(_axis.OP["sparsemax"], x, None, axis, out)
     if r is not None:
         return r
     fname = "sparsemax"
@@ -700,7 +700,7 @@ def sparsemax(x, axis=-1, *, out=None):
     v = _arrays.AxisView(a, comp, ax)
     t = v.target(out, a.shape)
     if a.size:
-        _run_extra("sparsemax", v, v.base, None, t)
+        _run_pieces("sparsemax", v, v.base, None, t)
     return v.finish(t, out, res)
 
 
@@ -708,7 +708,7 @@ def sparsemax_backward(grad_output, x, axis=-1, *, out=None):
     """sparsemax_backward(grad_output, x, axis=-1, *, out=None): on the
     support S of sparsemax(x) (its positive entries), g - mean_S(g); 0
     elsewhere."""
-    r = _axis.fast_extra(_axis.OP["sparsemax_b"], x, grad_output, axis, out, None)
+    r = _axis.fast(_axis.OP["sparsemax_b"], x, grad_output, axis, out)
     if r is not None:
         return r
     fname = "sparsemax_backward"
@@ -720,7 +720,7 @@ def sparsemax_backward(grad_output, x, axis=-1, *, out=None):
     gb = v.like(ga)
     t = v.target(out, a.shape)
     if a.size:
-        _run_extra("sparsemax_b", v, v.base, gb, t)
+        _run_pieces("sparsemax_b", v, v.base, gb, t)
     return v.finish(t, out, res)
 
 
@@ -741,7 +741,7 @@ def softmax_jacobian(x, axis=-1):
     # (x = [0, -30] has 1 - s_0 = 9.4e-14: 1 - s_i cancels there)
     j = np.empty(s.shape + (n,), comp)
     if j.size:
-        _axis.run_extra(_axis.OP["softmax_jacobian"], s, None, j, s.size // n, n, 1, 1)
+        _axis.run(_axis.OP["softmax_jacobian"], s, None, j, s.size // n, n, 1, 1.0)
     if j.dtype == res:
         return j
     with _arrays.overflow_ok(j.dtype, res):

@@ -287,7 +287,7 @@ BY_NAME = {s.name: s for s in SPECS}
 # backward from x "_bx" or from y "_by", logsumexp's "_b"; with scale=, bias=,
 # where=: forward "_m" and backward from x "_mb"), then from "glu" on
 # the elementwise pairs of the GLU family.  softmin runs softmax's ops on -x.
-# From "maxout" on: the ops of fastact._axis.run_extra (maxout and sparsemax,
+# From "maxout" on: the ops of include/fa_axis_extra_impl.h (maxout and sparsemax,
 # forward and backward "_b", and the Jacobian from the softmax output).
 AXIS_OPS: tuple = ("softmax", "log_softmax", "logsumexp", "softmax_bx", "softmax_by",
                    "log_softmax_bx", "log_softmax_by", "logsumexp_b",
