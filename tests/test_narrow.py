@@ -309,3 +309,43 @@ def test_every_narrow_value_within_one_ulp(name, params, dt):
         res = R.narrow_sweep(name, params, dt)
     for which, steps in res.items():
         assert steps.max() <= 1, (which, int(steps.max()), float((steps == 0).mean()))
+
+
+# --------------------------- the along-axis family, GLU, PReLU: accepted
+
+AXIS = ["softmax", "log_softmax", "softmin", "logsumexp", "glu", "swiglu", "geglu",
+        "sparsemax"]
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+@pytest.mark.parametrize("name", AXIS)
+def test_axis_family_accepts_narrow(name, dt):
+    """the along-axis family and the GLU family take the narrow types (today
+    through a float32 temporary of the array): bitwise the float32 result
+    rounded, in the narrow dtype"""
+    x = _data((6, 40), dt, scale=2.0)
+    x.flat[:10] = 0.5                 # finite rows (the NaN/inf cases are float32's)
+    for axis in (-1, 0):
+        f = getattr(fa, name)
+        y = f(x, axis=axis)
+        assert y.dtype == dt
+        _bits_equal(y, _narrow(f(_f32(x), axis=axis), dt))
+        g = _data(y.shape, dt, seed=1)
+        b = getattr(fa, name + "_backward")(g, x, axis=axis)
+        assert b.dtype == dt
+        _bits_equal(b, _narrow(getattr(fa, name + "_backward")(_f32(g), _f32(x), axis=axis), dt))
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+def test_prelu_accepts_narrow(dt):
+    x = _data((5, 4, 7), dt)
+    w = np.array([0.1, -0.5, 2.0, 0.25], dt)
+    y = fa.prelu(x, w)
+    assert y.dtype == dt
+    _bits_equal(y, _narrow(fa.prelu(_f32(x), _f32(w)), dt))
+    g = _data(x.shape, dt, seed=1)
+    gx, gw = fa.prelu_backward(g, x, w)
+    rx, rw = fa.prelu_backward(_f32(g), _f32(x), _f32(w))
+    assert gx.dtype == dt and gw.dtype == dt
+    _bits_equal(gx, _narrow(rx, dt))
+    _bits_equal(gw, _narrow(rw, dt))

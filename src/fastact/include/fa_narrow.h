@@ -48,7 +48,7 @@ static inline uint16_t fa_bf16_from_bits(uint32_t u)
      * a carry runs into the exponent (up to inf) as rounding should */
     uint32_t r = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
     uint32_t qnan = ((u >> 16) & 0x8000u) | 0x7FC0u;
-    return (uint16_t)((u & 0x7FFFFFFFu) > 0x7F800000u ? qnan : r);
+    return (uint16_t)((int32_t)(u & 0x7FFFFFFFu) > 0x7F800000 ? qnan : r);
 }
 
 static inline void fa_widen_bf16(const void *sv, void *dv, ptrdiff_t n)
