@@ -4,8 +4,9 @@ Imports no compiled module (the compiled modules and the `_*_api` modules
 import it).
 
 Rules (../shared/API.md, "Arrays in, arrays out"):
-  * float32 -> float32, float64 -> float64, float16 computed in float32 and
-    returned as float16, bool/integers -> float64; anything else TypeError.
+  * float32 -> float32, float64 -> float64; the narrow types float16 and
+    bfloat16 (ml_dtypes') computed in float32 and returned in their own
+    dtype, bool/integers -> float64; anything else TypeError.
   * any shape and memory layout; byte-swapped input is read correctly;
   * `out`: exact shape (ValueError) and dtype (TypeError), writeable
     (ValueError), no partial overlap with an input (ValueError); it may be
@@ -21,7 +22,7 @@ import math
 
 import numpy as np
 
-SUPPORTED = "float16, float32, float64, bool or an integer dtype"
+SUPPORTED = "float16, bfloat16, float32, float64, bool or an integer dtype"
 
 _F16 = np.dtype(np.float16)
 _F32 = np.dtype(np.float32)
@@ -30,9 +31,26 @@ _F64 = np.dtype(np.float64)
 
 # ------------------------------------------------------------------ dtypes
 
+def is_bfloat16(dt: np.dtype) -> bool:
+    """ml_dtypes' bfloat16 (told by its name, size and kind, without
+    importing ml_dtypes: it is an optional dependency)."""
+    return (dt.kind == "V" and dt.itemsize == 2 and dt.name == "bfloat16"
+            and dt.type.__module__.split(".")[0] == "ml_dtypes")
+
+
+def narrow_index(dt: np.dtype) -> int:
+    """The narrow type of a dtype as the kernels number them (include/fa_narrow.h):
+    0 bfloat16, 1 float16 (either byte order), -1 any other dtype."""
+    if dt.kind == "f" and dt.itemsize == 2:
+        return 1
+    return 0 if is_bfloat16(dt) else -1
+
+
 def dtypes(dt: np.dtype, fname: str, argname: str):
     """(computation dtype, result dtype) for an input dtype, or TypeError."""
     kind = dt.kind
+    if kind == "V" and is_bfloat16(dt):
+        return _F32, dt
     if kind == "f":
         if dt.itemsize == 4:
             return _F32, _F32
@@ -103,7 +121,7 @@ def overflow_ok(src: np.dtype, dst: np.dtype):
     """A context for a cast from src to dst: silences NumPy's overflow
     warning where the cast narrows a float (float64 -> float32 -> float16),
     whose overflow to +-inf is the intended rounding; a no-op otherwise."""
-    if src.kind == "f" and src.itemsize > dst.itemsize:
+    if src.kind == "f" and src.itemsize > dst.itemsize:   # (bfloat16: itemsize 2)
         return np.errstate(over="ignore")
     return _NO_CONTEXT
 

@@ -107,9 +107,10 @@ def render_elementwise(spec) -> str:
 
 # ------------------------------------------------------------------ docstrings
 
-_X_DOC = ("    Input. float32 stays float32 and float64 stays float64; float16 is\n"
-          "    computed in float32 and returned as float16; bool and integers are\n"
-          "    computed as float64. Any shape and memory layout.")
+_X_DOC = ("    Input. float32 stays float32 and float64 stays float64; float16 and\n"
+          "    bfloat16 (ml_dtypes) are computed in float32 inside the loop and\n"
+          "    returned in their own dtype (rounded to nearest even); bool and\n"
+          "    integers are computed as float64. Any shape and memory layout.")
 # the fused pre-activation of every elementwise function (README "Fused
 # pre-activation"): keyword arguments, their docs, forward and backward
 FUSED_KW = [("scale", "None"), ("bias", "None")]
@@ -145,8 +146,8 @@ def _param_doc(p) -> str:
         head = f"{p.name} : float"
     else:
         head = f"{p.name} : float, default {p.default!r}"
-    body = p.doc or ("    Converted to the computation dtype (float32 for float32 and "
-                     "float16 input)." if p.type == "float" else "    The variant.")
+    body = p.doc or ("    Converted to the computation dtype (float32 for float32, "
+                     "float16 and bfloat16 input)." if p.type == "float" else "    The variant.")
     check = {">0": " Must be > 0.", ">=0": " Must be >= 0.", "!=0": " Must not be 0."}
     return head + "\n" + body + check.get(p.check or "", "")
 

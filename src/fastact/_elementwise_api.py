@@ -1,6 +1,7 @@
 """The elementwise family's Python layer: the general path of the
 functions (any input the C fast path of fastact._elementwise does not take:
-scalars, lists, other dtypes, byte-swapped or strided arrays, float16, out=
+scalars, lists, other dtypes, byte-swapped or strided arrays, the narrow
+types float16 and bfloat16 (computed in float32 a chunk at a time), out=
 of another layout; pandas, xarray and Dask inputs go to fastact.ufunc) and
 the parameter rules.  The compiled module never imports this one: this
 module installs itself there at import (fastact._elementwise._install), so
@@ -47,11 +48,7 @@ def unary(fname: str, kernel: str, x, out, params: tuple):
         return _by_ufunc(_ufunc(fname, kernel), (x,) + _user_params(fname, params), out)
     a, comp, res = _arrays.prepare(x, fname, "x")
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"),))
-    order = _arrays.order(a)
-    xc = _arrays.dense(a, comp, order)
-    target = _arrays.target(out, a.shape, comp, order)
-    _elementwise.run_unary(kernel, xc, target, params)
-    return _arrays.finish(target, out, res, a.ndim == 0)
+    return _compute(kernel, 0, None, a, out, comp, res, params)
 
 
 def binary(fname: str, kernel: str, from_y: bool, g, x, out, params: tuple):
@@ -62,12 +59,7 @@ def binary(fname: str, kernel: str, from_y: bool, g, x, out, params: tuple):
     a, comp, res = _arrays.prepare(x, fname, xname)
     ga = _grad_output(g, a, fname, xname)
     out = _arrays.check_out(out, a.shape, res, fname, ((a, xname), (ga, "grad_output")))
-    order = _arrays.order(a)
-    xc = _arrays.dense(a, comp, order)
-    gc = _arrays.dense(ga, comp, order)
-    target = _arrays.target(out, a.shape, comp, order)
-    _elementwise.run_binary(kernel, from_y, gc, xc, target, params)
-    return _arrays.finish(target, out, res, a.ndim == 0)
+    return _compute(kernel, 2 if from_y else 1, ga, a, out, comp, res, params)
 
 
 def _grad_output(g, a: np.ndarray, fname: str, xname: str) -> np.ndarray:
@@ -77,6 +69,40 @@ def _grad_output(g, a: np.ndarray, fname: str, xname: str) -> np.ndarray:
         raise ValueError(f"{fname}(): grad_output has shape {ga.shape} but {xname} has shape "
                          f"{a.shape}; they must be equal (no broadcasting)")
     return ga
+
+
+def _compute(kernel: str, mode: int, ga, a: np.ndarray, out, comp: np.dtype, res: np.dtype,
+             params: tuple, s=None, b=None):
+    """The kernel over checked arrays (mode 0: forward of a; 1, 2: backward
+    from x, from y, ga the grad_output; s, b: the fused scale and bias in the
+    computation dtype, or None).  A narrow x (and a grad_output of the same
+    narrow type) goes to the kernel as it is, computed in float32 a chunk at
+    a time; anything else as a dense array of the computation dtype."""
+    order = _arrays.order(a)
+    nw = _arrays.narrow_index(res)
+    if nw >= 0 and (ga is None or _arrays.narrow_index(ga.dtype) == nw):
+        comp = res
+    else:
+        nw = -1
+    xc = _arrays.dense(a, comp, order)
+    gc = _arrays.dense(ga, comp, order) if mode else None
+    target = _arrays.target(out, a.shape, comp, order)
+    if mode == 2:
+        b = None                         # the y form: the bias is in y already
+    if s is None and b is None and nw < 0:
+        if mode == 0:
+            _elementwise.run_unary(kernel, xc, target, params)
+        else:
+            _elementwise.run_binary(kernel, mode == 2, gc, xc, target, params)
+    else:
+        period = 1
+        if s is not None or b is not None:
+            s, b, period = _periodic(s, b, a.shape, order)
+            # the kernel writes out while it reads s and b: never from out's memory
+            s, b = (v.copy() if v is not None and np.may_share_memory(v, target) else v
+                    for v in (s, b))
+        _elementwise.run_fused(kernel, mode, gc, xc, target, params, s, b, period, nw)
+    return _arrays.finish(target, out, res, a.ndim == 0)
 
 
 # ------------------------------------------------ fused pre-activation
@@ -97,21 +123,7 @@ def fused(fname: str, kernel: str, mode: int, g, x, out, params: tuple, scale, b
     ga = _grad_output(g, a, fname, xname) if mode else None
     out = _arrays.check_out(out, a.shape, res, fname,
                             ((a, xname),) + (((ga, "grad_output"),) if mode else ()))
-    order = _arrays.order(a)
-    xc = _arrays.dense(a, comp, order)
-    gc = _arrays.dense(ga, comp, order) if mode else None
-    target = _arrays.target(out, a.shape, comp, order)
-    if mode == 2:
-        b = None
-    if s is None and b is None:          # the y form with a bias alone: nothing to fuse
-        _elementwise.run_binary(kernel, True, gc, xc, target, params)
-    else:
-        s, b, period = _periodic(s, b, a.shape, order)
-        # the kernel writes out while it reads s and b: never from out's memory
-        s, b = (v.copy() if v is not None and np.may_share_memory(v, target) else v
-                for v in (s, b))
-        _elementwise.run_fused(kernel, mode, gc, xc, target, params, s, b, period)
-    return _arrays.finish(target, out, res, a.ndim == 0)
+    return _compute(kernel, mode, ga, a, out, comp, res, params, s, b)
 
 
 def _operand(v, name: str, fname: str, shape: tuple, xname: str, comp: np.dtype):
@@ -120,7 +132,7 @@ def _operand(v, name: str, fname: str, shape: tuple, xname: str, comp: np.dtype)
     if v is None:
         return None
     arr = v if isinstance(v, np.ndarray) else _arrays.as_array(v, fname, name)
-    if arr.dtype.kind not in "iuf":
+    if arr.dtype.kind not in "iuf" and not _arrays.is_bfloat16(arr.dtype):
         raise TypeError(f"{fname}(): {name} must be a real number or an array of real numbers, "
                         f"got {type(v).__name__} of dtype {arr.dtype}")
     if arr.ndim > len(shape) or any(d not in (1, n) for d, n in zip(arr.shape[::-1],
@@ -183,12 +195,12 @@ def param_value(v, name: str, fname: str) -> float:
 
 
 def _in_float32(x) -> bool:
-    """whether x's computation dtype is float32 (float32 or float16 input)"""
+    """whether x's computation dtype is float32 (float32 or a narrow type)"""
     try:
         dt = _arrays.as_array(x, "", "x").dtype
     except TypeError:
         return False
-    return dt.kind == "f" and dt.itemsize in (2, 4)
+    return (dt.kind == "f" and dt.itemsize in (2, 4)) or _arrays.is_bfloat16(dt)
 
 
 def _f32(v: float) -> float:

@@ -65,7 +65,8 @@ import numpy as np
 from fastact import _spec
 
 __all__ = ["Reference", "REFS", "ulp_of", "ulp_errors", "PARAM_CASES", "cast_params",
-           "mp_forward", "mp_derivative", "np_forward", "np_derivative", "kinks", "TORCH"]
+           "mp_forward", "mp_derivative", "np_forward", "np_derivative", "kinks", "TORCH",
+           "narrow_round", "narrow_steps", "narrow_sweep"]
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -846,6 +847,83 @@ def ulp_errors(y, hi, lo, dtype):
         err = np.where(exp_nan, np.where(np.isnan(y), 0.0, np.inf), err)
         err = np.where(exp_inf, np.where(y == exp_inf_val, 0.0, np.inf), err)
     return err
+
+
+# ------------------------------------------------- the narrow types
+# (bfloat16, float16: computed in float32, rounded once to the narrow type)
+
+# precision in bits (with the implicit one), smallest normal exponent, largest exponent
+_NARROW = {"bfloat16": (8, -126, 127), "float16": (11, -14, 15)}
+
+
+def narrow_round(v, dtype) -> np.ndarray:
+    """float64 values rounded to the narrow dtype (bfloat16 or float16) to
+    nearest, ties to even, as float64: +-inf beyond its range, subnormals
+    on its subnormal grid, NaN kept (one rounding: no float32 step)."""
+    prec, emin, emax = _NARROW[np.dtype(dtype).name]
+    v = np.asarray(v, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        _, e = np.frexp(v)                        # v = m 2**e, 1/2 <= |m| < 1
+        e = np.maximum(e, emin + 1)               # below the normals: the subnormal grid
+        r = np.ldexp(np.rint(np.ldexp(v, prec - e)), e - prec)
+        big = (2.0 - 2.0 ** (1 - prec)) * 2.0 ** emax
+        r = np.where(np.abs(r) > big, np.copysign(np.inf, v), r)
+    return np.where(np.isfinite(v), r, v)
+
+
+def _ordered(bits: np.ndarray) -> np.ndarray:
+    mag = (bits & 0x7FFF).astype(np.int64)
+    return np.where(bits & 0x8000, -mag, mag)
+
+
+def narrow_steps(y, ref, dtype) -> np.ndarray:
+    """How far y (an array of the narrow dtype) is from the narrow rounding
+    of ref (float64, the exact value), counted in values of the narrow type
+    between them: 0 where y is ref correctly rounded, 1 for one ulp; +0 and
+    -0 are one value; NaN against NaN is 0, NaN against a number 2**16."""
+    dt = np.dtype(dtype)
+    want = narrow_round(ref, dt).astype(dt)
+    yb, wb = np.asarray(y, dtype=dt).view(np.uint16), want.view(np.uint16)
+    nan_bits = 0x7F80 if dt.name == "bfloat16" else 0x7C00
+    yn, wn = (yb & 0x7FFF) > nan_bits, (wb & 0x7FFF) > nan_bits
+    d = np.abs(_ordered(yb) - _ordered(wb))
+    return np.where(yn | wn, np.where(yn & wn, 0, 1 << 16), d)
+
+
+def narrow_sweep(name: str, params: dict, dtype) -> dict:
+    """Every finite value of the narrow dtype through fastact's NAME and
+    NAME_backward (grad_output 1), against the float64 reference:
+    {"forward": steps, "backward": steps} (narrow_steps), at the
+    instruction-set level in use.  The reference is np_forward /
+    np_derivative with the parameters cast to float32 (what the kernel
+    uses), and for the activations without a vectorized NumPy formula
+    (mostly piecewise linear ones) fastact's float64 kernel, which the
+    accuracy tests hold to a few float64 ulp of mpmath: 2**29 times finer
+    than a bfloat16 ulp, so either rounds to the same narrow value but at
+    ties of probability ~2**-40."""
+    import fastact as fa
+
+    dt = np.dtype(dtype)
+    bits = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16)
+    x = bits.view(dt)
+    x = x[np.isfinite(x.astype(np.float32))]
+    x64 = x.astype(np.float64)
+    pc = cast_params(name, params, np.float32)
+    user = {k: pc[k] if isinstance(v, (int, float)) else v for k, v in params.items()}
+    ref_rec, _ = _base(name, pc, np.float32)
+    fwd = getattr(fa, name)
+    bwd = getattr(fa, name + "_backward")
+    ones = np.ones(x.shape, dt)
+    if ref_rec.numpy is not None:
+        ref_f = np_forward(name, x64, pc, np.float32)
+    else:
+        ref_f = fwd(x64, **user)
+    if ref_rec.numpy_derivative is not None:
+        ref_b = np_derivative(name, x64, pc, np.float32)
+    else:
+        ref_b = bwd(np.ones(x.shape), x64, **user)
+    return {"forward": narrow_steps(fwd(x, **params), ref_f, dt),
+            "backward": narrow_steps(bwd(ones, x, **params), ref_b, dt)}
 
 
 # torch equivalents (float64 comparisons): name -> callable(torch, F, x, params);

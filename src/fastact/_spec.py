@@ -315,13 +315,14 @@ class IsaLevel:
     x86_64: bool = True          # built on x86-64 only (baseline: everywhere)
 
 
-# lowest first; the best one the CPU supports is used (fastact._dispatch)
+# lowest first; the best one the CPU supports is used (fastact._dispatch).
+# F16C (float16 conversions, include/fa_narrow.h) comes with every AVX2 CPU.
 ISA_LEVELS: tuple = (
     IsaLevel("baseline", x86_64=False),
-    IsaLevel("avx2", ("-mavx2", "-mfma"), ("avx2", "fma")),
+    IsaLevel("avx2", ("-mavx2", "-mfma", "-mf16c"), ("avx2", "fma", "f16c")),
     IsaLevel("avx512", ("-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx2",
-                        "-mfma", "-mprefer-vector-width=512"),
-             ("avx512f", "avx512dq", "avx512bw", "avx512vl", "avx2", "fma")),
+                        "-mfma", "-mf16c", "-mprefer-vector-width=512"),
+             ("avx512f", "avx512dq", "avx512bw", "avx512vl", "avx2", "fma", "f16c")),
 )
 
 # The generalized ufuncs of the along-axis family (fastact.ufunc):

@@ -15,6 +15,7 @@
 #include "fa_table.h"
 #include "fa_math.h"
 #include "fa_list.h"
+#include "fa_narrow.h"
 
 #define FA_SIMD _Pragma("omp simd")
 
@@ -95,6 +96,7 @@ static const fa_unary_fn fa_fwd[] = { FA_KERNELS(FA_FWD) };
 static const fa_binary_fn fa_bx[] = { FA_KERNELS(FA_BX) };
 static const fa_binary_fn fa_by[] = { FA_KERNELS(FA_BY) };
 static const fa_pre_fn fa_pre[] = { fa_pre_f, fa_pre_d };
+FA_NARROW_TABLES
 
 #ifndef FA_ISA_NAME
 #define FA_ISA_NAME "unknown"
@@ -102,7 +104,7 @@ static const fa_pre_fn fa_pre[] = { fa_pre_f, fa_pre_d };
 
 static const fa_table fa_the_table = {
     (int)(sizeof(fa_names) / sizeof(fa_names[0])),
-    fa_names, fa_fwd, fa_bx, fa_by, fa_pre, FA_ISA_NAME
+    fa_names, fa_fwd, fa_bx, fa_by, fa_pre, fa_widen, fa_narrow, FA_ISA_NAME
 };
 
 static const char fa_capsule_name[] = FA_CAPSULE_NAME;

@@ -18,6 +18,11 @@ typedef void (*fa_binary_fn)(const void *g, const void *x, void *out, ptrdiff_t 
 typedef void (*fa_pre_fn)(const void *x, void *t, ptrdiff_t n, const void *s, const void *b,
                           ptrdiff_t period, ptrdiff_t start);
 
+/* the narrow types (include/fa_narrow.h): src n narrow values, dst n float32
+ * (widen), or src n float32, dst n narrow (narrow); no overlap */
+typedef void (*fa_widen_fn)(const void *src, void *dst, ptrdiff_t n);
+typedef void (*fa_narrow_fn)(const void *src, void *dst, ptrdiff_t n);
+
 typedef struct {
     int n;                       /* number of kernels */
     const char *const *names;    /* kernel names, for a consistency check */
@@ -25,6 +30,8 @@ typedef struct {
     const fa_binary_fn *bx;      /* 2n entries: g * f'(x) */
     const fa_binary_fn *by;      /* 2n entries: g * f'(x) from y; NULL if none */
     const fa_pre_fn *pre;        /* 2 entries (float32, float64): x * s + b */
+    const fa_widen_fn *widen;    /* 2 entries (FA_BF16, FA_F16): narrow -> float32 */
+    const fa_narrow_fn *narrow;  /* 2 entries: float32 -> narrow, nearest even */
     const char *isa;             /* the level this module was built for */
 } fa_table;
 

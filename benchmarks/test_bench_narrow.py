@@ -1,0 +1,51 @@
+"""The narrow types (pytest-benchmark): fastact gelu, sigmoid and relu on
+bfloat16 and float16 arrays of 1.6e7 elements against the copy of the same
+bytes and against torch's narrow kernels on the same memory, forward and
+backward, 1 and 2 threads.  The cases come from narrow.py (the script that
+prints the medians and ratios).
+
+    pytest benchmarks/test_bench_narrow.py --benchmark-group-by=group
+
+No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import narrow
+
+N = 16_000_000
+_CACHE: dict = {}
+LABELS = ["copy"] + [f"fa.{f}" for f in narrow.FUNCS] + [f"torch {f}" for f in narrow.FUNCS]
+
+
+def _cases(dt_label, direction):
+    key = (dt_label, direction)
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = narrow.cases(N, dt_label, direction)
+    return _CACHE[key]
+
+
+@pytest.mark.parametrize("label", LABELS)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+@pytest.mark.parametrize("dt_label", ["bfloat16", "float16"])
+def test_narrow(benchmark, dt_label, direction, threads, label):
+    import fastact as fa
+
+    if dt_label not in narrow.dtypes():
+        pytest.skip("ml_dtypes is not installed")
+    fns = _cases(dt_label, direction)
+    key = label if direction == "forward" or label == "copy" else label + "_backward"
+    if key not in fns:
+        pytest.skip("torch is not installed")
+    prev = fa.get_num_threads()
+    narrow.set_threads(threads)
+    try:
+        benchmark.group = f"narrow {dt_label}, {direction}, {threads} thread(s)"
+        benchmark.extra_info["case"] = key
+        benchmark.pedantic(fns[key], rounds=7, warmup_rounds=1)
+    finally:
+        narrow.set_threads(prev)

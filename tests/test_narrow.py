@@ -1,0 +1,351 @@
+"""The narrow types (../shared/API.md "Narrow types"): bfloat16 (ml_dtypes)
+and float16 arrays are computed in float32 inside the kernel loop and
+returned in their own dtype, rounded to nearest even.  So every result is
+bitwise the float32 computation of the widened input, rounded once:
+fa.NAME(x) == fa.NAME(x.astype(float32)).astype(x.dtype), for every
+elementwise function, parameter set, backward form and fused scale/bias,
+at every instruction-set level (the float16 conversions are F16C at the
+AVX levels and a scalar conversion at the baseline).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastact as fa
+from fastact import _arrays, _dispatch
+from fastact import _reference as R
+
+from conftest import CASE_PARAMS, DEFAULT_CASES, ELEMENTWISE, backward, forward
+
+ml_dtypes = pytest.importorskip("ml_dtypes")
+BF16 = np.dtype(ml_dtypes.bfloat16)
+F16 = np.dtype(np.float16)
+F32 = np.float32
+NARROW = [BF16, F16]
+NIDS = ["bf16", "f16"]
+ISAS = _dispatch.supported_isas()
+GRAD_Y = [s.name for s in ELEMENTWISE if s.grad_from_output]
+
+
+def _data(shape, dtype, seed=0, scale=3.0):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * scale).astype(F32)
+    if x.size >= 10:
+        x.flat[:10] = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 6.0, 1e-40, -3e38]
+    with np.errstate(all="ignore"):
+        return x.astype(dtype)
+
+
+def _bits_equal(a, b):
+    """the same bit patterns, NaN for NaN (quiet NaN payloads are not part of
+    the contract)"""
+    assert a.dtype == b.dtype and a.shape == b.shape
+    ab = np.ascontiguousarray(a).view(np.uint16)
+    bb = np.ascontiguousarray(b).view(np.uint16)
+    nan = (np.isnan(a.astype(F32)) & np.isnan(b.astype(F32)))
+    bad = (ab != bb) & ~nan
+    assert not bad.any(), (f"{bad.sum()} differ, first at {np.argwhere(bad)[:3].tolist()}: "
+                           f"{a[bad][:3]} vs {b[bad][:3]}")
+
+
+def _f32(a):
+    return None if a is None else np.asarray(a).astype(F32)
+
+
+def _narrow(a, dt):
+    with np.errstate(all="ignore"):
+        return a.astype(dt)
+
+
+# --------------------------------------------------------------- dtypes
+
+def test_bfloat16_detected_without_importing_ml_dtypes_by_name():
+    assert _arrays.is_bfloat16(BF16)
+    assert not _arrays.is_bfloat16(np.dtype("V2"))
+    assert _arrays.narrow_index(BF16) == 0
+    assert _arrays.narrow_index(F16) == 1
+    assert _arrays.narrow_index(F16.newbyteorder()) == 1
+    assert _arrays.narrow_index(np.dtype(F32)) == -1
+    assert _arrays.dtypes(BF16, "f", "x") == (np.dtype(F32), BF16)
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+def test_result_dtype_and_scalar(dt):
+    assert fa.gelu(np.zeros(3, dt)).dtype == dt
+    r = fa.sigmoid(np.zeros((), dt))
+    assert isinstance(r, np.generic) and r.dtype == dt and float(r) == 0.5
+    assert fa.relu(np.zeros((0, 3), dt)).shape == (0, 3)
+
+
+# ------------------------------------------- conversions, exhaustively
+
+def _identity(x, s):
+    """hard_tanh(1 * s) over (-inf, inf): the float32 s narrowed by the
+    kernel's conversion (s any float32, as a full-shape scale)"""
+    return fa.hard_tanh(np.ones(s.shape, x), min_val=-np.inf, max_val=np.inf, scale=s)
+
+
+def _narrowing_inputs(dt):
+    """float32 bit patterns around every rounding boundary of dt: each narrow
+    value's neighbourhood (the low bits 0, 1, just below/at/above the tie,
+    all ones), and for float16 the subnormal range on a 2**-26 grid"""
+    drop = 16 if dt == BF16 else 13
+    top = np.arange(1 << (32 - drop), dtype=np.uint64) << drop
+    half = 1 << (drop - 1)
+    lows = np.array([0, 1, half - 1, half, half + 1, (1 << drop) - 1], dtype=np.uint64)
+    u = (top[:, None] + lows[None, :]).ravel().astype(np.uint32)
+    if dt == F16:
+        k = np.arange(1 << 13, dtype=np.float64) * 2.0 ** -27        # below 2**-14
+        sub = np.concatenate([k, k * (1 + 2.0 ** -23), k * (1 - 2.0 ** -23)]).astype(F32)
+        u = np.concatenate([u, sub.view(np.uint32), (-sub).view(np.uint32)])
+    return u.view(F32)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+def test_narrowing_rounds_to_nearest_even(dt, isa):
+    s = _narrowing_inputs(dt)
+    with _dispatch.using(isa):
+        got = _identity(dt, s)
+    want = _narrow(s, dt)
+    _bits_equal(got, want)
+    nan = np.isnan(s)
+    assert np.isnan(got[nan].astype(F32)).all()
+    # a NaN keeps its sign
+    assert (np.signbit(got[nan].astype(F32)) == np.signbit(s[nan])).all()
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+def test_widening_is_exact(dt, isa):
+    x = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(dt)
+    with _dispatch.using(isa):
+        # relu_backward(1, x) * x... the identity: hard_tanh over (-inf, inf)
+        got = fa.hard_tanh(x, min_val=-np.inf, max_val=np.inf)
+        # and the widened value itself, seen through a float32 product
+        # that is exact: x * 1 rounded back to x
+        _bits_equal(got, x)
+        # x * 2**-8 is exact in float32 for every x; narrowing it back is
+        # the value of the narrow type (or its rounding, for tiny x)
+        sc = fa.hard_tanh(x, min_val=-np.inf, max_val=np.inf, scale=np.float32(2.0 ** -8))
+    with np.errstate(all="ignore"):
+        _bits_equal(sc, _narrow(x.astype(F32) * F32(2.0 ** -8), dt))
+
+
+# ------------------------------------- bitwise the float32 computation
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+@pytest.mark.parametrize("name, params", CASE_PARAMS)
+def test_forward_backward_equal_float32_rounded(name, params, dt):
+    x = _data((3, 1501), dt)                   # several chunks, odd tails
+    g = _data((3, 1501), dt, seed=1)
+    with np.errstate(all="ignore"):
+        _bits_equal(forward(name, x, params), _narrow(forward(name, _f32(x), params), dt))
+        _bits_equal(backward(name, g, x, params),
+                    _narrow(backward(name, _f32(g), _f32(x), params), dt))
+        if name in GRAD_Y:
+            y = forward(name, x, params)
+            bwd = getattr(fa, name + "_backward")
+            try:
+                want = _narrow(bwd(_f32(g), y=_f32(y), **params), dt)
+            except ValueError:                   # the y form refuses these parameters
+                with pytest.raises(ValueError, match="y= form"):
+                    bwd(g, y=y, **params)
+            else:
+                _bits_equal(bwd(g, y=y, **params), want)
+
+
+def _operands(f, dt):
+    rng = np.random.default_rng(4)
+    return [(None, rng.standard_normal(f).astype(F32)), (1.5, None), (-0.75, 0.25),
+            (rng.standard_normal(f), rng.standard_normal(f).astype(dt))]
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+@pytest.mark.parametrize("name, params", CASE_PARAMS)
+def test_fused_equal_float32_rounded(name, params, dt):
+    x = _data((4, 777), dt)
+    g = _data((4, 777), dt, seed=2)
+    for s, b in _operands(777, dt):
+        with np.errstate(all="ignore"):
+            _bits_equal(forward(name, x, params, scale=s, bias=b),
+                        _narrow(forward(name, _f32(x), params, scale=_f32(s), bias=_f32(b)), dt))
+            _bits_equal(backward(name, g, x, params, scale=s, bias=b),
+                        _narrow(backward(name, _f32(g), _f32(x), params, scale=_f32(s),
+                                         bias=_f32(b)), dt))
+
+
+@pytest.mark.parametrize("name", GRAD_Y)
+def test_fused_y_form(name):
+    for dt in NARROW:
+        x = _data((3, 555), dt)
+        g = _data((3, 555), dt, seed=3)
+        y = getattr(fa, name)(x, scale=2.0, bias=0.5)
+        bwd = getattr(fa, name + "_backward")
+        with np.errstate(all="ignore"):
+            _bits_equal(bwd(g, y=y, scale=2.0, bias=0.5),
+                        _narrow(bwd(_f32(g), y=_f32(y), scale=2.0, bias=0.5), dt))
+            _bits_equal(bwd(g, y=y, bias=0.5), _narrow(bwd(_f32(g), y=_f32(y)), dt))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("name, params", DEFAULT_CASES)
+def test_every_level(name, params, isa):
+    with _dispatch.using(isa):
+        for dt in NARROW:
+            x = _data(3001, dt, scale=6.0)
+            g = _data(3001, dt, seed=5)
+            with np.errstate(all="ignore"):
+                _bits_equal(forward(name, x, params), _narrow(forward(name, _f32(x), params), dt))
+                _bits_equal(backward(name, g, x, params, scale=0.5),
+                            _narrow(backward(name, _f32(g), _f32(x), params, scale=0.5), dt))
+
+
+def test_threads_same_result():
+    for dt in NARROW:
+        x = _data(1_000_003, dt)
+        g = _data(1_000_003, dt, seed=1)
+        with fa.num_threads(1):
+            one = (fa.relu(x), fa.gelu(x), fa.sigmoid_backward(g, x), fa.mish(x, bias=0.5))
+        with fa.num_threads(2):
+            two = (fa.relu(x), fa.gelu(x), fa.sigmoid_backward(g, x), fa.mish(x, bias=0.5))
+        for a, b in zip(one, two):
+            _bits_equal(a, b)
+        _bits_equal(one[1], _narrow(fa.gelu(_f32(x)), dt))
+
+
+# ------------------------------------------------------ layouts and out=
+
+def _layouts(dt):
+    base = _data((12, 74), dt)
+    lay = {
+        "fortran": np.asfortranarray(base[:, :37]),
+        "strided": base[::2, ::2],
+        "negative": base[::-1, ::-3],
+        "3d-transposed": np.ascontiguousarray(base.reshape(6, 2, 74)).transpose(1, 0, 2),
+        "0-d": base[0, 0].reshape(()),
+        "empty": base[:0],
+    }
+    if dt == F16:
+        lay["byteswapped"] = base.astype(F16.newbyteorder())
+    return lay
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+def test_layouts(dt):
+    for lname, x in _layouts(dt).items():
+        g = _data(x.shape, dt, seed=9)
+        for f in ("gelu", "relu", "softplus"):
+            got = getattr(fa, f)(x)
+            assert got.dtype == dt.newbyteorder("="), lname
+            want = _narrow(getattr(fa, f)(_f32(x)), got.dtype)
+            _bits_equal(np.asarray(got), np.asarray(want))
+            gb = getattr(fa, f + "_backward")(g, x, bias=0.25)
+            _bits_equal(np.asarray(gb), np.asarray(_narrow(
+                getattr(fa, f + "_backward")(_f32(g), _f32(x), bias=0.25), got.dtype)))
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+def test_out_and_in_place(dt):
+    x = _data((5, 333), dt)
+    want = _narrow(fa.silu(_f32(x)), dt)
+    out = np.empty_like(x)
+    assert fa.silu(x, out=out) is out
+    _bits_equal(out, want)
+    fort = np.empty(x.shape, dt, order="F")
+    assert fa.silu(x, out=fort) is fort
+    _bits_equal(fort, want)
+    y = x.copy()
+    assert fa.silu(y, out=y) is y
+    _bits_equal(y, want)
+    g = _data((5, 333), dt, seed=1)
+    gw = _narrow(fa.silu_backward(_f32(g), _f32(x), scale=2.0), dt)
+    assert fa.silu_backward(g, x, scale=2.0, out=g) is g
+    _bits_equal(g, gw)
+
+
+def test_bfloat16_out_of_another_dtype_is_type_error():
+    x = _data(10, BF16)
+    for o in (np.empty(10, F32), np.empty(10, F16)):
+        before = o.copy()
+        with pytest.raises(TypeError, match="out has dtype"):
+            fa.gelu(x, out=o)
+        with pytest.raises(TypeError, match="out has dtype"):
+            fa.gelu_backward(x, x, out=o)
+        assert np.array_equal(o, before, equal_nan=True)
+    with pytest.raises(TypeError, match="out has dtype"):
+        fa.relu(np.ones(3, F32), out=np.empty(3, BF16))
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+def test_grad_output_of_another_dtype(dt):
+    """a grad_output of another dtype is read in float32 (it is not first
+    rounded to x's narrow type); the result has x's dtype"""
+    x = _data(300, dt)
+    g = np.random.default_rng(3).standard_normal(300) * 1e3
+    want = _narrow(fa.elu_backward(g.astype(F32), _f32(x)), dt)
+    _bits_equal(fa.elu_backward(g, x), want)
+    _bits_equal(fa.elu_backward(g.astype(F32), x), want)
+
+
+def test_parameters_checked_in_float32():
+    x = np.ones(3, BF16)
+    with pytest.raises(ValueError, match="beta"):
+        fa.softplus(x, beta=1e-50)                 # 0 in float32
+    assert fa.softplus(np.ones(3), beta=1e-50).dtype == np.float64
+
+
+# ------------------------------------------------------------- accuracy
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+@pytest.mark.parametrize("name, params", CASE_PARAMS)
+def test_every_narrow_value_within_one_ulp(name, params, dt):
+    """every finite value of the narrow type: forward and backward within
+    one narrow ulp of the float64 reference correctly rounded (the float32
+    result rounded once; docs/numerics.md has the share correctly rounded)"""
+    with np.errstate(all="ignore"):
+        res = R.narrow_sweep(name, params, dt)
+    for which, steps in res.items():
+        assert steps.max() <= 1, (which, int(steps.max()), float((steps == 0).mean()))
+
+
+# --------------------------- the along-axis family, GLU, PReLU: accepted
+
+AXIS = ["softmax", "log_softmax", "softmin", "logsumexp", "glu", "swiglu", "geglu",
+        "sparsemax"]
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+@pytest.mark.parametrize("name", AXIS)
+def test_axis_family_accepts_narrow(name, dt):
+    """the along-axis family and the GLU family take the narrow types (today
+    through a float32 temporary of the array): bitwise the float32 result
+    rounded, in the narrow dtype"""
+    x = _data((6, 40), dt, scale=2.0)
+    x.flat[:10] = 0.5                 # finite rows (the NaN/inf cases are float32's)
+    for axis in (-1, 0):
+        f = getattr(fa, name)
+        y = f(x, axis=axis)
+        assert y.dtype == dt
+        _bits_equal(y, _narrow(f(_f32(x), axis=axis), dt))
+        g = _data(y.shape, dt, seed=1)
+        b = getattr(fa, name + "_backward")(g, x, axis=axis)
+        assert b.dtype == dt
+        _bits_equal(b, _narrow(getattr(fa, name + "_backward")(_f32(g), _f32(x), axis=axis), dt))
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+def test_prelu_accepts_narrow(dt):
+    x = _data((5, 4, 7), dt)
+    w = np.array([0.1, -0.5, 2.0, 0.25], dt)
+    y = fa.prelu(x, w)
+    assert y.dtype == dt
+    _bits_equal(y, _narrow(fa.prelu(_f32(x), _f32(w)), dt))
+    g = _data(x.shape, dt, seed=1)
+    gx, gw = fa.prelu_backward(g, x, w)
+    rx, rw = fa.prelu_backward(_f32(g), _f32(x), _f32(w))
+    assert gx.dtype == dt and gw.dtype == dt
+    _bits_equal(gx, _narrow(rx, dt))
+    _bits_equal(gw, _narrow(rw, dt))
