@@ -15,7 +15,7 @@ import argparse
 import numpy as np
 
 import fastact as fa
-from fused_bias import medians_ms, set_threads
+from side_by_side import medians_ms, set_threads
 
 SHAPES = ((4096, 1000), (64, 50257))
 

@@ -13,12 +13,11 @@ Not collected by pytest (no test_ prefix).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 
 import fastact as fa
+from side_by_side import medians_ms, set_threads
 
 
 def cases(rows: int, cols: int, direction: str = "forward") -> dict:
@@ -54,29 +53,6 @@ def cases(rows: int, cols: int, direction: str = "forward") -> dict:
             torch.ops.aten.gelu_backward.grad_input(tg, tt, grad_input=to)
         c["torch gelu_backward(g, x + b)"] = tgelu_b
     return c
-
-
-def set_threads(n: int) -> None:
-    fa.set_num_threads(n)
-    try:
-        import torch
-        torch.set_num_threads(n)
-    except ImportError:
-        pass
-
-
-def medians_ms(fns: dict, repeat: int) -> dict:
-    """{label: median wall ms}; the cases run round-robin, so that a noisy
-    neighbour slows them alike"""
-    ts = {k: [] for k in fns}
-    for f in fns.values():
-        f()
-    for _ in range(repeat):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            ts[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) * 1e3 for k, v in ts.items()}
 
 
 def main():

@@ -15,12 +15,11 @@ shared with test_bench_narrow.py.  Not collected by pytest (no test_ prefix).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 
 import fastact as fa
+from side_by_side import medians_ms, set_threads
 
 FUNCS = ("gelu", "sigmoid", "relu")
 
@@ -78,29 +77,6 @@ def cases(n: int, dt_label: str, direction: str = "forward") -> dict:
         c["torch relu_backward"] = lambda: aten.threshold_backward.grad_input(
             tg, tx, 0, grad_input=to)
     return c
-
-
-def set_threads(n: int) -> None:
-    fa.set_num_threads(n)
-    try:
-        import torch
-        torch.set_num_threads(n)
-    except ImportError:
-        pass
-
-
-def medians_ms(fns: dict, repeat: int) -> dict:
-    """{label: median wall ms}; round-robin, so that a noisy neighbour
-    slows every case alike"""
-    ts = {k: [] for k in fns}
-    for f in fns.values():
-        f()
-    for _ in range(repeat):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            ts[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) * 1e3 for k, v in ts.items()}
 
 
 def main():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 import fused_bias
+from side_by_side import bench_at
 
 SHAPE = (4096, 4096)
 _CACHE: dict = {}
@@ -29,17 +30,9 @@ def _cases(direction):
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 def test_fused_bias(benchmark, direction, threads, case):
-    import fastact as fa
-
     fns = _cases(direction)
     if case >= len(fns):
         pytest.skip("torch is not installed")
     label = list(fns)[case]
-    prev = fa.get_num_threads()
-    fused_bias.set_threads(threads)
-    try:
-        benchmark.group = f"fused bias, {direction}, {threads} thread(s)"
-        benchmark.extra_info["case"] = label
-        benchmark.pedantic(fns[label], rounds=7, warmup_rounds=1)
-    finally:
-        fused_bias.set_threads(prev)
+    bench_at(benchmark, fns[label], threads, f"fused bias, {direction}, {threads} thread(s)",
+             label)

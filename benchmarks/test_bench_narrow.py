@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 
 import narrow
+from side_by_side import bench_at
 
 N = 16_000_000
 _CACHE: dict = {}
@@ -33,19 +34,11 @@ def _cases(dt_label, direction):
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 @pytest.mark.parametrize("dt_label", ["bfloat16", "float16"])
 def test_narrow(benchmark, dt_label, direction, threads, label):
-    import fastact as fa
-
     if dt_label not in narrow.dtypes():
         pytest.skip("ml_dtypes is not installed")
     fns = _cases(dt_label, direction)
     key = label if direction == "forward" or label == "copy" else label + "_backward"
     if key not in fns:
         pytest.skip("torch is not installed")
-    prev = fa.get_num_threads()
-    narrow.set_threads(threads)
-    try:
-        benchmark.group = f"narrow {dt_label}, {direction}, {threads} thread(s)"
-        benchmark.extra_info["case"] = key
-        benchmark.pedantic(fns[key], rounds=7, warmup_rounds=1)
-    finally:
-        narrow.set_threads(prev)
+    bench_at(benchmark, fns[key], threads, f"narrow {dt_label}, {direction}, {threads} thread(s)",
+             key)

@@ -1,0 +1,47 @@
+"""What the side-by-side benchmark scripts share (fused_bias.py, narrow.py,
+cross_entropy.py and their pytest-benchmark files): one thread count for
+fastact and torch, round-robin medians, and a pytest-benchmark run at a
+thread count.  Not collected by pytest (no test_ prefix)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import fastact as fa
+
+
+def set_threads(n: int) -> None:
+    fa.set_num_threads(n)
+    try:
+        import torch
+        torch.set_num_threads(n)
+    except ImportError:
+        pass
+
+
+def medians_ms(fns: dict, repeat: int) -> dict:
+    """{label: median wall ms}; the cases run round-robin, so that a noisy
+    neighbour slows them alike"""
+    ts = {k: [] for k in fns}
+    for f in fns.values():
+        f()
+    for _ in range(repeat):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            ts[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) * 1e3 for k, v in ts.items()}
+
+
+def bench_at(benchmark, fn, threads: int, group: str, label: str) -> None:
+    """benchmark.pedantic(fn) with fastact and torch at `threads`, the
+    previous count restored after"""
+    prev = fa.get_num_threads()
+    set_threads(threads)
+    try:
+        benchmark.group = group
+        benchmark.extra_info["case"] = label
+        benchmark.pedantic(fn, rounds=7, warmup_rounds=1)
+    finally:
+        set_threads(prev)
