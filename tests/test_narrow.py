@@ -10,11 +10,15 @@ AVX levels and a scalar conversion at the baseline).
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
 import fastact as fa
-from fastact import _arrays, _dispatch
+from fastact import _arrays, _dispatch, _elementwise_api
 from fastact import _reference as R
 
 from conftest import CASE_PARAMS, DEFAULT_CASES, ELEMENTWISE, backward, forward
@@ -214,6 +218,115 @@ def test_threads_same_result():
         for a, b in zip(one, two):
             _bits_equal(a, b)
         _bits_equal(one[1], _narrow(fa.gelu(_f32(x)), dt))
+
+
+# ------------------------------------------------------ the C fast path
+
+class _Sub(np.ndarray):
+    """an ndarray subclass: the C fast path takes exact ndarrays only, so a
+    call on one runs the general path (fastact._elementwise_api)"""
+
+
+def _refuse_general(m):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the general path was taken")
+    m.setattr(_elementwise_api, "unary", refuse)
+    m.setattr(_elementwise_api, "binary", refuse)
+
+
+def _same_bits(a, b):
+    """bit for bit, NaN payloads included"""
+    assert a.dtype == b.dtype and a.shape == b.shape
+    assert np.array_equal(np.asarray(a).view(np.uint16), np.asarray(b).view(np.uint16))
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+@pytest.mark.parametrize("name, params", CASE_PARAMS)
+def test_fast_path_equals_general_path(name, params, dt, monkeypatch):
+    """C-contiguous narrow arrays take the C fast path (the general path
+    refused here), bitwise as the general path computes them: forward,
+    backward, the y form, and in place (out=x, out=grad_output)"""
+    x = _data((3, 1501), dt)
+    g = _data((3, 1501), dt, seed=1)
+    xs, gs = x.view(_Sub), g.view(_Sub)
+    bwd = getattr(fa, name + "_backward")
+    with np.errstate(all="ignore"):
+        want_f = np.asarray(forward(name, xs, params))
+        want_b = np.asarray(backward(name, gs, xs, params))
+        want_y = None
+        if name in GRAD_Y:
+            try:
+                want_y = np.asarray(bwd(gs, y=want_f.view(_Sub), **params))
+            except ValueError:                   # the y form refuses these parameters
+                pass
+        with monkeypatch.context() as m:
+            _refuse_general(m)
+            _same_bits(forward(name, x, params), want_f)
+            _same_bits(forward(name, x[1], params), want_f[1])            # 1-D
+            xi = x.copy()
+            assert forward(name, xi, params, out=xi) is xi
+            _same_bits(xi, want_f)
+            _same_bits(backward(name, g, x, params), want_b)
+            gi, xi = g.copy(), x.copy()
+            assert backward(name, gi, x, params, out=gi) is gi
+            assert backward(name, g, xi, params, out=xi) is xi
+            _same_bits(gi, want_b)
+            _same_bits(xi, want_b)
+            if want_y is not None:
+                _same_bits(bwd(g, y=want_f, **params), want_y)
+                yi = want_f.copy()
+                assert bwd(g, y=yi, out=yi, **params) is yi
+                _same_bits(yi, want_y)
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+def test_fast_path_leaves_the_rest_to_the_general_path(dt, monkeypatch):
+    """what the fast path does not take still works: a grad_output or out
+    of another dtype (TypeError for out), a strided x, an empty array"""
+    x = _data((4, 50), dt)
+    g32 = _data((4, 50), F32, seed=1)
+    with np.errstate(all="ignore"):
+        _bits_equal(fa.tanh_backward(g32, x), _narrow(fa.tanh_backward(g32, _f32(x)), dt))
+        _bits_equal(fa.tanh(x[:, ::2]), _narrow(fa.tanh(_f32(x)[:, ::2]), dt))
+    with pytest.raises(TypeError, match="out has dtype"):
+        fa.tanh(x, out=np.empty(x.shape, F32))
+    with monkeypatch.context() as m:
+        _refuse_general(m)
+        assert fa.relu(x[:0]).shape == (0, 50)
+        assert fa.relu_backward(x[:0], x[:0]).dtype == dt
+
+
+def test_bfloat16_found_without_importing_ml_dtypes():
+    """float16 takes the fast path without ml_dtypes imported (fastact never
+    imports it); another ml_dtypes dtype seen first does not stop bfloat16
+    from being recognised afterwards"""
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        import fastact as fa
+        from fastact import _elementwise_api
+        x = np.linspace(-3, 3, 100).astype(np.float16)
+        fa.gelu(x)
+        assert "ml_dtypes" not in sys.modules
+        import ml_dtypes
+        try:
+            fa.gelu(np.zeros(3, ml_dtypes.float8_e4m3fn))
+        except TypeError:
+            pass
+        else:
+            raise AssertionError("float8 accepted")
+        def refuse(*a, **k):
+            raise AssertionError("the general path was taken")
+        _elementwise_api.unary = refuse
+        b = x.astype(ml_dtypes.bfloat16)
+        y = fa.gelu(b)
+        assert y.dtype == b.dtype
+        assert (y.view(np.uint16) == fa.gelu(b.astype(np.float32)).astype(b.dtype)
+                .view(np.uint16)).all()
+        print("ok")
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
 
 
 # ------------------------------------------------------ layouts and out=
