@@ -10,11 +10,22 @@ threads.  Every output is preallocated.
 Prints median wall times (ms) and the ratios the design aims at: fastact /
 copy (target <= 1.25) and torch / fastact (target >= 1.2).  The cases are
 shared with test_bench_narrow.py.  Not collected by pytest (no test_ prefix).
+
+Two more parts (skip either with --no-small / --no-prelu):
+  * per call on a small array (--small-n, 1000 elements): the cost of one
+    call of gelu / gelu_backward / the y form of sigmoid_backward on
+    float32, float64, float16 and bfloat16, in microseconds of thread CPU
+    time (the best of --small-repeat loops of --small-loops calls each):
+    the narrow types should cost about what float32 does (the C fast path);
+  * PReLU forward and backward at --n elements, (n/64, 64) channels-last
+    and (16, 64, n/1024) channels-first, one thread, narrow against float32
+    and against the copy (median wall ms).
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 
 import numpy as np
 
@@ -79,13 +90,92 @@ def cases(n: int, dt_label: str, direction: str = "forward") -> dict:
     return c
 
 
+def small_cases(n: int) -> dict:
+    """{(dtype label, call label): callable} per call on n elements, outputs
+    allocated by the call (as a small model's step does)"""
+    dts = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64), **dtypes()}
+    rng = np.random.default_rng(0)
+    res = {}
+    for label, dt in dts.items():
+        x = rng.standard_normal(n, dtype=np.float32).astype(dt)
+        g = rng.standard_normal(n, dtype=np.float32).astype(dt)
+        y = fa.sigmoid(x)
+        res[(label, "gelu")] = lambda x=x: fa.gelu(x)
+        res[(label, "gelu_backward")] = lambda g=g, x=x: fa.gelu_backward(g, x)
+        res[(label, "sigmoid_backward y=")] = lambda g=g, y=y: fa.sigmoid_backward(g, y=y)
+        res[(label, "relu out=x")] = lambda x=x: fa.relu(x, out=x)
+    return res
+
+
+def per_call_us(fn, loops: int, repeat: int) -> float:
+    """microseconds of thread CPU time per call: the best of `repeat` loops
+    of `loops` calls (the minimum: the least disturbed loop)"""
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.thread_time_ns()
+        for _ in range(loops):
+            fn()
+        best = min(best, (time.thread_time_ns() - t0) / loops)
+    return best * 1e-3
+
+
+def prelu_cases(n: int, dt_label: str) -> dict:
+    """{label: callable}: prelu and prelu_backward on n elements of one
+    dtype (a label of dtypes() or "float32"), in two layouts; forward
+    writes into a preallocated out"""
+    dt = {"float32": np.dtype(np.float32), **dtypes()}[dt_label]
+    rng = np.random.default_rng(0)
+    res = {}
+    for lay, shape in (("channels-last", (n // 64, 64)), ("channels-first", (16, 64, n // 1024))):
+        x = (rng.standard_normal(shape, dtype=np.float32) * 3).astype(dt)
+        g = rng.standard_normal(shape, dtype=np.float32).astype(dt)
+        w = rng.uniform(0, 0.5, 64).astype(dt)
+        o = np.empty_like(x)
+        axis = 1
+        if lay == "channels-last":
+            res[f"copy {lay}"] = lambda x=x, o=o: np.copyto(o, x)
+        res[f"prelu {lay}"] = lambda x=x, w=w, o=o: fa.prelu(x, w, axis=axis, out=o)
+        res[f"prelu_backward {lay}"] = lambda g=g, x=x, w=w: fa.prelu_backward(g, x, w, axis=axis)
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=16_000_000)
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--small-n", type=int, default=1000)
+    ap.add_argument("--small-loops", type=int, default=2000)
+    ap.add_argument("--small-repeat", type=int, default=30)
+    ap.add_argument("--no-small", action="store_true")
+    ap.add_argument("--no-prelu", action="store_true")
+    ap.add_argument("--no-large", action="store_true")
     args = ap.parse_args()
     prev = fa.get_num_threads()
+    if not args.no_small:
+        print(f"-- per call, n = {args.small_n}: us of thread CPU time, best of "
+              f"{args.small_repeat} x {args.small_loops} calls")
+        res = {k: per_call_us(f, args.small_loops, args.small_repeat)
+               for k, f in small_cases(args.small_n).items()}
+        labels = list(dict.fromkeys(k[0] for k in res))
+        print(f"  {'call':22s}" + "".join(f"{lab:>10s}" for lab in labels))
+        for call in dict.fromkeys(k[1] for k in res):
+            print(f"  {call:22s}" + "".join(f"{res[(lab, call)]:10.2f}" for lab in labels))
+    if not args.no_prelu:
+        set_threads(1)
+        try:
+            rows = {lab: medians_ms(prelu_cases(args.n, lab), args.repeat)
+                    for lab in ("float32", *dtypes())}
+        finally:
+            set_threads(prev)
+        print(f"-- PReLU, n = {args.n:.3g}, 1 thread, median of {args.repeat} (wall ms)")
+        labels = list(rows)
+        print(f"  {'case':30s}" + "".join(f"{lab:>10s}" for lab in labels))
+        for case in rows["float32"]:
+            print(f"  {case:30s}" + "".join(f"{rows[lab][case]:10.2f}" for lab in labels))
+    if args.no_large:
+        return
     print(f"n = {args.n:.3g}, median of {args.repeat} (wall ms); isa {fa._dispatch.current()}")
     try:
         for nt in map(int, args.threads.split(",")):

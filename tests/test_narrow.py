@@ -10,11 +10,15 @@ AVX levels and a scalar conversion at the baseline).
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
 import fastact as fa
-from fastact import _arrays, _dispatch
+from fastact import _arrays, _dispatch, _elementwise_api
 from fastact import _reference as R
 
 from conftest import CASE_PARAMS, DEFAULT_CASES, ELEMENTWISE, backward, forward
@@ -216,6 +220,115 @@ def test_threads_same_result():
         _bits_equal(one[1], _narrow(fa.gelu(_f32(x)), dt))
 
 
+# ------------------------------------------------------ the C fast path
+
+class _Sub(np.ndarray):
+    """an ndarray subclass: the C fast path takes exact ndarrays only, so a
+    call on one runs the general path (fastact._elementwise_api)"""
+
+
+def _refuse_general(m):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the general path was taken")
+    m.setattr(_elementwise_api, "unary", refuse)
+    m.setattr(_elementwise_api, "binary", refuse)
+
+
+def _same_bits(a, b):
+    """bit for bit, NaN payloads included"""
+    assert a.dtype == b.dtype and a.shape == b.shape
+    assert np.array_equal(np.asarray(a).view(np.uint16), np.asarray(b).view(np.uint16))
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+@pytest.mark.parametrize("name, params", CASE_PARAMS)
+def test_fast_path_equals_general_path(name, params, dt, monkeypatch):
+    """C-contiguous narrow arrays take the C fast path (the general path
+    refused here), bitwise as the general path computes them: forward,
+    backward, the y form, and in place (out=x, out=grad_output)"""
+    x = _data((3, 1501), dt)
+    g = _data((3, 1501), dt, seed=1)
+    xs, gs = x.view(_Sub), g.view(_Sub)
+    bwd = getattr(fa, name + "_backward")
+    with np.errstate(all="ignore"):
+        want_f = np.asarray(forward(name, xs, params))
+        want_b = np.asarray(backward(name, gs, xs, params))
+        want_y = None
+        if name in GRAD_Y:
+            try:
+                want_y = np.asarray(bwd(gs, y=want_f.view(_Sub), **params))
+            except ValueError:                   # the y form refuses these parameters
+                pass
+        with monkeypatch.context() as m:
+            _refuse_general(m)
+            _same_bits(forward(name, x, params), want_f)
+            _same_bits(forward(name, x[1], params), want_f[1])            # 1-D
+            xi = x.copy()
+            assert forward(name, xi, params, out=xi) is xi
+            _same_bits(xi, want_f)
+            _same_bits(backward(name, g, x, params), want_b)
+            gi, xi = g.copy(), x.copy()
+            assert backward(name, gi, x, params, out=gi) is gi
+            assert backward(name, g, xi, params, out=xi) is xi
+            _same_bits(gi, want_b)
+            _same_bits(xi, want_b)
+            if want_y is not None:
+                _same_bits(bwd(g, y=want_f, **params), want_y)
+                yi = want_f.copy()
+                assert bwd(g, y=yi, out=yi, **params) is yi
+                _same_bits(yi, want_y)
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+def test_fast_path_leaves_the_rest_to_the_general_path(dt, monkeypatch):
+    """what the fast path does not take still works: a grad_output or out
+    of another dtype (TypeError for out), a strided x, an empty array"""
+    x = _data((4, 50), dt)
+    g32 = _data((4, 50), F32, seed=1)
+    with np.errstate(all="ignore"):
+        _bits_equal(fa.tanh_backward(g32, x), _narrow(fa.tanh_backward(g32, _f32(x)), dt))
+        _bits_equal(fa.tanh(x[:, ::2]), _narrow(fa.tanh(_f32(x)[:, ::2]), dt))
+    with pytest.raises(TypeError, match="out has dtype"):
+        fa.tanh(x, out=np.empty(x.shape, F32))
+    with monkeypatch.context() as m:
+        _refuse_general(m)
+        assert fa.relu(x[:0]).shape == (0, 50)
+        assert fa.relu_backward(x[:0], x[:0]).dtype == dt
+
+
+def test_bfloat16_found_without_importing_ml_dtypes():
+    """float16 takes the fast path without ml_dtypes imported (fastact never
+    imports it); another ml_dtypes dtype seen first does not stop bfloat16
+    from being recognised afterwards"""
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        import fastact as fa
+        from fastact import _elementwise_api
+        x = np.linspace(-3, 3, 100).astype(np.float16)
+        fa.gelu(x)
+        assert "ml_dtypes" not in sys.modules
+        import ml_dtypes
+        try:
+            fa.gelu(np.zeros(3, ml_dtypes.float8_e4m3fn))
+        except TypeError:
+            pass
+        else:
+            raise AssertionError("float8 accepted")
+        def refuse(*a, **k):
+            raise AssertionError("the general path was taken")
+        _elementwise_api.unary = refuse
+        b = x.astype(ml_dtypes.bfloat16)
+        y = fa.gelu(b)
+        assert y.dtype == b.dtype
+        assert (y.view(np.uint16) == fa.gelu(b.astype(np.float32)).astype(b.dtype)
+                .view(np.uint16)).all()
+        print("ok")
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
 # ------------------------------------------------------ layouts and out=
 
 def _layouts(dt):
@@ -311,7 +424,7 @@ def test_every_narrow_value_within_one_ulp(name, params, dt):
         assert steps.max() <= 1, (which, int(steps.max()), float((steps == 0).mean()))
 
 
-# --------------------------- the along-axis family, GLU, PReLU: accepted
+# ------------------------------- the along-axis family, GLU: accepted
 
 AXIS = ["softmax", "log_softmax", "softmin", "logsumexp", "glu", "swiglu", "geglu",
         "sparsemax"]
@@ -336,16 +449,111 @@ def test_axis_family_accepts_narrow(name, dt):
         _bits_equal(b, _narrow(getattr(fa, name + "_backward")(_f32(g), _f32(x), axis=axis), dt))
 
 
+# ----------------------------------------------------- PReLU, in the loop
+
+# (shape, axis, weight entries): the run shape (one run, runs of one
+# channel, runs cut into chunks: inner > 16384) and the row shape
+# (channels last: whole and partial periods, row counts not a multiple of 4)
+PRELU_SHAPES = [
+    ((5, 4, 7), 1, 4),
+    ((3, 5, 300), 1, 5),
+    ((2, 3, 20000), 1, 3),
+    ((40001,), 0, 1),
+    ((7, 2, 33), 1, 1),
+    ((1003, 6), 1, 6),
+    ((9, 700, 3), 1, 700),
+    ((37, 3, 5), 1, 3),
+    ((4100, 3), 1, 3),
+]
+
+
+def _prelu_case(shape, nw, dt):
+    x = _data(shape, dt)
+    g = _data(shape, dt, seed=1)
+    w = _narrow(np.random.default_rng(2).uniform(-1, 1, nw).astype(F32), dt)
+    w.flat[0] = 0.0                        # the w == 0 loops
+    return x, g, w
+
+
+def _prelu_want(x, g, w, axis, dt):
+    y = _narrow(fa.prelu(_f32(x), _f32(w), axis=axis), dt)
+    gx, gw = fa.prelu_backward(_f32(g), _f32(x), _f32(w), axis=axis)
+    return y, _narrow(gx, dt), _narrow(gw, dt)
+
+
 @pytest.mark.parametrize("dt", NARROW, ids=NIDS)
-def test_prelu_accepts_narrow(dt):
-    x = _data((5, 4, 7), dt)
-    w = np.array([0.1, -0.5, 2.0, 0.25], dt)
-    y = fa.prelu(x, w)
-    assert y.dtype == dt
-    _bits_equal(y, _narrow(fa.prelu(_f32(x), _f32(w)), dt))
-    g = _data(x.shape, dt, seed=1)
-    gx, gw = fa.prelu_backward(g, x, w)
-    rx, rw = fa.prelu_backward(_f32(g), _f32(x), _f32(w))
-    assert gx.dtype == dt and gw.dtype == dt
-    _bits_equal(gx, _narrow(rx, dt))
-    _bits_equal(gw, _narrow(rw, dt))
+@pytest.mark.parametrize("shape, axis, nw", PRELU_SHAPES)
+def test_prelu_equals_float32_rounded(shape, axis, nw, dt):
+    """PReLU on a narrow array: computed in float32 inside the loop, bitwise
+    the float32 result rounded (grad_weight summed as for float32, then
+    rounded via float32), at every instruction-set level, 1 and 2 threads"""
+    x, g, w = _prelu_case(shape, nw, dt)
+    with np.errstate(all="ignore"):
+        want = _prelu_want(x, g, w, axis, dt)
+        for isa in ISAS:
+            for nt in (1, 2):
+                with _dispatch.using(isa), fa.num_threads(nt):
+                    y = fa.prelu(x, w, axis=axis)
+                    gx, gw = fa.prelu_backward(g, x, w, axis=axis)
+                for got, ref in zip((y, gx, gw), want):
+                    assert got.dtype == dt
+                    _bits_equal(got, ref)
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+def test_prelu_layouts_out_and_weights(dt):
+    """other layouts, out= (in place too) and weights of another dtype: the
+    float32 computation rounded"""
+    x, g, w = _prelu_case((6, 5, 300), 5, dt)
+    w64 = np.random.default_rng(3).uniform(-1, 1, 5)
+    with np.errstate(all="ignore"):
+        for xv, gv, axis in ((np.asfortranarray(x), np.asfortranarray(g), 1),
+                             (x[:, :, ::2], g[:, :, ::2], 1),
+                             (x.transpose(2, 1, 0), g.transpose(2, 1, 0), 1),
+                             (x, g, -2)):
+            y, gx, gw = _prelu_want(xv, gv, w, axis, dt)
+            _bits_equal(fa.prelu(xv, w, axis=axis), y)
+            got = fa.prelu_backward(gv, xv, w, axis=axis)
+            _bits_equal(got[0], gx)
+            _bits_equal(got[1], gw)
+        out = np.empty_like(x)
+        assert fa.prelu(x, w, out=out) is out
+        _bits_equal(out, _prelu_want(x, g, w, 1, dt)[0])
+        xi = x.copy()
+        assert fa.prelu(xi, w, out=xi) is xi
+        _bits_equal(xi, out)
+        # float64 weights: used as float32 (the computation dtype)
+        y64 = fa.prelu(x, w64)
+        assert y64.dtype == dt
+        _bits_equal(y64, _narrow(fa.prelu(_f32(x), w64.astype(F32)), dt))
+        gx, gw = fa.prelu_backward(g, x, w64)
+        assert gx.dtype == dt and gw.dtype == np.float64
+        rx, rw = fa.prelu_backward(_f32(g), _f32(x), w64.astype(F32))
+        _bits_equal(gx, _narrow(rx, dt))
+        # a grad_output of another dtype is read as float32
+        g32 = np.random.default_rng(4).standard_normal(x.shape).astype(F32) * 100
+        gx, gw = fa.prelu_backward(g32, x, w)
+        rx, rw = fa.prelu_backward(g32, _f32(x), _f32(w))
+        _bits_equal(gx, _narrow(rx, dt))
+        _bits_equal(gw, _narrow(rw, dt))
+        if dt == F16:
+            xs = x.astype(F16.newbyteorder())
+            _bits_equal(fa.prelu(xs, w), out)
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+def test_prelu_no_float32_temporary(dt):
+    """no float32 copy of the array: the peak of traced memory (NumPy
+    reports its buffers to tracemalloc) stays near the narrow result"""
+    import tracemalloc
+
+    x, g, w = _prelu_case((64, 8, 2048), 8, dt)
+    for f in (lambda: fa.prelu(x, w), lambda: fa.prelu_backward(g, x, w)):
+        f()
+        tracemalloc.start()
+        try:
+            f()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 1.25 * x.nbytes, (peak, x.nbytes)

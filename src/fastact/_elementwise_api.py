@@ -1,9 +1,10 @@
 """The elementwise family's Python layer: the general path of the
 functions (any input the C fast path of fastact._elementwise does not take:
-scalars, lists, other dtypes, byte-swapped or strided arrays, the narrow
-types float16 and bfloat16 (computed in float32 a chunk at a time), out=
-of another layout; pandas, xarray and Dask inputs go to fastact.ufunc) and
-the parameter rules.  The compiled module never imports this one: this
+scalars, lists, other dtypes, byte-swapped or strided arrays, a
+grad_output of another dtype, out= of another layout; pandas, xarray and
+Dask inputs go to fastact.ufunc; a narrow type, float16 or bfloat16, is
+computed in float32 a chunk at a time by the same driver as on the fast
+path) and the parameter rules.  The compiled module never imports this one: this
 module installs itself there at import (fastact._elementwise._install), so
 the two layers have no import cycle.
 """

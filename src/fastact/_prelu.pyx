@@ -6,7 +6,9 @@ level into the fastact._kernels_<isa> modules; fastact._dispatch hands the
 chosen level's table (the capsule `prelu_table`) to `_set_table`.
 Arguments, dtypes, layouts and `out=` are handled in fastact._prelu_api,
 which calls `forward` / `backward` with C-contiguous native arrays of one
-float dtype seen as (outer, C, inner) blocks, C the channel axis.
+float dtype seen as (outer, C, inner) blocks, C the channel axis (or of a
+narrow type, bfloat16 or float16, with float32 weights: computed in float32
+inside the loops, a piece at a time in L1, include/fa_prelu.h).
 
 Two loop shapes:
   * runs (inner >= RUN_MIN, channels first, or one shared slope): each
@@ -34,7 +36,7 @@ import numpy as np
 cnp.import_array()
 
 from fastact._fastact_pool cimport run as pool_run
-from fastact._fast cimport fast_in, dims_equal, out_fits, disjoint_or_same
+from fastact._fast cimport fast_in, dims_equal, out_fits, disjoint_or_same, narrow_type
 
 cdef extern from "fa_prelu_table.h":
     ctypedef void (*fa_pr_fwd_fn)(const void *x, void *y, Py_ssize_t n, const void *w) noexcept nogil
@@ -45,10 +47,10 @@ cdef extern from "fa_prelu_table.h":
                                     Py_ssize_t stride) noexcept nogil
     ctypedef struct fa_pr_table:
         int version
-        fa_pr_fwd_fn fwd_s[2]
-        fa_pr_fwd_fn fwd_v[2]
-        fa_pr_bwd_s_fn bwd_s[2]
-        fa_pr_bwd_v_fn bwd_v[2]
+        fa_pr_fwd_fn fwd_s[4]
+        fa_pr_fwd_fn fwd_v[4]
+        fa_pr_bwd_s_fn bwd_s[4]
+        fa_pr_bwd_v_fn bwd_v[4]
         const char *isa
     const char *FA_PR_CAPSULE_NAME
     int FA_PR_VERSION
@@ -91,8 +93,9 @@ def _current_isa():
 
 ctypedef struct plan:
     int rows                  # 0: run shape, 1: row shape
-    int d                     # 0 float32, 1 float64
-    Py_ssize_t isz
+    int d                     # the table's index: 0 float32, 1 float64, 2 bfloat16, 3 float16
+    Py_ssize_t isz            # of x, g, y
+    Py_ssize_t wsz            # of w (float32 for a narrow x)
     char *x
     char *g                   # NULL: forward
     char *y                   # forward output or grad_x
@@ -122,13 +125,13 @@ cdef void _item(const plan *p, Py_ssize_t u) noexcept nogil:
                 fwd = _tab.fwd_s[p.d]
                 for r in range(r0, r1):
                     off = r * p.inner * isz
-                    fwd(p.x + off, p.y + off, p.inner, p.w + (r % p.C) * isz)
+                    fwd(p.x + off, p.y + off, p.inner, p.w + (r % p.C) * p.wsz)
             else:
                 bs = _tab.bwd_s[p.d]
                 for r in range(r0, r1):
                     off = r * p.inner * isz
                     p.part[r] = bs(p.g + off, p.x + off, p.y + off, p.inner,
-                                   p.w + (r % p.C) * isz)
+                                   p.w + (r % p.C) * p.wsz)
         else:
             r = u // p.nchunk
             q = u % p.nchunk
@@ -137,10 +140,10 @@ cdef void _item(const plan *p, Py_ssize_t u) noexcept nogil:
                 m = RUN_CHUNK
             off = (r * p.inner + q * RUN_CHUNK) * isz
             if p.g == NULL:
-                _tab.fwd_s[p.d](p.x + off, p.y + off, m, p.w + (r % p.C) * isz)
+                _tab.fwd_s[p.d](p.x + off, p.y + off, m, p.w + (r % p.C) * p.wsz)
             else:
                 p.part[u] = _tab.bwd_s[p.d](p.g + off, p.x + off, p.y + off, m,
-                                            p.w + (r % p.C) * isz)
+                                            p.w + (r % p.C) * p.wsz)
     else:
         rb = u // p.nseg
         s = u % p.nseg
@@ -161,7 +164,7 @@ cdef void _item(const plan *p, Py_ssize_t u) noexcept nogil:
                 full -= 1                   # the last period is partial
             if full > v:
                 off = (v * p.P + j0) * isz
-                bv(p.g + off, p.x + off, p.y + off, j1 - j0, p.w + j0 * isz,
+                bv(p.g + off, p.x + off, p.y + off, j1 - j0, p.w + j0 * p.wsz,
                    p.part + rb * p.P + j0, full - v, p.P)
                 v = full
         for v in range(v, v1):
@@ -174,9 +177,9 @@ cdef void _item(const plan *p, Py_ssize_t u) noexcept nogil:
                 break
             off = (base + j0) * isz
             if p.g == NULL:
-                fwd(p.x + off, p.y + off, m, p.w + j0 * isz)
+                fwd(p.x + off, p.y + off, m, p.w + j0 * p.wsz)
             else:
-                bv(p.g + off, p.x + off, p.y + off, m, p.w + j0 * isz,
+                bv(p.g + off, p.x + off, p.y + off, m, p.w + j0 * p.wsz,
                    p.part + rb * p.P + j0, 1, p.P)
 
 
@@ -188,8 +191,10 @@ cdef object _make_plan(plan *p, cnp.ndarray x, object g, cnp.ndarray y, cnp.ndar
                        Py_ssize_t outer, Py_ssize_t C, Py_ssize_t inner):
     """Fill the plan; returns the arrays it points into (to keep alive)."""
     cdef Py_ssize_t R, k, lo, hi, sw
-    p.d = 1 if cnp.PyArray_TYPE(x) == cnp.NPY_DOUBLE else 0
+    cdef int t = cnp.PyArray_TYPE(x)
+    p.d = 0 if t == cnp.NPY_FLOAT else 1 if t == cnp.NPY_DOUBLE else 2 + narrow_type(x)
     p.isz = cnp.PyArray_ITEMSIZE(x)
+    p.wsz = cnp.PyArray_ITEMSIZE(w)
     p.x = <char *>cnp.PyArray_DATA(x)
     p.g = NULL if g is None else <char *>cnp.PyArray_DATA(<cnp.ndarray>g)
     p.y = <char *>cnp.PyArray_DATA(y)
@@ -268,21 +273,35 @@ cdef void _pr_items(void *ctx, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
 
 
 cdef void _run(const plan *p) noexcept nogil:
-    pool_run(_pr_items, <void *>p, p.items, p.n, GRAIN >> p.d, MIN_BLOCK)
+    pool_run(_pr_items, <void *>p, p.items, p.n, GRAIN >> (p.d == 1), MIN_BLOCK)
 
 
 def forward(cnp.ndarray x, cnp.ndarray y, cnp.ndarray w, Py_ssize_t outer, Py_ssize_t C,
             Py_ssize_t inner):
     """y = prelu(x): x, y C-contiguous (outer, C, inner), w C entries (or 1,
-    then C must be 1), all of one native float dtype."""
+    then C must be 1), all of one native float dtype, or x and y of one
+    narrow type (bfloat16, float16) and w float32."""
     if _tab == NULL:
         raise RuntimeError("fastact: PReLU kernels not installed")
+    _check_types(x, y, w)
     cdef plan p
     if outer * C * inner == 0:
         return
     keep = _make_plan(&p, x, None, y, w, outer, C, inner)
     with nogil:
         _run(&p)
+
+
+cdef int _check_types(cnp.ndarray x, cnp.ndarray y, cnp.ndarray w) except -1:
+    """the dtypes the loops take (the caller prepares them; a wrong one
+    would read memory as another type)"""
+    cdef int t = cnp.PyArray_TYPE(x)
+    cdef bint narrow = t != cnp.NPY_FLOAT and t != cnp.NPY_DOUBLE
+    if narrow and narrow_type(x) < 0:
+        raise TypeError(f"prelu kernels: no loop for dtype {x.dtype}")
+    if cnp.PyArray_TYPE(y) != t or cnp.PyArray_TYPE(w) != (cnp.NPY_FLOAT if narrow else t):
+        raise TypeError("prelu kernels: y must have x's dtype, w x's (float32 for a narrow x)")
+    return 0
 
 
 cdef inline bint _dense(object a):
@@ -398,9 +417,13 @@ cdef inline void _kadd(double *s, double *c, double *plain, double v) noexcept n
 
 def backward(cnp.ndarray g, cnp.ndarray x, cnp.ndarray gx, cnp.ndarray w, Py_ssize_t outer,
              Py_ssize_t C, Py_ssize_t inner):
-    """gx = grad_x; returns grad_weight (float64, C entries) summed in double."""
+    """gx = grad_x; returns grad_weight (float64, C entries) summed in double.
+    Types as forward's (g of x's type)."""
     if _tab == NULL:
         raise RuntimeError("fastact: PReLU kernels not installed")
+    _check_types(x, gx, w)
+    if cnp.PyArray_TYPE(g) != cnp.PyArray_TYPE(x):
+        raise TypeError("prelu backward: g must have x's dtype")
     cdef plan p
     cdef Py_ssize_t nres = C
     gw = np.zeros(nres, dtype=np.float64)

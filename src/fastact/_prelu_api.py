@@ -44,6 +44,18 @@ def _view(a, comp, ax, w):
     return v.base, v.tr, v.outer, v.n, v.inner
 
 
+def _kernel_dtype(res, comp, *others):
+    """The dtype the loops read and write: a narrow result type (bfloat16,
+    float16) as it is, computed in float32 inside the loop, where every
+    other array (grad_output) has that narrow type too; else the
+    computation dtype (a float32 or float64 copy where the input has
+    another dtype)."""
+    nw = _arrays.narrow_index(res)
+    if nw >= 0 and all(_arrays.narrow_index(o.dtype) == nw for o in others):
+        return res.newbyteorder("=")
+    return comp
+
+
 def _weights(w, comp):
     with _arrays.overflow_ok(w.dtype, comp):
         return np.require(w.reshape(-1), dtype=comp, requirements=["C", "A"])
@@ -61,15 +73,16 @@ def prelu(x, weight, *, axis=1, out=None):
         return r
     a, comp, res, w, ax = _prepare(fname, x, weight, axis)
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (w, "weight")))
-    d, tr, outer, nch, inner = _view(a, comp, ax, w)
+    kdt = _kernel_dtype(res, comp)
+    d, tr, outer, nch, inner = _view(a, kdt, ax, w)
     target = None
     if out is not None:
         cand = out.T if tr else out
-        if cand.dtype == comp and cand.flags.c_contiguous and cand.flags.aligned:
+        if cand.dtype == kdt and cand.flags.c_contiguous and cand.flags.aligned:
             target = cand
     into_out = target is not None
     if target is None:
-        target = np.empty(d.shape, dtype=comp)
+        target = np.empty(d.shape, dtype=kdt)
     _prelu.forward(d, target, _weights(w, comp), outer, nch, inner)
     u = target.T if tr else target
     if out is not None:
@@ -99,10 +112,11 @@ def prelu_backward(grad_output, x, weight, *, axis=1):
     if g.shape != a.shape:
         raise ValueError(f"{fname}(): grad_output has shape {g.shape} but x has shape "
                          f"{a.shape}; they must be equal (no broadcasting)")
-    d, tr, outer, nch, inner = _view(a, comp, ax, w)
-    with _arrays.overflow_ok(g.dtype, comp):
-        gd = np.require(g.T if tr else g, dtype=comp, requirements=["C", "A"])
-    gxt = np.empty(d.shape, dtype=comp)
+    kdt = _kernel_dtype(res, comp, g)
+    d, tr, outer, nch, inner = _view(a, kdt, ax, w)
+    with _arrays.overflow_ok(g.dtype, kdt):
+        gd = np.require(g.T if tr else g, dtype=kdt, requirements=["C", "A"])
+    gxt = np.empty(d.shape, dtype=kdt)
     # grad_weight: summed in double (float32 products are exact there)
     gw = _prelu.backward(gd, d, gxt, _weights(w, comp), outer, nch, inner)
     gw_res = _arrays.dtypes(w.dtype, fname, "weight")[1]
