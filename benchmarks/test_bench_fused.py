@@ -1,6 +1,7 @@
 """The fused pre-activation (pytest-benchmark): gelu(x, bias=b) against
 gelu(x) alone and against the two-pass gelu(x + b) of fastact and torch,
-float32 (4096, 4096), forward and backward, 1 and 2 threads.  The cases
+float32 (4096, 4096), forward and backward, 1 and 2 threads; swiglu(x,
+bias=b) likewise, x (8192, 2 * 4096).  The cases
 come from fused_bias.py (the script that prints the medians and ratios).
 
     pytest benchmarks/test_bench_fused.py --benchmark-group-by=group
@@ -39,6 +40,31 @@ def test_fused_bias(benchmark, direction, threads, case):
     fused_bias.set_threads(threads)
     try:
         benchmark.group = f"fused bias, {direction}, {threads} thread(s)"
+        benchmark.extra_info["case"] = label
+        benchmark.pedantic(fns[label], rounds=7, warmup_rounds=1)
+    finally:
+        fused_bias.set_threads(prev)
+
+
+GLU_SHAPE = (8192, 4096)        # x (8192, 2 * 4096), bias (2 * 4096,)
+
+
+@pytest.mark.parametrize("case", range(4), ids=["alone", "fused", "two-pass", "torch"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fused_bias_swiglu(benchmark, threads, case):
+    import fastact as fa
+
+    if "swiglu" not in _CACHE:
+        _CACHE.clear()
+        _CACHE["swiglu"] = fused_bias.swiglu_cases(*GLU_SHAPE)
+    fns = _CACHE["swiglu"]
+    if case >= len(fns):
+        pytest.skip("torch is not installed")
+    label = list(fns)[case]
+    prev = fa.get_num_threads()
+    fused_bias.set_threads(threads)
+    try:
+        benchmark.group = f"fused bias, swiglu, {threads} thread(s)"
         benchmark.extra_info["case"] = label
         benchmark.pedantic(fns[label], rounds=7, warmup_rounds=1)
     finally:

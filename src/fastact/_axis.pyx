@@ -29,6 +29,10 @@ cdef extern from "fa_axis_table.h":
         Py_ssize_t dim[64]
         Py_ssize_t bst[64]
         Py_ssize_t wst[64]
+    ctypedef struct fa_ax_pre:
+        const void *s
+        const void *b
+        Py_ssize_t period
     ctypedef struct fa_ax_job:
         const void *x
         const void *g
@@ -36,6 +40,7 @@ cdef extern from "fa_axis_table.h":
         Py_ssize_t outer, n, inner, cols, W
         double sg
         const fa_ax_mask *mk
+        const fa_ax_pre *pre
     ctypedef void (*fa_ax_fn)(const fa_ax_job *j, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil
     ctypedef struct fa_ax_table:
         int nops
@@ -120,6 +125,13 @@ cdef void _ax_items(void *ctx, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
 cdef void _job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, void *out,
               Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg) noexcept nogil:
     """Run op over the (outer, n, inner) block through the pool."""
+    _job_pre(op, d, isz, x, g, out, outer, n, inner, sg, NULL)
+
+
+cdef void _job_pre(int op, bint d, Py_ssize_t isz, const void *x, const void *g, void *out,
+                   Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg,
+                   const fa_ax_pre *pre) noexcept nogil:
+    """_job; pre: the scale and bias of the GLU family's *_m / *_mb ops"""
     cdef ax_ctx c
     cdef Py_ssize_t items
     c.f = _tab.fns[2 * op + d]
@@ -131,6 +143,7 @@ cdef void _job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, voi
     c.job.inner = inner
     c.job.sg = sg
     c.job.mk = NULL
+    c.job.pre = pre
     c.job.cols = 0
     if op >= FA_AX_GLU:
         c.job.cols = (n // 2) * inner
@@ -150,6 +163,29 @@ cdef void _run_job(int op, bint d, Py_ssize_t isz, const void *x, const void *g,
                    Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg) noexcept:
     with nogil:
         _job(op, d, isz, x, g, out, outer, n, inner, sg)
+
+
+def run_pre(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t n,
+            Py_ssize_t inner, object s, object b, Py_ssize_t period):
+    """`run` for the GLU family's *_m / *_mb ops (fa_ax_pre): the pair
+    kernel on x * s + b, the backward's result times s.  s and b: None or
+    C-contiguous arrays of x's dtype with `period` >= 1 entries, entry
+    i % period for the flat index i of the (outer, n, inner) block; they
+    must not share memory with out.  Nothing is checked here beyond the
+    dtype."""
+    if _tab == NULL:
+        raise RuntimeError("fastact: along-axis kernels not installed")
+    cdef fa_ax_pre pre
+    pre.s = NULL if s is None else cnp.PyArray_DATA(<cnp.ndarray>s)
+    pre.b = NULL if b is None else cnp.PyArray_DATA(<cnp.ndarray>b)
+    pre.period = period
+    cdef bint d = cnp.PyArray_TYPE(x) == cnp.NPY_DOUBLE
+    cdef Py_ssize_t isz = cnp.PyArray_ITEMSIZE(x)
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef const void *gp = NULL if g is None else cnp.PyArray_DATA(<cnp.ndarray>g)
+    cdef void *op_ = cnp.PyArray_DATA(out)
+    with nogil:
+        _job_pre(op, d, isz, xp, gp, op_, outer, n, inner, 1.0, &pre)
 
 
 # ------------------------------------------------- scale, bias, where

@@ -1346,97 +1346,149 @@ FA_AX_GLU_BXX_F(geglu_tanh, fa_gelu_tanh_bx_d, fa_gelu_tanh_fwd_d)
 #undef FA_AX_GLU_BXX_F
 #endif
 
+/* The runs of the items i0..i1 of job j: o the outer index, e the run's
+ * first element in its half (of cols elements), ws its length (up to
+ * FA_AX_PRUN); the statements run once per run. */
+#define FA_AX_PAIR_RUNS(...) \
+    ptrdiff_t cols = j->cols, nblk = (cols + j->W - 1) / j->W; \
+    for (ptrdiff_t it = i0; it < i1; it++) { \
+        ptrdiff_t o = it / nblk, c0 = (it % nblk) * j->W; \
+        ptrdiff_t w = cols - c0 < j->W ? cols - c0 : j->W; \
+        for (ptrdiff_t s0 = 0; s0 < w; s0 += FA_AX_PRUN) { \
+            ptrdiff_t ws = w - s0 < FA_AX_PRUN ? w - s0 : FA_AX_PRUN, e = c0 + s0; \
+            __VA_ARGS__ \
+        } \
+    }
+
+/* scale=, bias= (fa_ax_pre): t = x * s + b over the n elements from flat
+ * index `start` of the block */
+static inline void FN(fa_ax_pre)(const FA_T *x, FA_T *t, ptrdiff_t n, const fa_ax_pre *p,
+                                 ptrdiff_t start)
+{
+    FN(fa_pre)(x, t, n, p->s, p->b, p->period, start);
+}
+
+/* Per NAME: the run kernel NAME_run (a, b -> y, ws elements), the op NAME
+ * over the halves of x, and the op NAME_m over the halves of x * s + b,
+ * formed run by run in two buffers that stay in L1. */
 #define FA_AX_PAIR_FWD(NAME, UNSAFE, EXPR, XF) \
+static inline void FN(fa_ax_##NAME##_run)(const FA_T *a, const FA_T *b, FA_T *y, ptrdiff_t ws) \
+{ \
+    int any = 0; \
+    FA_AX_PRAGMA(omp simd reduction(|:any)) \
+    for (ptrdiff_t i = 0; i < ws; i++) { \
+        FA_T av = a[i], bv = b[i]; \
+        any |= UNSAFE; \
+        y[i] = EXPR; \
+    } \
+    if (any) \
+        for (ptrdiff_t i = 0; i < ws; i++) { \
+            FA_T av = a[i], bv = b[i]; \
+            if (UNSAFE) \
+                y[i] = XF(av, bv); \
+        } \
+} \
 FA_AX_FLAT static void FN(fa_ax_##NAME)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
 { \
     const FA_T *x = (const FA_T *)j->x; \
     FA_T *out = (FA_T *)j->out; \
-    ptrdiff_t cols = j->cols, nblk = (cols + j->W - 1) / j->W; \
-    for (ptrdiff_t it = i0; it < i1; it++) { \
-        ptrdiff_t o = it / nblk, c0 = (it % nblk) * j->W; \
-        ptrdiff_t w = cols - c0 < j->W ? cols - c0 : j->W; \
-        for (ptrdiff_t s0 = 0; s0 < w; s0 += FA_AX_PRUN) { \
-            ptrdiff_t ws = w - s0 < FA_AX_PRUN ? w - s0 : FA_AX_PRUN; \
-            const FA_T *a = x + o * 2 * cols + c0 + s0, *b = a + cols; \
-            FA_T *y = out + o * cols + c0 + s0; \
-            int any = 0; \
-            FA_AX_PRAGMA(omp simd reduction(|:any)) \
-            for (ptrdiff_t i = 0; i < ws; i++) { \
-                FA_T av = a[i], bv = b[i]; \
-                any |= UNSAFE; \
-                y[i] = EXPR; \
-            } \
-            if (any) \
-                for (ptrdiff_t i = 0; i < ws; i++) { \
-                    FA_T av = a[i], bv = b[i]; \
-                    if (UNSAFE) \
-                        y[i] = XF(av, bv); \
-                } \
-        } \
-    } \
+    FA_AX_PAIR_RUNS( \
+        const FA_T *a = x + o * 2 * cols + e; \
+        FN(fa_ax_##NAME##_run)(a, a + cols, out + o * cols + e, ws);) \
+} \
+FA_AX_FLAT static void FN(fa_ax_##NAME##_m)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
+{ \
+    const FA_T *x = (const FA_T *)j->x; \
+    FA_T *out = (FA_T *)j->out; \
+    _Alignas(64) FA_T ta[FA_AX_PRUN]; \
+    _Alignas(64) FA_T tb[FA_AX_PRUN]; \
+    FA_AX_PAIR_RUNS( \
+        ptrdiff_t ia = o * 2 * cols + e; \
+        FN(fa_ax_pre)(x + ia, ta, ws, j->pre, ia); \
+        FN(fa_ax_pre)(x + ia + cols, tb, ws, j->pre, ia + cols); \
+        FN(fa_ax_##NAME##_run)(ta, tb, out + o * cols + e, ws);) \
 }
 
+/* NAME_brun: the gradients (oa, ob) of a run from its halves (a, b) and
+ * grad_output gg; oa may be a (in place).  NAME_b: the op; NAME_mb: the
+ * gradient with respect to x of NAME(x * s + b), NAME_b on x * s + b (in
+ * the buffers, so never in place) times s. */
 #define FA_AX_PAIR_BWD(NAME, UNSAFE, GA, GB, XB) \
+static inline void FN(fa_ax_##NAME##_brun)(const FA_T *a, const FA_T *b, const FA_T *gg, \
+                                           FA_T *oa, FA_T *ob, ptrdiff_t ws) \
+{ \
+    int any = 0; \
+    if (oa != a) {      /* not in place: compute, then fix */ \
+        FA_AX_PRAGMA(omp simd reduction(|:any)) \
+        for (ptrdiff_t i = 0; i < ws; i++) { \
+            FA_T av = a[i], bv = b[i], gv = gg[i]; \
+            any |= UNSAFE; \
+            FA_T ga = GA, gb = GB; \
+            oa[i] = ga; \
+            ob[i] = gb; \
+        } \
+        if (any) \
+            for (ptrdiff_t i = 0; i < ws; i++) { \
+                FA_T av = a[i], bv = b[i], gv = gg[i]; \
+                if (UNSAFE) \
+                    XB(gv, av, bv, oa + i, ob + i); \
+            } \
+        return; \
+    } \
+    /* in place: scan and recompute the unsafe ones aside first */ \
+    FA_AX_PRAGMA(omp simd reduction(|:any)) \
+    for (ptrdiff_t i = 0; i < ws; i++) { \
+        FA_T av = a[i], bv = b[i], gv = gg[i]; \
+        (void)av; (void)bv; (void)gv; \
+        any |= UNSAFE; \
+    } \
+    int nf = 0, fi[FA_AX_PRUN]; \
+    FA_T fa_[FA_AX_PRUN], fb_[FA_AX_PRUN]; \
+    if (any) \
+        for (ptrdiff_t i = 0; i < ws; i++) { \
+            FA_T av = a[i], bv = b[i], gv = gg[i]; \
+            if (UNSAFE) { \
+                XB(gv, av, bv, fa_ + nf, fb_ + nf); \
+                fi[nf++] = (int)i; \
+            } \
+        } \
+    FA_AX_SIMD for (ptrdiff_t i = 0; i < ws; i++) { \
+        FA_T av = a[i], bv = b[i], gv = gg[i]; \
+        FA_T ga = GA, gb = GB; \
+        oa[i] = ga; \
+        ob[i] = gb; \
+    } \
+    for (int k = 0; k < nf; k++) { \
+        oa[fi[k]] = fa_[k]; \
+        ob[fi[k]] = fb_[k]; \
+    } \
+} \
 FA_AX_FLAT static void FN(fa_ax_##NAME##_b)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
 { \
     const FA_T *x = (const FA_T *)j->x, *g = (const FA_T *)j->g; \
     FA_T *out = (FA_T *)j->out; \
-    ptrdiff_t cols = j->cols, nblk = (cols + j->W - 1) / j->W; \
-    for (ptrdiff_t it = i0; it < i1; it++) { \
-        ptrdiff_t o = it / nblk, c0 = (it % nblk) * j->W; \
-        ptrdiff_t w = cols - c0 < j->W ? cols - c0 : j->W; \
-        for (ptrdiff_t s0 = 0; s0 < w; s0 += FA_AX_PRUN) { \
-            ptrdiff_t ws = w - s0 < FA_AX_PRUN ? w - s0 : FA_AX_PRUN; \
-            const FA_T *a = x + o * 2 * cols + c0 + s0, *b = a + cols; \
-            const FA_T *gg = g + o * cols + c0 + s0; \
-            FA_T *oa = out + o * 2 * cols + c0 + s0, *ob = oa + cols; \
-            int any = 0; \
-            if (oa != a) {      /* not in place: compute, then fix */ \
-                FA_AX_PRAGMA(omp simd reduction(|:any)) \
-                for (ptrdiff_t i = 0; i < ws; i++) { \
-                    FA_T av = a[i], bv = b[i], gv = gg[i]; \
-                    any |= UNSAFE; \
-                    FA_T ga = GA, gb = GB; \
-                    oa[i] = ga; \
-                    ob[i] = gb; \
-                } \
-                if (any) \
-                    for (ptrdiff_t i = 0; i < ws; i++) { \
-                        FA_T av = a[i], bv = b[i], gv = gg[i]; \
-                        if (UNSAFE) \
-                            XB(gv, av, bv, oa + i, ob + i); \
-                    } \
-                continue; \
-            } \
-            /* in place: scan and recompute the unsafe ones aside first */ \
-            FA_AX_PRAGMA(omp simd reduction(|:any)) \
-            for (ptrdiff_t i = 0; i < ws; i++) { \
-                FA_T av = a[i], bv = b[i], gv = gg[i]; \
-                (void)av; (void)bv; (void)gv; \
-                any |= UNSAFE; \
-            } \
-            int nf = 0, fi[FA_AX_PRUN]; \
-            FA_T fa_[FA_AX_PRUN], fb_[FA_AX_PRUN]; \
-            if (any) \
-                for (ptrdiff_t i = 0; i < ws; i++) { \
-                    FA_T av = a[i], bv = b[i], gv = gg[i]; \
-                    if (UNSAFE) { \
-                        XB(gv, av, bv, fa_ + nf, fb_ + nf); \
-                        fi[nf++] = (int)i; \
-                    } \
-                } \
-            FA_AX_SIMD for (ptrdiff_t i = 0; i < ws; i++) { \
-                FA_T av = a[i], bv = b[i], gv = gg[i]; \
-                FA_T ga = GA, gb = GB; \
-                oa[i] = ga; \
-                ob[i] = gb; \
-            } \
-            for (int k = 0; k < nf; k++) { \
-                oa[fi[k]] = fa_[k]; \
-                ob[fi[k]] = fb_[k]; \
-            } \
-        } \
-    } \
+    FA_AX_PAIR_RUNS( \
+        const FA_T *a = x + o * 2 * cols + e; \
+        FA_T *oa = out + o * 2 * cols + e; \
+        FN(fa_ax_##NAME##_brun)(a, a + cols, g + o * cols + e, oa, oa + cols, ws);) \
+} \
+FA_AX_FLAT static void FN(fa_ax_##NAME##_mb)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
+{ \
+    const FA_T *x = (const FA_T *)j->x, *g = (const FA_T *)j->g; \
+    FA_T *out = (FA_T *)j->out; \
+    const fa_ax_pre *p = j->pre; \
+    _Alignas(64) FA_T ta[FA_AX_PRUN]; \
+    _Alignas(64) FA_T tb[FA_AX_PRUN]; \
+    FA_AX_PAIR_RUNS( \
+        ptrdiff_t ia = o * 2 * cols + e; \
+        FA_T *oa = out + ia; \
+        FN(fa_ax_pre)(x + ia, ta, ws, p, ia); \
+        FN(fa_ax_pre)(x + ia + cols, tb, ws, p, ia + cols); \
+        FN(fa_ax_##NAME##_brun)(ta, tb, g + o * cols + e, oa, oa + cols, ws); \
+        if (p->s) { \
+            FN(fa_pre)(oa, oa, ws, p->s, NULL, p->period, ia); \
+            FN(fa_pre)(oa + cols, oa + cols, ws, p->s, NULL, p->period, ia + cols); \
+        }) \
 }
 
 /* The tests UNSAFE.  float: the nonlinearity's argument >= LO (glu: -|b|
@@ -1497,6 +1549,7 @@ FA_AX_PAIR_BWD(geglu_tanh, FA_AX_GEGLU_BWD_UNSAFE(-9.0f),
 #undef FA_AX_XHI
 #undef FA_AX_PAIR_FWD
 #undef FA_AX_PAIR_BWD
+#undef FA_AX_PAIR_RUNS
 #undef FA_AX_SIMD
 #undef FA_AX_SIMD_SUM
 #undef FA_AX_SIMD_SUM2
