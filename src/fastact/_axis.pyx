@@ -33,6 +33,7 @@ cdef extern from "fa_axis_table.h":
         const void *s
         const void *b
         Py_ssize_t period
+        int mul
     ctypedef struct fa_ax_job:
         const void *x
         const void *g
@@ -166,19 +167,22 @@ cdef void _run_job(int op, bint d, Py_ssize_t isz, const void *x, const void *g,
 
 
 def run_pre(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t n,
-            Py_ssize_t inner, object s, object b, Py_ssize_t period):
+            Py_ssize_t inner, cnp.ndarray s, cnp.ndarray b, Py_ssize_t period, bint mul):
     """`run` for the GLU family's *_m / *_mb ops (fa_ax_pre): the pair
-    kernel on x * s + b, the backward's result times s.  s and b: None or
-    C-contiguous arrays of x's dtype with `period` >= 1 entries, entry
-    i % period for the flat index i of the (outer, n, inner) block; they
-    must not share memory with out.  Nothing is checked here beyond the
-    dtype."""
+    kernel on x * s + b, the backward's result times s where mul.  s and b:
+    C-contiguous arrays of x's dtype with `period` >= 256 entries, entry
+    i % period for the flat index i of the (outer, n, inner) block (a
+    missing scale 1, a missing bias -0); they must not share memory with
+    out.  Nothing is checked here beyond the dtype."""
     if _tab == NULL:
         raise RuntimeError("fastact: along-axis kernels not installed")
+    if period < 256:
+        raise ValueError("fastact: run_pre needs a period >= 256")
     cdef fa_ax_pre pre
-    pre.s = NULL if s is None else cnp.PyArray_DATA(<cnp.ndarray>s)
-    pre.b = NULL if b is None else cnp.PyArray_DATA(<cnp.ndarray>b)
+    pre.s = cnp.PyArray_DATA(s)
+    pre.b = cnp.PyArray_DATA(b)
     pre.period = period
+    pre.mul = mul
     cdef bint d = cnp.PyArray_TYPE(x) == cnp.NPY_DOUBLE
     cdef Py_ssize_t isz = cnp.PyArray_ITEMSIZE(x)
     cdef const void *xp = cnp.PyArray_DATA(x)

@@ -602,10 +602,15 @@ def _glu_backward(fname, name, g, x, axis, out, approximate="none", scale=None, 
     return v.finish(t, out, res)
 
 
+# the shortest period of scale and bias the *_m / *_mb ops take (a run of
+# their kernels, FA_AX_PRUN in include/fa_axis_impl.h)
+_PRE_PERIOD = 256
+
+
 def _glu_fused(fname, name, op, g, x, axis, out, scale, bias):
     """NAME(x * scale + bias) (g None), or its gradient with respect to x,
     NAME_backward(g, x * scale + bias) * scale, in one pass: the *_m / *_mb
-    ops form x * scale + bias run by run in L1 (scale or bias may be None)."""
+    ops read x * scale + bias in their loops (scale or bias may be None)."""
     if _containers.is_container(g, x, out):
         raise _arrays.pre_container_error(fname, "x")
     a, comp, res = _input(fname, x)
@@ -622,10 +627,19 @@ def _glu_fused(fname, name, op, g, x, axis, out, scale, bias):
     gb = v.like(ga) if bwd else None
     t = v.target(out, rshape)
     if a.size:
+        mul = s is not None
         s, b, period = _arrays.periodic(s, b, a.shape, "F" if v.tr else "C", t)
+        if period < _PRE_PERIOD:                 # a scalar: repeated over one run
+            reps = -(-_PRE_PERIOD // period)
+            s, b = (None if u is None else np.tile(u, reps) for u in (s, b))
+            period *= reps
+        # the kernels read both: x * 1 and x + -0 are x exactly
+        s = np.ones(period, comp) if s is None else s
+        b = np.full(period, -0.0, comp) if b is None else b
         _axis.run_pre(_axis.OP[op + ("_mb" if bwd else "_m")], v.base, gb, t, v.outer, v.n,
-                      v.inner, s, b, period)
+                      v.inner, s, b, period, mul)
     return v.finish(t, out, res)
+
 
 
 _PRE_DOC = """

@@ -40,12 +40,15 @@ typedef struct {
 } fa_ax_job;
 
 /* The fused pre-activation of the GLU family's *_m and *_mb ops: the pair
- * kernels run on x * s + b (fa_pre.h), s and b (FA_T, either NULL) periodic
- * in the flat index of the (outer, n, inner) block: element i of x has
- * s[i % period], b[i % period]; the backward multiplies its result by s. */
+ * kernels run on x * s + b, s and b (FA_T, both given: a missing scale is
+ * 1, a missing bias -0) periodic in the flat index of the (outer, n, inner)
+ * block: element i of x has s[i % period], b[i % period]; period >= 256 (a
+ * run of the kernels, FA_AX_PRUN).  The backward multiplies its result by
+ * s where mul is 1 (a scale given). */
 typedef struct fa_ax_pre {
     const void *s, *b;
     ptrdiff_t period;
+    int mul;
 } fa_ax_pre;
 
 /* The fused logits of the softmax family (the *_m forward and *_mb

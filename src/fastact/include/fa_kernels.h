@@ -15,7 +15,6 @@
 #include "fa_table.h"
 #include "fa_math.h"
 #include "fa_list.h"
-#include "fa_pre.h"
 
 #define FA_SIMD _Pragma("omp simd")
 
@@ -51,7 +50,40 @@ static void fa_loop_##name##_##which##_##s(const void *gv, const void *xv, void 
 
 FA_KERNELS(FA_DEF_ALL)
 
-/* The fused pre-activation x * s + b: fa_pre_f, fa_pre_d (fa_pre.h) */
+/* The fused pre-activation x * s + b (fa_table.h: fa_pre_fn): the scale and
+ * the bias are periodic in the flat index (a scalar: period 1, kept in a
+ * register).  -ffp-contract=off keeps the product and the sum two roundings,
+ * so a fused call equals the unfused composition bitwise.  FA_PRE_LOOPS:
+ * t = x * S + B over m elements, S and B the value expressions at i; a NULL
+ * has_s / has_b leaves that operation out (x + 0 would turn -0 into +0). */
+#define FA_PRE_LOOPS(has_s, has_b, S, B) \
+    if (has_s && has_b) { FA_SIMD for (ptrdiff_t i = 0; i < m; i++) t[i] = x[i] * (S) + (B); } \
+    else if (has_s)     { FA_SIMD for (ptrdiff_t i = 0; i < m; i++) t[i] = x[i] * (S); } \
+    else                { FA_SIMD for (ptrdiff_t i = 0; i < m; i++) t[i] = x[i] + (B); }
+
+#define FA_DEF_PRE(T, s) \
+static void fa_pre_##s(const void *xv, void *tv, ptrdiff_t n, const void *sv, const void *bv, \
+                       ptrdiff_t period, ptrdiff_t start) \
+{ \
+    const T *x = (const T *)xv; T *t = (T *)tv; \
+    const T *s0 = (const T *)sv, *b0 = (const T *)bv; \
+    if (period == 1) { \
+        const T a = s0 ? s0[0] : (T)1, c = b0 ? b0[0] : (T)0; \
+        ptrdiff_t m = n; \
+        FA_PRE_LOOPS(s0, b0, a, c) \
+        return; \
+    } \
+    ptrdiff_t j = start % period; \
+    while (n > 0) { \
+        ptrdiff_t m = period - j < n ? period - j : n; \
+        const T *sc = s0 ? s0 + j : NULL, *bi = b0 ? b0 + j : NULL; \
+        FA_PRE_LOOPS(sc, bi, sc[i], bi[i]) \
+        x += m; t += m; n -= m; j = 0; \
+    } \
+}
+
+FA_DEF_PRE(float, f)
+FA_DEF_PRE(double, d)
 
 #define FA_NAME(name, has_y) #name,
 #define FA_FWD(name, has_y) fa_loop_##name##_fwd_f, fa_loop_##name##_fwd_d,
