@@ -158,7 +158,71 @@ def finish(target, out, res, scalar):
     return result[()] if scalar else result
 
 
-# -------------------------------------------------------------- elementwise
+# --------------------------------------------------- fused pre-activation
+#
+# scale= and bias= of the elementwise functions and the GLU family: the
+# kernels read them as flat arrays periodic in x's flat index.
+
+def pre_container_error(fname: str, xname: str) -> TypeError:
+    return TypeError(f"{fname}(): scale= and bias= take NumPy arrays and array-likes; "
+                     f"for a pandas, xarray or Dask {xname}, compute {xname} * scale + bias "
+                     "first, or pass numpy.asarray(...)")
+
+
+def pre_operand(v, name: str, fname: str, shape: tuple, xname: str, comp: np.dtype):
+    """scale or bias: an array of the computation dtype that broadcasts to
+    x's shape without growing it (None stays None)."""
+    if v is None:
+        return None
+    arr = v if isinstance(v, np.ndarray) else as_array(v, fname, name)
+    if arr.dtype.kind not in "iuf" and not is_bfloat16(arr.dtype):
+        raise TypeError(f"{fname}(): {name} must be a real number or an array of real numbers, "
+                        f"got {type(v).__name__} of dtype {arr.dtype}")
+    if arr.ndim > len(shape) or any(d not in (1, n) for d, n in zip(arr.shape[::-1],
+                                                                   shape[::-1])):
+        raise ValueError(
+            f"{fname}(): {name} has shape {arr.shape}, which does not broadcast to {xname}'s "
+            f"shape {shape} without growing it; give {name} a shape that broadcasts against "
+            f"the trailing axes of {xname} (a scalar, or ({shape[-1] if shape else 1},) "
+            f"for one value per feature)")
+    with overflow_ok(arr.dtype, comp):
+        return arr.astype(comp, copy=False)
+
+
+# a period shorter than this many elements is repeated up to at least it
+# (so the C loop over one period is long enough to vectorize)
+_MIN_PERIOD = 256
+
+
+def periodic(s, b, shape: tuple, order: str, target: np.ndarray):
+    """(s, b, period): scale and bias (broadcastable to shape; None left
+    out) as flat C-contiguous arrays of `period` entries, entry i % period
+    for the flat index i of x in `order`.  Where they vary only along the
+    trailing axes (a scalar, a (features,) bias on C-ordered x) these are
+    the operands themselves; else their broadcast over the axes from the
+    first one along which one varies (at most x's size).  The kernels write
+    `target` while they read s and b: a copy where they share its memory."""
+    nd = len(shape)
+    shp = tuple(shape) if order == "C" else tuple(shape)[::-1]
+    ops = []
+    for v in (s, b):
+        if v is not None:
+            v = v.reshape((1,) * (nd - v.ndim) + v.shape)
+            v = v if order == "C" else v.T
+        ops.append(v)
+    # k: the first axis along which an operand varies (all are constant before it)
+    k = min(next((i for i, d in enumerate(v.shape) if d != 1), nd) for v in ops if v is not None)
+    tail = shp[k:]
+    period = max(math.prod(tail), 1)
+    reps = -(-_MIN_PERIOD // period) if period > 1 else 1
+    flat = [None if v is None else
+            np.ascontiguousarray(np.broadcast_to(v[(0,) * k], tail)).reshape(-1)
+            for v in ops]
+    if reps > 1:
+        flat = [None if v is None else np.tile(v, reps) for v in flat]
+    flat = [v.copy() if v is not None and np.may_share_memory(v, target) else v for v in flat]
+    return flat[0], flat[1], period * reps
+
 
 
 # ------------------------------------------------------------ axis views

@@ -33,6 +33,11 @@ cdef extern from "fa_axis_table.h":
         Py_ssize_t dim[64]
         Py_ssize_t bst[64]
         Py_ssize_t wst[64]
+    ctypedef struct fa_ax_pre:
+        const void *s
+        const void *b
+        Py_ssize_t period
+        int mul
     ctypedef struct fa_ax_job:
         const void *x
         const void *g
@@ -40,6 +45,7 @@ cdef extern from "fa_axis_table.h":
         Py_ssize_t outer, n, inner, cols, W
         double sg
         const fa_ax_mask *mk
+        const fa_ax_pre *pre
     ctypedef void (*fa_ax_fn)(const fa_ax_job *j, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil
     ctypedef struct fa_ax_table:
         int nops
@@ -125,12 +131,13 @@ cdef void _ax_items(void *ctx, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
 
 cdef void _job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, void *out,
               Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg,
-              Py_ssize_t pieces=1) noexcept nogil:
+              Py_ssize_t pieces=1, const fa_ax_pre *pre=NULL) noexcept nogil:
     """Run op over the (outer, n, inner) block through the pool.  Items:
     W consecutive output elements of one outer index for the GLU family
     (cols = (n / 2) inner of them) and maxout (cols = (n / pieces) inner);
     rows of the softmax output for softmax_jacobian, each writing an
-    (n, n) block; rows or column blocks for the others."""
+    (n, n) block; rows or column blocks for the others.  pre: the scale and
+    bias of the GLU family's *_m / *_mb ops (else NULL)."""
     cdef ax_ctx c
     cdef Py_ssize_t items, work = outer * n * inner
     c.f = _tab.fns[2 * op + d]
@@ -142,6 +149,7 @@ cdef void _job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, voi
     c.job.inner = inner
     c.job.sg = sg
     c.job.mk = NULL
+    c.job.pre = pre
     c.job.cols = 0
     if op == FA_AX_OP_maxout or op == FA_AX_OP_maxout_b or (FA_AX_GLU <= op < FA_AX_EXTRA):
         c.job.cols = (n // (pieces if op >= FA_AX_EXTRA else 2)) * inner
@@ -166,6 +174,32 @@ cdef void _run_job(int op, bint d, Py_ssize_t isz, const void *x, const void *g,
                    Py_ssize_t pieces=1) noexcept:
     with nogil:
         _job(op, d, isz, x, g, out, outer, n, inner, sg, pieces)
+
+
+def run_pre(int op, cnp.ndarray x, object g, cnp.ndarray out, Py_ssize_t outer, Py_ssize_t n,
+            Py_ssize_t inner, cnp.ndarray s, cnp.ndarray b, Py_ssize_t period, bint mul):
+    """`run` for the GLU family's *_m / *_mb ops (fa_ax_pre): the pair
+    kernel on x * s + b, the backward's result times s where mul.  s and b:
+    C-contiguous arrays of x's dtype with `period` >= 256 entries, entry
+    i % period for the flat index i of the (outer, n, inner) block (a
+    missing scale 1, a missing bias -0); they must not share memory with
+    out.  Nothing is checked here beyond the dtype."""
+    if _tab == NULL:
+        raise RuntimeError("fastact: along-axis kernels not installed")
+    if period < 256:
+        raise ValueError("fastact: run_pre needs a period >= 256")
+    cdef fa_ax_pre pre
+    pre.s = cnp.PyArray_DATA(s)
+    pre.b = cnp.PyArray_DATA(b)
+    pre.period = period
+    pre.mul = mul
+    cdef bint d = cnp.PyArray_TYPE(x) == cnp.NPY_DOUBLE
+    cdef Py_ssize_t isz = cnp.PyArray_ITEMSIZE(x)
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef const void *gp = NULL if g is None else cnp.PyArray_DATA(<cnp.ndarray>g)
+    cdef void *op_ = cnp.PyArray_DATA(out)
+    with nogil:
+        _job(op, d, isz, xp, gp, op_, outer, n, inner, 1.0, 1, &pre)
 
 
 # ------------------------------------------------- scale, bias, where

@@ -557,8 +557,10 @@ def _half(fname, a, ax):
     return a.shape[:ax] + (n // 2,) + a.shape[ax + 1:]
 
 
-def _glu_forward(fname, name, x, axis, out, approximate="none"):
+def _glu_forward(fname, name, x, axis, out, approximate="none", scale=None, bias=None):
     op = _glu_op(fname, name, approximate)
+    if scale is not None or bias is not None:
+        return _glu_fused(fname, name, op, None, x, axis, out, scale, bias)
     r = _fast(op, x, None, axis, out)
     if r is not None:
         return r
@@ -576,8 +578,11 @@ def _glu_forward(fname, name, x, axis, out, approximate="none"):
     return v.finish(t, out, res)
 
 
-def _glu_backward(fname, name, g, x, axis, out, approximate="none"):
-    op = _glu_op(fname, name, approximate) + "_b"
+def _glu_backward(fname, name, g, x, axis, out, approximate="none", scale=None, bias=None):
+    op = _glu_op(fname, name, approximate)
+    if scale is not None or bias is not None:
+        return _glu_fused(fname, name, op, g, x, axis, out, scale, bias)
+    op += "_b"
     r = _fast(op, x, g, axis, out)
     if r is not None:
         return r
@@ -597,40 +602,103 @@ def _glu_backward(fname, name, g, x, axis, out, approximate="none"):
     return v.finish(t, out, res)
 
 
-def glu(x, axis=-1, *, out=None):
-    """glu(x, axis=-1, *, out=None): a * sigmoid(b), a and b the two halves
-    of x along `axis` (odd length: ValueError)."""
-    return _glu_forward("glu", "glu", x, axis, out)
+# the shortest period of scale and bias the *_m / *_mb ops take (a run of
+# their kernels, FA_AX_PRUN in include/fa_axis_impl.h)
+_PRE_PERIOD = 256
 
 
-def glu_backward(grad_output, x, axis=-1, *, out=None):
-    """glu_backward(grad_output, x, axis=-1, *, out=None): the gradient
-    with respect to x (x's shape): [g sigmoid(b), g a sigmoid'(b)]."""
-    return _glu_backward("glu_backward", "glu", grad_output, x, axis, out)
+def _glu_fused(fname, name, op, g, x, axis, out, scale, bias):
+    """NAME(x * scale + bias) (g None), or its gradient with respect to x,
+    NAME_backward(g, x * scale + bias) * scale, in one pass: the *_m / *_mb
+    ops read x * scale + bias in their loops (scale or bias may be None)."""
+    if _containers.is_container(g, x, out):
+        raise _arrays.pre_container_error(fname, "x")
+    a, comp, res = _input(fname, x)
+    ax = _axis_index(fname, axis, a.ndim)
+    hshape = _half(fname, a, ax)
+    s = _arrays.pre_operand(scale, "scale", fname, a.shape, "x", comp)
+    b = _arrays.pre_operand(bias, "bias", fname, a.shape, "x", comp)
+    bwd = g is not None
+    rshape = a.shape if bwd else hshape
+    ga = _grad(fname, g, hshape, comp, f"{name}(x)") if bwd else None
+    out = _arrays.check_out(out, rshape, res, fname,
+                            ((a, "x"),) + (((ga, "grad_output"),) if bwd else ()))
+    v = _arrays.AxisView(a, comp, ax)
+    gb = v.like(ga) if bwd else None
+    t = v.target(out, rshape)
+    if a.size:
+        mul = s is not None
+        s, b, period = _arrays.periodic(s, b, a.shape, "F" if v.tr else "C", t)
+        if period < _PRE_PERIOD:                 # a scalar: repeated over one run
+            reps = -(-_PRE_PERIOD // period)
+            s, b = (None if u is None else np.tile(u, reps) for u in (s, b))
+            period *= reps
+        # the kernels read both: x * 1 and x + -0 are x exactly
+        s = np.ones(period, comp) if s is None else s
+        b = np.full(period, -0.0, comp) if b is None else b
+        _axis.run_pre(_axis.OP[op + ("_mb" if bwd else "_m")], v.base, gb, t, v.outer, v.n,
+                      v.inner, s, b, period, mul)
+    return v.finish(t, out, res)
 
 
-def swiglu(x, axis=-1, *, out=None):
-    """swiglu(x, axis=-1, *, out=None): silu(a) * b, a and b the two halves
-    of x along `axis`."""
-    return _glu_forward("swiglu", "swiglu", x, axis, out)
+
+_PRE_DOC = """
+
+    scale, bias: the fused pre-activation of both halves, NAME(x * scale +
+    bias) in one pass (each broadcast against x: a scalar, a (2 * F,)
+    vector for axis=-1, ...; x * scale or x + bias with one of them)."""
+
+_PRE_BWD_DOC = """
+
+    scale, bias: those of the forward; the gradient with respect to x of
+    NAME(x * scale + bias), NAME_backward(g, x * scale + bias) * scale, in
+    one pass."""
 
 
-def swiglu_backward(grad_output, x, axis=-1, *, out=None):
-    """swiglu_backward(grad_output, x, axis=-1, *, out=None):
+def glu(x, axis=-1, *, scale=None, bias=None, out=None):
+    """glu(x, axis=-1, *, scale=None, bias=None, out=None): a * sigmoid(b),
+    a and b the two halves of x along `axis` (odd length: ValueError)."""
+    return _glu_forward("glu", "glu", x, axis, out, "none", scale, bias)
+
+
+def glu_backward(grad_output, x, axis=-1, *, scale=None, bias=None, out=None):
+    """glu_backward(grad_output, x, axis=-1, *, scale=None, bias=None, out=None):
+    the gradient with respect to x (x's shape): [g sigmoid(b), g a sigmoid'(b)]."""
+    return _glu_backward("glu_backward", "glu", grad_output, x, axis, out, "none", scale, bias)
+
+
+def swiglu(x, axis=-1, *, scale=None, bias=None, out=None):
+    """swiglu(x, axis=-1, *, scale=None, bias=None, out=None): silu(a) * b,
+    a and b the two halves of x along `axis`."""
+    return _glu_forward("swiglu", "swiglu", x, axis, out, "none", scale, bias)
+
+
+def swiglu_backward(grad_output, x, axis=-1, *, scale=None, bias=None, out=None):
+    """swiglu_backward(grad_output, x, axis=-1, *, scale=None, bias=None, out=None):
     [g b silu'(a), g silu(a)]."""
-    return _glu_backward("swiglu_backward", "swiglu", grad_output, x, axis, out)
+    return _glu_backward("swiglu_backward", "swiglu", grad_output, x, axis, out, "none", scale,
+                         bias)
 
 
-def geglu(x, axis=-1, approximate="none", *, out=None):
-    """geglu(x, axis=-1, approximate="none", *, out=None): gelu(a) * b, the
-    erf form of gelu, or its tanh form with approximate="tanh"."""
-    return _glu_forward("geglu", "geglu", x, axis, out, approximate)
+def geglu(x, axis=-1, approximate="none", *, scale=None, bias=None, out=None):
+    """geglu(x, axis=-1, approximate="none", *, scale=None, bias=None, out=None):
+    gelu(a) * b, the erf form of gelu, or its tanh form with approximate="tanh"."""
+    return _glu_forward("geglu", "geglu", x, axis, out, approximate, scale, bias)
 
 
-def geglu_backward(grad_output, x, axis=-1, approximate="none", *, out=None):
-    """geglu_backward(grad_output, x, axis=-1, approximate="none", *,
+def geglu_backward(grad_output, x, axis=-1, approximate="none", *, scale=None, bias=None,
+                   out=None):
+    """geglu_backward(grad_output, x, axis=-1, approximate="none", *, scale=None, bias=None,
     out=None): [g b gelu'(a), g gelu(a)]."""
-    return _glu_backward("geglu_backward", "geglu", grad_output, x, axis, out, approximate)
+    return _glu_backward("geglu_backward", "geglu", grad_output, x, axis, out, approximate,
+                         scale, bias)
+
+
+for _f in (glu, swiglu, geglu):
+    _f.__doc__ += _PRE_DOC.replace("NAME", _f.__name__)
+for _f in (glu_backward, swiglu_backward, geglu_backward):
+    _f.__doc__ += _PRE_BWD_DOC.replace("NAME", _f.__name__.removesuffix("_backward"))
+del _f
 
 
 # ---------------------------------------------------------------- maxout

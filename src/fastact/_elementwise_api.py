@@ -11,7 +11,6 @@ the two layers have no import cycle.
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
@@ -98,10 +97,7 @@ def _compute(kernel: str, mode: int, ga, a: np.ndarray, out, comp: np.dtype, res
     else:
         period = 1
         if s is not None or b is not None:
-            s, b, period = _periodic(s, b, a.shape, order)
-            # the kernel writes out while it reads s and b: never from out's memory
-            s, b = (v.copy() if v is not None and np.may_share_memory(v, target) else v
-                    for v in (s, b))
+            s, b, period = _arrays.periodic(s, b, a.shape, order, target)
         _elementwise.run_fused(kernel, mode, gc, xc, target, params, s, b, period, nw)
     return _arrays.finish(target, out, res, a.ndim == 0)
 
@@ -115,69 +111,14 @@ def fused(fname: str, kernel: str, mode: int, g, x, out, params: tuple, scale, b
     does not enter).  scale or bias may be None (left out)."""
     xname = "y" if mode == 2 else "x"
     if _containers.is_container(g, x, out):
-        raise TypeError(f"{fname}(): scale= and bias= take NumPy arrays and array-likes; "
-                        f"for a pandas, xarray or Dask {xname}, compute {xname} * scale + bias "
-                        "first, or pass numpy.asarray(...)")
+        raise _arrays.pre_container_error(fname, xname)
     a, comp, res = _arrays.prepare(x, fname, xname)
-    s = _operand(scale, "scale", fname, a.shape, xname, comp)
-    b = _operand(bias, "bias", fname, a.shape, xname, comp)
+    s = _arrays.pre_operand(scale, "scale", fname, a.shape, xname, comp)
+    b = _arrays.pre_operand(bias, "bias", fname, a.shape, xname, comp)
     ga = _grad_output(g, a, fname, xname) if mode else None
     out = _arrays.check_out(out, a.shape, res, fname,
                             ((a, xname),) + (((ga, "grad_output"),) if mode else ()))
     return _compute(kernel, mode, ga, a, out, comp, res, params, s, b)
-
-
-def _operand(v, name: str, fname: str, shape: tuple, xname: str, comp: np.dtype):
-    """scale or bias: an array of the computation dtype that broadcasts to
-    x's shape without growing it (None stays None)."""
-    if v is None:
-        return None
-    arr = v if isinstance(v, np.ndarray) else _arrays.as_array(v, fname, name)
-    if arr.dtype.kind not in "iuf" and not _arrays.is_bfloat16(arr.dtype):
-        raise TypeError(f"{fname}(): {name} must be a real number or an array of real numbers, "
-                        f"got {type(v).__name__} of dtype {arr.dtype}")
-    if arr.ndim > len(shape) or any(d not in (1, n) for d, n in zip(arr.shape[::-1],
-                                                                   shape[::-1])):
-        raise ValueError(
-            f"{fname}(): {name} has shape {arr.shape}, which does not broadcast to {xname}'s "
-            f"shape {shape} without growing it; give {name} a shape that broadcasts against "
-            f"the trailing axes of {xname} (a scalar, or ({shape[-1] if shape else 1},) "
-            f"for one value per feature)")
-    with _arrays.overflow_ok(arr.dtype, comp):
-        return arr.astype(comp, copy=False)
-
-
-# a period shorter than this many elements is repeated up to at least it
-# (so the C loop over one period is long enough to vectorize)
-_MIN_PERIOD = 256
-
-
-def _periodic(s, b, shape: tuple, order: str):
-    """(s, b, period): scale and bias (broadcastable to shape; None left
-    out) as flat C-contiguous arrays of `period` entries, entry i % period
-    for the flat index i of x in `order`.  Where they vary only along the
-    trailing axes (a scalar, a (features,) bias on C-ordered x) these are
-    the operands themselves; else their broadcast over the axes from the
-    first one along which one varies (at most x's size)."""
-    nd = len(shape)
-    shp = tuple(shape) if order == "C" else tuple(shape)[::-1]
-    ops = []
-    for v in (s, b):
-        if v is not None:
-            v = v.reshape((1,) * (nd - v.ndim) + v.shape)
-            v = v if order == "C" else v.T
-        ops.append(v)
-    # k: the first axis along which an operand varies (all are constant before it)
-    k = min(next((i for i, d in enumerate(v.shape) if d != 1), nd) for v in ops if v is not None)
-    tail = shp[k:]
-    period = max(math.prod(tail), 1)
-    reps = -(-_MIN_PERIOD // period) if period > 1 else 1
-    flat = [None if v is None else
-            np.ascontiguousarray(np.broadcast_to(v[(0,) * k], tail)).reshape(-1)
-            for v in ops]
-    if reps > 1:
-        flat = [None if v is None else np.tile(v, reps) for v in flat]
-    return flat[0], flat[1], period * reps
 
 
 # --------------------------------------------------------------- parameters

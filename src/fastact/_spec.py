@@ -286,7 +286,8 @@ BY_NAME = {s.name: s for s in SPECS}
 # is generated from this): the softmax family and logsumexp (forward,
 # backward from x "_bx" or from y "_by", logsumexp's "_b"; with scale=, bias=,
 # where=: forward "_m" and backward from x "_mb"), then from "glu" on
-# the elementwise pairs of the GLU family.  softmin runs softmax's ops on -x.
+# the elementwise pairs of the GLU family (forward, backward "_b"; with
+# scale=, bias=: forward "_m", backward "_mb").  softmin runs softmax's ops on -x.
 # From "maxout" on: the ops of include/fa_axis_extra_impl.h (maxout and sparsemax,
 # forward and backward "_b", and the Jacobian from the softmax output).
 AXIS_OPS: tuple = ("softmax", "log_softmax", "logsumexp", "softmax_bx", "softmax_by",
@@ -295,6 +296,8 @@ AXIS_OPS: tuple = ("softmax", "log_softmax", "logsumexp", "softmax_bx", "softmax
                    "softmax_mb", "log_softmax_mb", "logsumexp_mb",
                    "glu", "glu_b", "swiglu", "swiglu_b", "geglu", "geglu_b", "geglu_tanh",
                    "geglu_tanh_b",
+                   "glu_m", "glu_mb", "swiglu_m", "swiglu_mb", "geglu_m", "geglu_mb",
+                   "geglu_tanh_m", "geglu_tanh_mb",
                    "maxout", "maxout_b", "sparsemax", "sparsemax_b", "softmax_jacobian")
 
 # The threading cut-over, in float32 elements (float64: half): per cost class

@@ -25,6 +25,7 @@
 #define FA_AX_WMAX 512
 
 struct fa_ax_mask;
+struct fa_ax_pre;
 
 typedef struct {
     const void *x;      /* input (the forward output y for the *_BY ops) */
@@ -35,7 +36,20 @@ typedef struct {
     ptrdiff_t W;        /* item width (columns or elements) */
     double sg;          /* +1, or -1 for softmin (softmax of -x) */
     const struct fa_ax_mask *mk;  /* the *_m / *_mb ops: scale, bias, where; else unused */
+    const struct fa_ax_pre *pre;  /* the GLU family's *_m / *_mb ops; else unused */
 } fa_ax_job;
+
+/* The fused pre-activation of the GLU family's *_m and *_mb ops: the pair
+ * kernels run on x * s + b, s and b (FA_T, both given: a missing scale is
+ * 1, a missing bias -0) periodic in the flat index of the (outer, n, inner)
+ * block: element i of x has s[i % period], b[i % period]; period >= 256 (a
+ * run of the kernels, FA_AX_PRUN).  The backward multiplies its result by
+ * s where mul is 1 (a scale given). */
+typedef struct fa_ax_pre {
+    const void *s, *b;
+    ptrdiff_t period;
+    int mul;
+} fa_ax_pre;
 
 /* The fused logits of the softmax family (the *_m forward and *_mb
  * backward-from-x ops; inner == 1 only): logit j of row r is
@@ -60,7 +74,7 @@ typedef void (*fa_ax_fn)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1);
 /* The ops, in the order of the spec's AXIS_OPS (include/fa_axis_list.h,
  * generated): FA_AX_OP_<name>.  softmax also serves softmin (sg = -1);
  * logsumexp's out and logsumexp_b's g are (outer, inner); the ops from glu
- * to geglu_tanh_b are the elementwise pairs (GLU family); the ops from
+ * to geglu_tanh_mb are the elementwise pairs (GLU family); the ops from
  * maxout on (maxout, sparsemax, softmax_jacobian: fa_axis_extra_impl.h)
  * have their own driver, fastact._axis.run_extra. */
 #include "fa_axis_list.h"
