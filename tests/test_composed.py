@@ -46,6 +46,18 @@ def test_rrelu_eval_is_leaky_relu(dt):
 
 
 @pytest.mark.parametrize("dt", FLOATS)
+def test_rrelu_eval_vs_torch(dt):
+    torch = pytest.importorskip("torch")
+    x = np.concatenate([RNG.standard_normal(500) * 4, [0.0, -0.0, np.inf, -np.inf]]).astype(dt)
+    g = RNG.standard_normal(x.shape).astype(dt)
+    tx = torch.from_numpy(x.copy()).requires_grad_()
+    ty = torch.nn.functional.rrelu(tx, 0.1, 0.3, training=False)
+    (tg,) = torch.autograd.grad(ty, tx, torch.from_numpy(g))
+    assert np.array_equal(fa.rrelu(x, 0.1, 0.3), ty.detach().numpy())
+    assert np.array_equal(fa.rrelu_backward(g, x, 0.1, 0.3), tg.numpy())
+
+
+@pytest.mark.parametrize("dt", FLOATS)
 def test_rrelu_training_draws_slopes_and_backward_is_exact(dt):
     x = np.concatenate([(RNG.standard_normal(2000) * 3), [0.0, -0.0, np.inf, -np.inf, np.nan]])
     x = x.astype(dt)
