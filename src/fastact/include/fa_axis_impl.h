@@ -7,10 +7,11 @@
  *   - every exponential is max-shifted: exp(x - max), so no finite input
  *     overflows; log_softmax = (x - max) - log(sum), in that order;
  *   - sums of exponentials (and of g * y): rows add lane-parallel partial
- *     sums over blocks of FA_AX_BLK elements (64 or 128 terms per lane) and
- *     combine the blocks by Kahan summation in double; column blocks use
- *     Kahan summation per column.  Row sums of softmax are then 1 to within
- *     a few ulp whatever n.
+ *     sums over blocks of FA_AX_BLK elements (the exponentials: Kahan per
+ *     lane in the exp loop, fa_ax_expsum_k) and combine the blocks by
+ *     Kahan summation in double; column blocks use Kahan summation per
+ *     column.  Row sums of softmax are then 1 to within a few ulp whatever
+ *     n.  softmax multiplies by 1/sum (fa_ax_recip).
  *   - special values come out of the IEEE arithmetic itself (max ignores
  *     NaN, the sum does not): NaN in a row -> the row is NaN; an all -inf
  *     row -> x - max = NaN -> NaN (softmax, log_softmax); a +inf entry ->
