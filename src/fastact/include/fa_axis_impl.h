@@ -7,11 +7,10 @@
  *   - every exponential is max-shifted: exp(x - max), so no finite input
  *     overflows; log_softmax = (x - max) - log(sum), in that order;
  *   - sums of exponentials (and of g * y): rows add lane-parallel partial
- *     sums over blocks of FA_AX_BLK elements (the exponentials: Kahan per
- *     lane in the exp loop, fa_ax_expsum_k) and combine the blocks by
- *     Kahan summation in double; column blocks use Kahan summation per
- *     column.  Row sums of softmax are then 1 to within a few ulp whatever
- *     n.  softmax multiplies by 1/sum (fa_ax_recip).
+ *     sums over blocks of FA_AX_BLK elements (64 or 128 terms per lane) and
+ *     combine the blocks by Kahan summation in double; column blocks use
+ *     Kahan summation per column.  Row sums of softmax are then 1 to within
+ *     a few ulp whatever n.  softmax multiplies by 1/sum (fa_ax_recip).
  *   - special values come out of the IEEE arithmetic itself (max ignores
  *     NaN, the sum does not): NaN in a row -> the row is NaN; an all -inf
  *     row -> x - max = NaN -> NaN (softmax, log_softmax); a +inf entry ->
@@ -132,116 +131,52 @@ static inline FA_T FN(fa_ax_vdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
 }
 #endif
 
-/* e[i] = exp(sg x[i] - m) (fast: fa_ax_expn applies; e must not be NULL)
- * and their sum, in one loop: the exponentials of 2 vectors at a time go
- * to e and straight back into two vector accumulators (while in L1), so
- * each exponential is computed once and read back once from L1.  The sums
- * are in FA_T lanes: 2 vectors (16 or 32 lanes) of a block of 1024, so 32
- * or 64 terms per lane, compensated (Kahan, lane by lane: plain float lane
- * sums took the max error of softmax on rows of 1000 from ~2.2 to ~4.9
- * ulp), folded in double; the caller adds the block sums in double.
- * split (log_softmax, logsumexp: the log of the sum): the entries whose e
- * is exactly 1 (the max) are counted apart and added as an integer in
- * double.  Where the max dominates, s = 1 + t with t small and log(s) ~ t;
- * a 1 in a float lane would swallow the small terms added to it (most of
- * log(s)); split, t is a sum of terms < 1 with a few eps of relative
- * error, and so is log(s).  Returns the sum in double. */
-static inline double FN(fa_ax_expsum_k)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T sg, FA_T m,
-                                        const int fast, const int split)
+/* e[i] = exp(sg x[i] - m) (fast: fa_ax_expn applies); returns their sum in
+ * double (float32 lanes widened inside the loop: exact-ish sums) */
+static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T sg, FA_T m,
+                                       int fast)
 {
-#if FA_AX_VEC
-#if FA_DOUBLE
-#define FA_AX_V fa_ax_vd
-#define FA_AX_VI fa_ax_vdi
-#define FA_AX_FOLD fa_ax_fold_d
-#else
-#define FA_AX_V fa_ax_vf
-#define FA_AX_VI fa_ax_vfi
-#endif
-    enum { L = 64 / sizeof(FA_T) };
-    const FA_AX_V one = (FA_AX_V){0} + FA_C(1.0);
-    FA_AX_V a0 = {0}, a1 = {0}, c0 = {0}, c1 = {0}, v0, v1, y0, y1, t0, t1;
-    FA_AX_VI n1 = {0};
+#if !FA_DOUBLE && FA_AX_VEC && defined(__AVX512F__)
+    /* the exponentials, then a widening sum with one vcvtps2pd per 8 and
+     * a pairwise fold (GCC ends a widening omp simd sum with serial lane
+     * adds, and lowers a widening of its generic vectors to 128-bit
+     * pieces) */
+    if (fast) {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_ax_expn)(sg * x[i] - m);
+    } else {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_exp)(sg * x[i] - m);
+    }
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
     ptrdiff_t i = 0;
-    for (; i <= n; i += 2 * L) {
-        if (i + 2 * L <= n) {
-            FA_AX_SIMD for (ptrdiff_t k = 0; k < 2 * L; k++)
-                e[i + k] = FN(fa_ax_exps)(sg * x[i + k] - m, fast);
-            memcpy(&v0, e + i, 64);
-            memcpy(&v1, e + i + L, 64);
-        } else {                      /* the tail, zero-padded */
-            if (i == n) break;
-            FA_T t[2 * L];
-            FA_AX_SIMD for (ptrdiff_t k = i; k < n; k++)
-                e[k] = FN(fa_ax_exps)(sg * x[k] - m, fast);
-            for (ptrdiff_t k = 0; k < 2 * L; k++) t[k] = i + k < n ? e[i + k] : FA_C(0.0);
-            memcpy(&v0, t, 64);
-            memcpy(&v1, t + L, 64);
-        }
-        if (split) {
-            FA_AX_VI k0 = v0 == one, k1 = v1 == one;
-            n1 -= k0 + k1;
-            v0 = (FA_AX_V)((FA_AX_VI)v0 & ~k0);
-            v1 = (FA_AX_V)((FA_AX_VI)v1 & ~k1);
-        }
-        /* Kahan steps, lane by lane */
-        y0 = v0 - c0; t0 = a0 + y0; c0 = (t0 - a0) - y0; a0 = t0;
-        y1 = v1 - c1; t1 = a1 + y1; c1 = (t1 - a1) - y1; a1 = t1;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm256_loadu_ps(e + i)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_loadu_ps(e + i + 8)));
     }
-    a0 = a0 - c0;
-    a1 = a1 - c1;
-    /* the lanes folded in double (float: a fold in float lanes adds 5
-     * roundings of the large partial sums, ~1 eps of the sum) */
-#if FA_DOUBLE
-    double s = FA_AX_FOLD(a0 + a1);
-#elif defined(__AVX512F__)
-    __m512 w0, w1;
-    memcpy(&w0, &a0, 64);
-    memcpy(&w1, &a1, 64);
-    __m512d d0 = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(w0)),
-                               _mm512_cvtps_pd(_mm256_castpd_ps(
-                                   _mm512_extractf64x4_pd(_mm512_castps_pd(w0), 1))));
-    __m512d d1 = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(w1)),
-                               _mm512_cvtps_pd(_mm256_castpd_ps(
-                                   _mm512_extractf64x4_pd(_mm512_castps_pd(w1), 1))));
-    double s = fa_ax_fold_d((fa_ax_vd)_mm512_add_pd(d0, d1));
-#else
-    double s = 0.0;
-    for (int k = 0; k < L; k++) s += (double)a0[k] + (double)a1[k];
-#endif
-    if (split) {
-        int64_t c = 0;
-        for (int k = 0; k < L; k++) c += (int64_t)n1[k];
-        s += (double)c;
+    if (i < n) {
+        __mmask16 k = (__mmask16)((1u << (n - i)) - 1u);
+        __m512 v = _mm512_maskz_loadu_ps(k, e + i);
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(
+                 _mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
     }
-    return s;
-#undef FA_AX_V
-#undef FA_AX_VI
-#ifdef FA_AX_FOLD
-#undef FA_AX_FOLD
-#endif
+    return fa_ax_fold_d((fa_ax_vd)_mm512_add_pd(s0, s1));
 #else
-    /* no generic vectors: a double sum */
     double bs = 0.0;
-    FA_AX_SIMD_SUM(bs) for (ptrdiff_t k = 0; k < n; k++) {
-        FA_T v = FN(fa_ax_exps)(sg * x[k] - m, fast);
-        e[k] = v;
-        bs += (double)v;
+    if (fast) {
+        FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < n; i++) {
+            FA_T v = FN(fa_ax_expn)(sg * x[i] - m);
+            e[i] = v;
+            bs += (double)v;
+        }
+    } else {
+        FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < n; i++) {
+            FA_T v = FN(fa_exp)(sg * x[i] - m);
+            e[i] = v;
+            bs += (double)v;
+        }
     }
-    (void)split;
     return bs;
 #endif
-}
-
-static inline double FN(fa_ax_expsum)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T sg, FA_T m,
-                                      int fast, int split)
-{
-    if (split) {
-        if (fast) return FN(fa_ax_expsum_k)(x, e, n, sg, m, 1, 1);
-        return FN(fa_ax_expsum_k)(x, e, n, sg, m, 0, 1);
-    }
-    if (fast) return FN(fa_ax_expsum_k)(x, e, n, sg, m, 1, 0);
-    return FN(fa_ax_expsum_k)(x, e, n, sg, m, 0, 0);
 }
 
 /* min and max of sg * x over a row, ignoring NaN (+inf / -inf when empty) */
@@ -338,12 +273,11 @@ static inline FA_T FN(fa_ax_recip)(double s) { return (FA_T)(1.0 / s); }
  * in double is rescaled by exp(m_old - m) when m grows), then the block's
  * e = exp(sg x - m) are summed (and stored for softmax, with the m they
  * used).  The block is read twice from L1, the row once from memory.
- * The block sums: fa_ax_expsum_k, split for the log of the sum.
  * Returns the sum (double) and the final max in *mfin; mb[b] receives the
  * max used by block b (store != NULL).  Blocks that are all -inf while the
  * running max is still -inf contribute 0 (stored as 0). */
 static inline double FN(fa_ax_online)(const FA_T *x, FA_T *store, ptrdiff_t n, FA_T sg,
-                                      FA_T *mfin, FA_T *mb, int split)
+                                      FA_T *mfin, FA_T *mb)
 {
     FA_T buf[FA_AX_BLK];
     FA_T m = -(FA_T)INFINITY;
@@ -369,7 +303,7 @@ static inline double FN(fa_ax_online)(const FA_T *x, FA_T *store, ptrdiff_t n, F
             if (FN(fa_ax_rhasnan)(xb, len)) { s = (double)NAN; }
             continue;
         }
-        double bs = FN(fa_ax_expsum)(xb, e, len, sg, m, bn - m >= FA_AX_XLO, split);
+        double bs = FN(fa_ax_expsumw)(xb, e, len, sg, m, bn - m >= FA_AX_XLO);
         FN(fa_ax_kahan)(&s, &c, (double)bs);
     }
     *mfin = m;
@@ -388,7 +322,7 @@ static void FN(fa_ax_softmax_row)(const FA_T *x, FA_T *o, ptrdiff_t n, FA_T sg)
         FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = o[i] * r;
         return;
     }
-    double s = FN(fa_ax_online)(x, o, n, sg, &m, mb, 0);
+    double s = FN(fa_ax_online)(x, o, n, sg, &m, mb);
     if (m == -(FA_T)INFINITY) {               /* all -inf (or NaN): NaN as torch */
         for (ptrdiff_t i = 0; i < n; i++) o[i] = (FA_T)NAN;
         return;
@@ -415,7 +349,7 @@ static void FN(fa_ax_log_softmax_row)(const FA_T *x, FA_T *o, ptrdiff_t n, FA_T 
     /* the exponentials go to o (not needed after, but the output's lines
      * are then fetched while the exponentials are computed, not by the
      * stores of the last pass, ~1.5x faster), unless o is x */
-    double s = FN(fa_ax_online)(x, o != x ? o : NULL, n, sg, &m, NULL, 1);
+    double s = FN(fa_ax_online)(x, o != x ? o : NULL, n, sg, &m, NULL);
     /* an all -inf row: x - m is NaN, as it should be */
     /* log of the double sum, in double: where one entry dominates, s = 1 +
      * (small) and rounding s to FA_T first would cost up to ~1000 ulp of
@@ -434,7 +368,7 @@ static FA_T FN(fa_ax_lse_finish)(FA_T m, double s, int hasnan)
 static FA_T FN(fa_ax_logsumexp_row)(const FA_T *x, ptrdiff_t n)
 {
     FA_T m;
-    double s = FN(fa_ax_online)(x, NULL, n, FA_C(1.0), &m, NULL, 1);
+    double s = FN(fa_ax_online)(x, NULL, n, FA_C(1.0), &m, NULL);
     if (m == (FA_T)INFINITY || m == -(FA_T)INFINITY)
         return FN(fa_ax_lse_finish)(m, 0.0, FN(fa_ax_rhasnan)(x, n));
     return FN(fa_ax_lse_finish)(m, s, 0);
@@ -458,7 +392,7 @@ static inline ptrdiff_t FN(fa_ax_grp)(ptrdiff_t n)
     return g < 1 ? 1 : g > FA_AX_GRP ? FA_AX_GRP : g;
 }
 static inline void FN(fa_ax_short_stats)(const FA_T *x, FA_T *store, ptrdiff_t n, ptrdiff_t nr,
-                                         FA_T sg, FA_T *m, double *s, int *ok, int split)
+                                         FA_T sg, FA_T *m, double *s, int *ok)
 {
     FA_T buf[FA_AX_BLK], mnr[FA_AX_GRP];
     /* the maxima of all rows first: independent reductions overlap */
@@ -470,7 +404,7 @@ static inline void FN(fa_ax_short_stats)(const FA_T *x, FA_T *store, ptrdiff_t n
         ok[r] = mx > -(FA_T)INFINITY && mx < (FA_T)INFINITY;
         s[r] = 1.0;
         if (!ok[r]) continue;
-        s[r] = FN(fa_ax_expsum)(xr, e, n, sg, mx, mn - mx >= FA_AX_XLO, split);
+        s[r] = FN(fa_ax_expsumw)(xr, e, n, sg, mx, mn - mx >= FA_AX_XLO);
     }
 }
 
@@ -479,7 +413,7 @@ static void FN(fa_ax_softmax_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptrdiff
     FA_T m[FA_AX_GRP];
     double s[FA_AX_GRP];
     int ok[FA_AX_GRP];
-    FN(fa_ax_short_stats)(x, o, n, nr, sg, m, s, ok, 0);
+    FN(fa_ax_short_stats)(x, o, n, nr, sg, m, s, ok);
     for (ptrdiff_t r = 0; r < nr; r++) {
         FA_T *orow = o + r * n;
         if (!ok[r]) { FN(fa_ax_softmax_row)(x + r * n, orow, n, sg); continue; }
@@ -495,7 +429,7 @@ static void FN(fa_ax_log_softmax_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptr
     int ok[FA_AX_GRP];
     /* the exponentials to o as in fa_ax_log_softmax_row (o, x: the
      * group's rows, which o may overlap only as o == x) */
-    FN(fa_ax_short_stats)(x, o != x ? o : NULL, n, nr, sg, m, s, ok, 1);
+    FN(fa_ax_short_stats)(x, o != x ? o : NULL, n, nr, sg, m, s, ok);
     FA_AX_SIMD for (ptrdiff_t r = 0; r < nr; r++) ls[r] = (FA_T)FN(fa_ax_logsum)(s[r]);
     for (ptrdiff_t r = 0; r < nr; r++) {
         const FA_T *xr = x + r * n;
@@ -511,7 +445,7 @@ static void FN(fa_ax_logsumexp_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptrdi
     FA_T m[FA_AX_GRP];
     double s[FA_AX_GRP], ls[FA_AX_GRP];
     int ok[FA_AX_GRP];
-    FN(fa_ax_short_stats)(x, NULL, n, nr, FA_C(1.0), m, s, ok, 1);
+    FN(fa_ax_short_stats)(x, NULL, n, nr, FA_C(1.0), m, s, ok);
     FA_AX_SIMD for (ptrdiff_t r = 0; r < nr; r++) ls[r] = FN(fa_ax_logsum)(s[r]);
     for (ptrdiff_t r = 0; r < nr; r++)
         o[r] = ok[r] ? (FA_T)((double)m[r] + ls[r]) : FN(fa_ax_logsumexp_row)(x + r * n, n);
@@ -1132,12 +1066,12 @@ static inline void FN(fa_ax_mshort)(FA_T *o, ptrdiff_t n, FA_T mn, FA_T mx, int 
     }
     int fast = mn - mx >= FA_AX_XLO;
     if (kind == 0) {
-        FA_T sf = FN(fa_ax_recip)(FN(fa_ax_expsum)(o, o, n, FA_C(1.0), mx, fast, 0));
+        FA_T sf = FN(fa_ax_recip)(FN(fa_ax_expsumw)(o, o, n, FA_C(1.0), mx, fast));
         FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = o[i] * sf;
         return;
     }
     FA_T buf[FA_AX_BLK];
-    FA_T ls = (FA_T)FN(fa_ax_logsum)(FN(fa_ax_expsum)(o, buf, n, FA_C(1.0), mx, fast, 1));
+    FA_T ls = (FA_T)FN(fa_ax_logsum)(FN(fa_ax_expsumw)(o, buf, n, FA_C(1.0), mx, fast));
     FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = (o[i] - mx) - ls;
 }
 
