@@ -10,7 +10,7 @@
  *     sums over blocks of FA_AX_BLK elements (64 or 128 terms per lane) and
  *     combine the blocks by Kahan summation in double; column blocks use
  *     Kahan summation per column.  Row sums of softmax are then 1 to within
- *     a few ulp whatever n.
+ *     a few ulp whatever n.  softmax multiplies by 1/sum (fa_ax_recip).
  *   - special values come out of the IEEE arithmetic itself (max ignores
  *     NaN, the sum does not): NaN in a row -> the row is NaN; an all -inf
  *     row -> x - max = NaN -> NaN (softmax, log_softmax); a +inf entry ->
@@ -262,6 +262,12 @@ static inline double FN(fa_ax_rdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
 /* log of a positive double sum, in double */
 static inline double FN(fa_ax_logsum)(double s) { return fa_log_d(s); }
 
+/* 1 / s rounded once to FA_T: softmax multiplies by it (a vector division
+ * costs ~10x a multiplication).  y = e * (1/s) has two roundings after the
+ * sum, like e / (FA_T)s: float: 1/s in double then rounded (0.5 ulp), the
+ * product (0.5 ulp); float64: 0.5 ulp more than e / s. */
+static inline FA_T FN(fa_ax_recip)(double s) { return (FA_T)(1.0 / s); }
+
 /* One read of the row from memory (online max-and-sum over blocks): for
  * each block of FA_AX_BLK elements, m = max(m, block max) (the running sum
  * in double is rescaled by exp(m_old - m) when m grows), then the block's
@@ -312,8 +318,8 @@ static void FN(fa_ax_softmax_row)(const FA_T *x, FA_T *o, ptrdiff_t n, FA_T sg)
     FA_T m, mb[FA_AX_MAXB];
     if (n > FA_AX_BLK * FA_AX_MAXB) {
         m = FN(fa_ax_rmax)(x, n, sg);
-        FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, o, n, sg, m, NULL, 0);
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = o[i] / s;
+        FA_T r = FN(fa_ax_recip)(FN(fa_ax_rsumexp)(x, NULL, o, n, sg, m, NULL, 0));
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = o[i] * r;
         return;
     }
     double s = FN(fa_ax_online)(x, o, n, sg, &m, mb);
@@ -322,14 +328,14 @@ static void FN(fa_ax_softmax_row)(const FA_T *x, FA_T *o, ptrdiff_t n, FA_T sg)
         return;
     }
     /* block b holds exp(sg x - mb[b]); y = that * exp(mb[b] - m) / s.  The
-     * blocks after the last raise of the max (usually all but a few) divide
-     * by s directly. */
-    FA_T sf = (FA_T)s;
+     * blocks after the last raise of the max (usually all but a few)
+     * multiply by 1 / s. */
+    FA_T sf = FN(fa_ax_recip)(s);
     for (ptrdiff_t b = 0, k = 0; b < n; b += FA_AX_BLK, k++) {
         ptrdiff_t len = n - b < FA_AX_BLK ? n - b : FA_AX_BLK;
         FA_T *ob = o + b;
         if (mb[k] == m) {
-            FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) ob[i] = ob[i] / sf;
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) ob[i] = ob[i] * sf;
         } else {
             FA_T f = (FA_T)(fa_exp_d((double)mb[k] - (double)m) / s);
             FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) ob[i] = ob[i] * f;
@@ -340,7 +346,10 @@ static void FN(fa_ax_softmax_row)(const FA_T *x, FA_T *o, ptrdiff_t n, FA_T sg)
 static void FN(fa_ax_log_softmax_row)(const FA_T *x, FA_T *o, ptrdiff_t n, FA_T sg)
 {
     FA_T m;
-    double s = FN(fa_ax_online)(x, NULL, n, sg, &m, NULL);
+    /* the exponentials go to o (not needed after, but the output's lines
+     * are then fetched while the exponentials are computed, not by the
+     * stores of the last pass, ~1.5x faster), unless o is x */
+    double s = FN(fa_ax_online)(x, o != x ? o : NULL, n, sg, &m, NULL);
     /* an all -inf row: x - m is NaN, as it should be */
     /* log of the double sum, in double: where one entry dominates, s = 1 +
      * (small) and rounding s to FA_T first would cost up to ~1000 ulp of
@@ -408,8 +417,8 @@ static void FN(fa_ax_softmax_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptrdiff
     for (ptrdiff_t r = 0; r < nr; r++) {
         FA_T *orow = o + r * n;
         if (!ok[r]) { FN(fa_ax_softmax_row)(x + r * n, orow, n, sg); continue; }
-        FA_T sf = (FA_T)s[r];
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = orow[i] / sf;
+        FA_T sf = FN(fa_ax_recip)(s[r]);
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = orow[i] * sf;
     }
 }
 
@@ -418,7 +427,9 @@ static void FN(fa_ax_log_softmax_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptr
     FA_T m[FA_AX_GRP], ls[FA_AX_GRP];
     double s[FA_AX_GRP];
     int ok[FA_AX_GRP];
-    FN(fa_ax_short_stats)(x, NULL, n, nr, sg, m, s, ok);
+    /* the exponentials to o as in fa_ax_log_softmax_row (o, x: the
+     * group's rows, which o may overlap only as o == x) */
+    FN(fa_ax_short_stats)(x, o != x ? o : NULL, n, nr, sg, m, s, ok);
     FA_AX_SIMD for (ptrdiff_t r = 0; r < nr; r++) ls[r] = (FA_T)FN(fa_ax_logsum)(s[r]);
     for (ptrdiff_t r = 0; r < nr; r++) {
         const FA_T *xr = x + r * n;
@@ -681,10 +692,10 @@ FA_AX_FLAT static void FN(fa_ax_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdi
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
         int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
         FN(fa_ax_csum)(x + xo, NULL, out + xo, n, inner, w, sg, m, s, NULL, fast);
-        for (ptrdiff_t k = 0; k < w; k++) sf[k] = (FA_T)s[k];
+        for (ptrdiff_t k = 0; k < w; k++) sf[k] = FN(fa_ax_recip)((double)s[k]);
         for (ptrdiff_t r = 0; r < n; r++) {
             FA_T *orow = out + xo + r * inner;
-            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) orow[k] = orow[k] / sf[k];
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) orow[k] = orow[k] * sf[k];
         }
     }
 }
@@ -1055,8 +1066,8 @@ static inline void FN(fa_ax_mshort)(FA_T *o, ptrdiff_t n, FA_T mn, FA_T mx, int 
     }
     int fast = mn - mx >= FA_AX_XLO;
     if (kind == 0) {
-        FA_T sf = (FA_T)FN(fa_ax_expsumw)(o, o, n, FA_C(1.0), mx, fast);
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = o[i] / sf;
+        FA_T sf = FN(fa_ax_recip)(FN(fa_ax_expsumw)(o, o, n, FA_C(1.0), mx, fast));
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = o[i] * sf;
         return;
     }
     FA_T buf[FA_AX_BLK];
