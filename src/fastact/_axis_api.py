@@ -114,7 +114,9 @@ def _narrow(op: str, a, res, ax: int, others=(), pieces=1, rows=False):
 def _view(op: str, a, comp, res, ax: int, others=(), pieces=1):
     """the AxisView op runs on: in a's narrow dtype where _narrow allows, else
     in the computation dtype"""
-    return _arrays.AxisView(a, _narrow(op, a, res, ax, others, pieces) or comp, ax)
+    if a.dtype.itemsize == 2:                 # (float32, float64: nothing to ask)
+        comp = _narrow(op, a, res, ax, others, pieces) or comp
+    return _arrays.AxisView(a, comp, ax)
 
 
 # ------------------------------------------------------- softmax family
