@@ -289,12 +289,16 @@ cdef inline Py_ssize_t _nw_row(int op, bint bwd, Py_ssize_t n, Py_ssize_t p, Py_
     return n + gr[0] + orow[0]
 
 
-def narrow_fits(int op, Py_ssize_t n, Py_ssize_t pieces=1, bint bwd=False):
-    """Whether a row of n elements of op (a backward one: bwd) fits the
-    narrow types' buffer (else they take a float32 temporary)."""
+cdef inline bint _fits(int op, Py_ssize_t n, Py_ssize_t pieces, bint bwd) noexcept nogil:
     cdef Py_ssize_t gr, orow
     return (_widen != NULL and op != FA_AX_OP_softmax_jacobian
             and _nw_row(op, bwd, n, pieces, &gr, &orow) * 4 <= NW_BUF)
+
+
+def narrow_fits(int op, Py_ssize_t n, Py_ssize_t pieces=1, bint bwd=False):
+    """Whether a row of n elements of op (a backward one: bwd) fits the
+    narrow types' buffer (else they take a float32 temporary)."""
+    return _fits(op, n, pieces, bwd)
 
 
 cdef int _narrow_arg(int op, cnp.ndarray x, object g, Py_ssize_t n, Py_ssize_t inner,
@@ -308,7 +312,7 @@ cdef int _narrow_arg(int op, cnp.ndarray x, object g, Py_ssize_t n, Py_ssize_t i
     if nw < 0 or (g is not None and cnp.PyArray_TYPE(<cnp.ndarray>g) != t):
         raise TypeError("fastact: x (and g) must be float32, float64, bfloat16 or float16 "
                         "of one dtype")
-    if inner != 1 or not narrow_fits(op, n, pieces, g is not None):
+    if inner != 1 or not _fits(op, n, pieces, g is not None):
         raise ValueError("fastact: a narrow type needs inner == 1 and rows that fit "
                          "(narrow_fits)")
     return nw
@@ -614,7 +618,7 @@ def fast(int op, object x, object g, object axis, object out, double sg=1.0,
     if nd > 32 or not _axis_dims(xa, axis, &ax, &outer, &n, &inner) or n % p:
         return None
     cdef bint bwd = g is not None
-    if nw >= 0 and (inner != 1 or not narrow_fits(op, n, p, bwd)):
+    if nw >= 0 and (inner != 1 or not _fits(op, n, p, bwd)):
         return None
     cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(xa)
     cdef cnp.npy_intp hdims[32]

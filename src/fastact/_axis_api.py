@@ -8,7 +8,10 @@ one as its (C-ordered) transpose with the axis mirrored; only other strided
 layouts, non-native byte orders and dtype conversions cost one copy.  The
 kernels (include/fa_axis.h, one build per instruction-set level, driven by
 fastact._axis) walk axis != -1 in blocks of adjacent columns, so no
-transposed copy is ever made.
+transposed copy is ever made.  A bfloat16 or float16 array whose rows
+along the axis are contiguous stays in its dtype: fastact._axis computes it
+in float32 a chunk of rows at a time (`_view`, `_narrow`); other layouts
+and longer rows go through a float32 copy.
 
 maxout, sparsemax (forward and backward) and softmax_jacobian have their
 kernels in include/fa_axis_extra_impl.h, driven by fastact._axis.run
