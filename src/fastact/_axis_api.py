@@ -10,8 +10,9 @@ kernels (include/fa_axis.h, one build per instruction-set level, driven by
 fastact._axis) walk axis != -1 in blocks of adjacent columns, so no
 transposed copy is ever made.  A bfloat16 or float16 array whose rows
 along the axis are contiguous stays in its dtype: fastact._axis computes it
-in float32 a chunk of rows at a time (`_view`, `_narrow`); other layouts
-and longer rows go through a float32 copy.
+in float32 a chunk of rows at a time (`_view`, `_narrow`; a strided input
+is first made contiguous in its own dtype); an axis with inner > 1 and
+rows longer than the chunk buffer go through a float32 copy.
 
 maxout, sparsemax (forward and backward) and softmax_jacobian have their
 kernels in include/fa_axis_extra_impl.h, driven by fastact._axis.run
