@@ -11,7 +11,7 @@ Prints median wall times (ms) and the ratios the design aims at: fastact /
 copy (target <= 1.25) and torch / fastact (target >= 1.2).  The cases are
 shared with test_bench_narrow.py.  Not collected by pytest (no test_ prefix).
 
-Two more parts (skip either with --no-small / --no-prelu):
+Three more parts (skip any with --no-small / --no-prelu / --no-axis):
   * per call on a small array (--small-n, 1000 elements): the cost of one
     call of gelu / gelu_backward / the y form of sigmoid_backward on
     float32, float64, float16 and bfloat16, in microseconds of thread CPU
@@ -19,7 +19,14 @@ Two more parts (skip either with --no-small / --no-prelu):
     the narrow types should cost about what float32 does (the C fast path);
   * PReLU forward and backward at --n elements, (n/64, 64) channels-last
     and (16, 64, n/1024) channels-first, one thread, narrow against float32
-    and against the copy (median wall ms).
+    and against the copy (median wall ms);
+  * the along-axis family at --axis-shape (4096,4096), axis -1: softmax,
+    log_softmax and swiglu on bfloat16 and float16 (computed in float32 a
+    chunk of rows at a time), out preallocated, against the copy, against
+    the former route (a float32 temporary of the whole array, then the
+    cast into out) and against torch on the same memory (torch.softmax /
+    log_softmax with out=, swiglu as silu into a preallocated buffer times
+    the other half), 1 and 2 threads.
 """
 
 from __future__ import annotations
@@ -104,7 +111,40 @@ def small_cases(n: int) -> dict:
         res[(label, "gelu_backward")] = lambda g=g, x=x: fa.gelu_backward(g, x)
         res[(label, "sigmoid_backward y=")] = lambda g=g, y=y: fa.sigmoid_backward(g, y=y)
         res[(label, "relu out=x")] = lambda x=x: fa.relu(x, out=x)
+        res[(label, "softmax")] = lambda x=x: fa.softmax(x)
+        res[(label, "swiglu")] = lambda x=x: fa.swiglu(x)
     return res
+
+
+AXIS_FUNCS = ("softmax", "log_softmax", "swiglu")
+
+
+def axis_cases(shape, dt_label: str) -> dict:
+    """{label: callable}: the along-axis family on one narrow type, axis -1,
+    outputs preallocated: "copy", then per function fastact, the former
+    float32-temporary route and torch (when installed)"""
+    dt = dtypes()[dt_label]
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(shape, dtype=np.float32) * 3).astype(dt)
+    o = np.empty_like(x)
+    h = np.empty(shape[:-1] + (shape[-1] // 2,), dt)
+    c = {"copy": lambda: np.copyto(o, x)}
+    for f in AXIS_FUNCS:
+        fn, dst = getattr(fa, f), (h if f == "swiglu" else o)
+        c[f"fa.{f}"] = (lambda fn, dst: lambda: fn(x, out=dst))(fn, dst)
+        c[f"float32 temp {f}"] = (lambda fn, dst: lambda: np.copyto(
+            dst, fn(x.astype(np.float32)), casting="unsafe"))(fn, dst)
+    try:
+        import torch
+    except ImportError:
+        return c
+    tx, to, th = (_torch_view(a, dt_label) for a in (x, o, h))
+    ta, tb = tx[..., :shape[-1] // 2], tx[..., shape[-1] // 2:]
+    tmp = torch.empty_like(th)
+    c["torch softmax"] = lambda: torch.softmax(tx, -1, out=to)
+    c["torch log_softmax"] = lambda: torch.log_softmax(tx, -1, out=to)
+    c["torch swiglu"] = lambda: torch.mul(torch.ops.aten.silu.out(ta, out=tmp), tb, out=th)
+    return c
 
 
 def per_call_us(fn, loops: int, repeat: int) -> float:
@@ -151,6 +191,8 @@ def main():
     ap.add_argument("--no-small", action="store_true")
     ap.add_argument("--no-prelu", action="store_true")
     ap.add_argument("--no-large", action="store_true")
+    ap.add_argument("--no-axis", action="store_true")
+    ap.add_argument("--axis-shape", default="4096,4096")
     args = ap.parse_args()
     prev = fa.get_num_threads()
     if not args.no_small:
@@ -174,6 +216,25 @@ def main():
         print(f"  {'case':30s}" + "".join(f"{lab:>10s}" for lab in labels))
         for case in rows["float32"]:
             print(f"  {case:30s}" + "".join(f"{rows[lab][case]:10.2f}" for lab in labels))
+    if not args.no_axis:
+        shape = tuple(map(int, args.axis_shape.split(",")))
+        try:
+            for nt in map(int, args.threads.split(",")):
+                set_threads(nt)
+                for dt_label in dtypes():
+                    res = medians_ms(axis_cases(shape, dt_label), args.repeat)
+                    print(f"-- along an axis {shape}, {dt_label}, {nt} thread(s): "
+                          f"copy {res['copy']:.2f} ms")
+                    for f in AXIS_FUNCS:
+                        mine = res[f"fa.{f}"]
+                        line = (f"  {f:12s} fastact {mine:8.2f} ms  {mine / res['copy']:5.2f}x copy"
+                                f"   float32 temp {res[f'float32 temp {f}']:8.2f} ms")
+                        if f"torch {f}" in res:
+                            line += (f"   torch {res[f'torch {f}']:8.2f} ms  torch/fastact "
+                                     f"{res[f'torch {f}'] / mine:5.2f}")
+                        print(line, flush=True)
+        finally:
+            set_threads(prev)
     if args.no_large:
         return
     print(f"n = {args.n:.3g}, median of {args.repeat} (wall ms); isa {fa._dispatch.current()}")

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import fastact as fa
-from fastact import _arrays, _dispatch, _elementwise_api
+from fastact import _arrays, _axis, _axis_api, _dispatch, _elementwise_api
 from fastact import _reference as R
 
 from conftest import CASE_PARAMS, DEFAULT_CASES, ELEMENTWISE, backward, forward
@@ -424,18 +424,37 @@ def test_every_narrow_value_within_one_ulp(name, params, dt):
         assert steps.max() <= 1, (which, int(steps.max()), float((steps == 0).mean()))
 
 
-# ------------------------------- the along-axis family, GLU: accepted
+# --------------------------------- the along-axis family, in the loop
+#
+# Narrow rows along the last axis (inner == 1) that fit the chunk buffer run
+# the float32 kernels a chunk of rows at a time (fastact._axis); other
+# layouts (inner > 1) and longer rows a float32 temporary.  Either way the
+# result is bitwise the float32 result rounded once.
 
 AXIS = ["softmax", "log_softmax", "softmin", "logsumexp", "glu", "swiglu", "geglu",
         "sparsemax"]
+SOFTMAX = ["softmax", "log_softmax", "softmin"]
+GLU = ["glu", "swiglu", "geglu"]
+OP = _axis.OP
+
+
+def _axis_x(shape, dt, seed=0):
+    x = _data(shape, dt, seed=seed, scale=2.0)
+    if x.ndim == 2 and x.shape[0] > 2:
+        x[1] = 0.5                     # a finite row of ties
+    return x
+
+
+def _both(f, *arrays, dt, **kw):
+    """f on the narrow arrays, and f on them widened then rounded"""
+    return f(*arrays, **kw), _narrow(f(*(_f32(a) for a in arrays), **kw), dt)
 
 
 @pytest.mark.parametrize("dt", NARROW, ids=NIDS)
 @pytest.mark.parametrize("name", AXIS)
 def test_axis_family_accepts_narrow(name, dt):
-    """the along-axis family and the GLU family take the narrow types (today
-    through a float32 temporary of the array): bitwise the float32 result
-    rounded, in the narrow dtype"""
+    """bitwise the float32 result rounded, in the narrow dtype, along
+    either axis (axis 0 of a C array: the float32 temporary)"""
     x = _data((6, 40), dt, scale=2.0)
     x.flat[:10] = 0.5                 # finite rows (the NaN/inf cases are float32's)
     for axis in (-1, 0):
@@ -447,6 +466,216 @@ def test_axis_family_accepts_narrow(name, dt):
         b = getattr(fa, name + "_backward")(g, x, axis=axis)
         assert b.dtype == dt
         _bits_equal(b, _narrow(getattr(fa, name + "_backward")(_f32(g), _f32(x), axis=axis), dt))
+
+
+# rows shorter than the buffer (one or many per chunk), 1-D, 3-D, and
+# longer than it (the float32 temporary)
+AXIS_SHAPES = [(7, 34), (60, 1000), (100,), (2, 3, 66), (3, 40000)]
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+@pytest.mark.parametrize("shape", AXIS_SHAPES, ids=str)
+@pytest.mark.parametrize("name", AXIS + ["maxout"])
+def test_axis_in_the_loop(name, shape, dt):
+    """forward, backward (from x, and from y= for the softmax family), out=
+    and in place, the C fast path and the general path (a NumPy integer
+    axis), a Fortran-ordered array along axis 0 (its C transpose): bitwise
+    the float32 results rounded once, special values included"""
+    x = _axis_x(shape, dt)
+    f, bw = getattr(fa, name), getattr(fa, name + "_backward")
+    kw = {"pieces": 2} if name == "maxout" else {}
+    with np.errstate(all="ignore"):
+        for axis in (-1, np.int64(-1)):
+            y, want = _both(f, x, dt=dt, axis=axis, **kw)
+            _bits_equal(y, want)
+            g = _data(np.shape(y), dt, seed=1)
+            gx, want_b = _both(bw, g, x, dt=dt, axis=axis, **kw)
+            _bits_equal(gx, want_b)
+            if name in SOFTMAX:
+                _bits_equal(bw(g, y=y, axis=axis), _narrow(bw(_f32(g), y=_f32(y), axis=axis), dt))
+            if np.ndim(y) == x.ndim:
+                o = np.empty_like(np.asarray(y))
+                assert f(x, axis=axis, out=o, **kw) is o
+                _bits_equal(o, want)
+            if name not in GLU + ["maxout", "logsumexp"]:
+                xi = x.copy()
+                assert f(xi, axis=axis, out=xi) is xi
+                _bits_equal(xi, want)
+            gi = g.copy() if np.shape(g) == x.shape and name != "logsumexp" else None
+            if gi is not None:
+                assert bw(gi, x, axis=axis, out=gi) is gi
+                _bits_equal(gi, want_b)
+        if x.ndim == 2:
+            xf = np.asfortranarray(x.T)
+            _bits_equal(f(xf, axis=0, **kw), _narrow(f(_f32(xf), axis=0, **kw), dt))
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+@pytest.mark.parametrize("name", SOFTMAX + ["logsumexp"])
+def test_axis_masked_in_the_loop(name, dt):
+    """scale=, bias=, where= (and logsumexp's b=, keepdims=): the masked row
+    kernels on float32 chunks (the bias and where rows of each chunk found
+    through the coalesced outer dims), forward, backward from x and from
+    y=: bitwise the float32 results rounded once"""
+    shape = (3, 5, 70)
+    x = _axis_x(shape, dt)
+    rng = np.random.default_rng(3)
+    bias = rng.standard_normal(shape).astype(F32)
+    bias[0, 1, :3] = -np.inf
+    where = rng.random(shape) > 0.3
+    where[1, 2] = False                          # a fully masked row
+    f, bw = getattr(fa, name), getattr(fa, name + "_backward")
+    kws = [{"scale": 0.7}, {"bias": bias[:, :1]}, {"bias": bias[0]}, {"where": where[:1]},
+           {"where": where, "scale": -1.5, "bias": _narrow(bias[:1, :, :1], dt)}]
+    if name == "logsumexp":
+        kws += [{"b": np.abs(bias[:, :1, :])}, {"keepdims": True, "where": where}]
+    with np.errstate(all="ignore"):
+        for kw in kws:
+            y, want = _both(f, x, dt=dt, **kw)
+            _bits_equal(y, want)
+            g = _data(np.shape(y), dt, seed=1)
+            gx, want_b = _both(bw, g, x, dt=dt, **kw)
+            _bits_equal(gx, want_b)
+            if name != "logsumexp":
+                _bits_equal(bw(g, y=y, **kw), _narrow(bw(_f32(g), y=_f32(y), **kw), dt))
+        # along axis 1 (the rows made contiguous, in the narrow dtype)
+        xs = np.ascontiguousarray(x.swapaxes(1, 2))
+        ws = np.ascontiguousarray(where.swapaxes(1, 2))
+        _bits_equal(*_both(f, xs, dt=dt, axis=1, where=ws, scale=0.5))
+        g = _data(np.shape(f(xs, axis=1)), dt, seed=2)
+        _bits_equal(*_both(bw, g, xs, dt=dt, axis=1, where=ws))
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+@pytest.mark.parametrize("n", [64, 90, 512, 1000])
+@pytest.mark.parametrize("name", GLU)
+def test_glu_fused_in_the_loop(name, n, dt):
+    """the GLU family's scale= and bias= on float32 chunks: the period of
+    scale and bias divides n (512), is a multiple of it (64 and a scalar's
+    256; an operand along an outer axis), or neither (90, 1000: two periods
+    read from each chunk's offset)"""
+    x = _axis_x((37, 2 * n), dt)
+    rng = np.random.default_rng(4)
+    s_row = rng.uniform(0.5, 1.5, 2 * n).astype(F32)
+    b_col = rng.standard_normal((37, 1)).astype(F32)
+    b_full = rng.standard_normal(x.shape).astype(F32)
+    f, bw = getattr(fa, name), getattr(fa, name + "_backward")
+    kwargs = [{"scale": 0.5}, {"bias": 0.25}, {"scale": s_row, "bias": -1.0},
+              {"bias": b_col}, {"bias": b_full, "scale": s_row}]
+    if name == "geglu":
+        kwargs.append({"approximate": "tanh", "bias": 0.5})
+    with np.errstate(all="ignore"):
+        for kw in kwargs:
+            y, want = _both(f, x, dt=dt, **kw)
+            _bits_equal(y, want)
+            g = _data(y.shape, dt, seed=1)
+            _bits_equal(*_both(bw, g, x, dt=dt, **kw))
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+def test_axis_threads_same_result(dt):
+    """1 and 2 threads: the same bits (chunks of rows never depend on the
+    thread count)"""
+    x = _axis_x((700, 300), dt)
+    g = _data((700, 300), dt, seed=1)
+    gh = _data((700, 150), dt, seed=2)
+    where = np.random.default_rng(5).random(x.shape) > 0.2
+
+    def calls():
+        return (fa.softmax(x), fa.log_softmax_backward(g, x), fa.softmin_backward(g, y=x),
+                fa.logsumexp(x), fa.swiglu(x), fa.geglu_backward(gh, x, bias=0.5),
+                fa.softmax(x, where=where, scale=0.5), fa.sparsemax(x), fa.maxout(x, 3))
+    with np.errstate(all="ignore"):
+        with fa.num_threads(1):
+            one = calls()
+        with fa.num_threads(2):
+            two = calls()
+    for a, b in zip(one, two):
+        _bits_equal(np.asarray(a), np.asarray(b))
+    _bits_equal(one[0], _narrow(fa.softmax(_f32(x)), dt))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_axis_every_level(isa):
+    """at every instruction-set level (float16: F16C or the scalar
+    conversion)"""
+    with _dispatch.using(isa):
+        for dt in NARROW:
+            x = _axis_x((9, 300), dt)
+            g = _data((9, 150), dt, seed=1)
+            with np.errstate(all="ignore"):
+                _bits_equal(*_both(fa.softmax, x, dt=dt))
+                _bits_equal(*_both(fa.log_softmax, x, dt=dt, where=x != 0))
+                _bits_equal(*_both(fa.swiglu_backward, g, x, dt=dt))
+
+
+def test_axis_narrow_fits_the_buffer():
+    """a row fits the chunk buffer (256 KiB of float32: x, grad_output and
+    the result) or takes the float32 temporary"""
+    fits = _axis.narrow_fits
+    assert fits(OP["softmax"], 32768) and not fits(OP["softmax"], 32769)
+    assert fits(OP["softmax_bx"], 21845, 1, True) and not fits(OP["softmax_bx"], 21846, 1, True)
+    assert fits(OP["logsumexp"], 65535) and not fits(OP["logsumexp"], 65536)
+    assert fits(OP["swiglu"], 43690) and not fits(OP["swiglu"], 43692)
+    assert not fits(OP["softmax_jacobian"], 4)
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+def test_axis_fast_path(dt, monkeypatch):
+    """small narrow calls along the last axis take the C fast path (the
+    general path refused here); the rest goes on to the general path"""
+    x = _axis_x((5, 64), dt)
+    g = _data((5, 64), dt, seed=1)
+    gh = _data((5, 32), dt, seed=2)
+    want = [np.asarray(f()) for f in (lambda: fa.softmax(x, axis=np.int64(-1)),
+                                      lambda: fa.softmax_backward(g, x, axis=np.int64(-1)),
+                                      lambda: fa.swiglu_backward(gh, x, axis=np.int64(-1)))]
+
+    def refuse(*a, **k):
+        raise AssertionError("the general path was taken")
+    with monkeypatch.context() as m:
+        m.setattr(_axis_api, "_input", refuse)
+        _bits_equal(fa.softmax(x), want[0])
+        _bits_equal(fa.softmax_backward(g, x), want[1])
+        _bits_equal(fa.swiglu_backward(gh, x), want[2])
+        xi = x.copy()
+        assert fa.softmax(xi, out=xi) is xi
+        _bits_equal(xi, want[0])
+    # not the fast path's: axis 0, a grad_output of another dtype, a strided x
+    with np.errstate(all="ignore"):
+        _bits_equal(*_both(fa.softmax, x, dt=dt, axis=0))
+        _bits_equal(fa.softmax_backward(_f32(g), x), _narrow(fa.softmax_backward(_f32(g), _f32(x)),
+                                                             dt))
+        _bits_equal(*_both(fa.log_softmax, x[:, ::2], dt=dt))
+
+
+@pytest.mark.parametrize("dt", NARROW, ids=NIDS)
+def test_axis_no_float32_temporary(dt):
+    """no float32 copy of the array along the last axis: the peak of traced
+    memory stays near the narrow result"""
+    import tracemalloc
+
+    x = _axis_x((256, 4096), dt)
+    g = _data(x.shape, dt, seed=1)
+    gh = _data((256, 2048), dt, seed=2)
+    where = np.random.default_rng(6).random(x.shape) > 0.1
+    bias = np.random.default_rng(7).standard_normal(4096).astype(F32)
+    calls = [lambda: fa.softmax(x), lambda: fa.log_softmax(x, axis=np.int64(1)),
+             lambda: fa.softmax_backward(g, x), lambda: fa.log_softmax_backward(g, y=x),
+             lambda: fa.logsumexp_backward(g[:, 0], x), lambda: fa.softmin(x, where=where),
+             lambda: fa.softmax_backward(g, x, bias=bias), lambda: fa.swiglu(x, scale=bias),
+             lambda: fa.geglu_backward(gh, x, bias=bias), lambda: fa.sparsemax(x),
+             lambda: fa.softmax(np.asfortranarray(x.T), axis=0)]
+    with np.errstate(all="ignore"):
+        for f in calls:
+            f()
+            tracemalloc.start()
+            try:
+                f()
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            assert peak < 1.25 * x.nbytes, (peak, x.nbytes)
 
 
 # ----------------------------------------------------- PReLU, in the loop

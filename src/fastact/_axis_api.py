@@ -8,7 +8,11 @@ one as its (C-ordered) transpose with the axis mirrored; only other strided
 layouts, non-native byte orders and dtype conversions cost one copy.  The
 kernels (include/fa_axis.h, one build per instruction-set level, driven by
 fastact._axis) walk axis != -1 in blocks of adjacent columns, so no
-transposed copy is ever made.
+transposed copy is ever made.  A bfloat16 or float16 array whose rows
+along the axis are contiguous stays in its dtype: fastact._axis computes it
+in float32 a chunk of rows at a time (`_view`, `_narrow`; a strided input
+is first made contiguous in its own dtype); an axis with inner > 1 and
+rows longer than the chunk buffer go through a float32 copy.
 
 maxout, sparsemax (forward and backward) and softmax_jacobian have their
 kernels in include/fa_axis_extra_impl.h, driven by fastact._axis.run
@@ -93,6 +97,32 @@ def _run_pieces(op: str, v: _arrays.AxisView, xb, gb, t, pieces=1):
     _axis.run(_axis.OP[op], xb, gb, t, v.outer, v.n, v.inner, 1.0, pieces)
 
 
+def _narrow(op: str, a, res, ax: int, others=(), pieces=1, rows=False):
+    """a's own dtype where op computes a narrow a (bfloat16, float16) in
+    float32 a chunk of rows at a time inside fastact._axis: the result has
+    that dtype, the other arrays (grad_output) share it, and the rows along
+    ax are contiguous (inner == 1; rows: the caller makes them so) and fit
+    the chunk buffer.  Else None: a float32 temporary of the whole array."""
+    dt = a.dtype
+    if (dt.itemsize != 2 or dt != res or _arrays.narrow_index(dt) < 0
+            or any(o.dtype != dt for o in others)):
+        return None
+    if not rows:
+        f = a.flags.f_contiguous and not a.flags.c_contiguous
+        if math.prod(a.shape[:ax] if f else a.shape[ax + 1:]) != 1:
+            return None
+    bwd = op.endswith(("_b", "_bx", "_by", "_mb"))
+    return dt if _axis.narrow_fits(_axis.OP[op], a.shape[ax], pieces, bwd) else None
+
+
+def _view(op: str, a, comp, res, ax: int, others=(), pieces=1):
+    """the AxisView op runs on: in a's narrow dtype where _narrow allows, else
+    in the computation dtype"""
+    if a.dtype.itemsize == 2:                 # (float32, float64: nothing to ask)
+        comp = _narrow(op, a, res, ax, others, pieces) or comp
+    return _arrays.AxisView(a, comp, ax)
+
+
 # ------------------------------------------------------- softmax family
 
 def _contained(fname, arrays, axis, out, **kw):
@@ -111,7 +141,7 @@ def _softmax_like(fname, op, x, axis, out, sg=1.0):
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"),))
-    v = _arrays.AxisView(a, comp, ax)
+    v = _view(op, a, comp, res, ax)
     t = v.target(out, a.shape)
     if a.size:
         _run(op, v, v.base, None, t, sg)
@@ -180,11 +210,12 @@ def _softmax_like_backward(fname, op, g, x, y, axis, out, sg=1.0):
     ax = _axis_index(fname, axis, a.ndim)
     ga = _grad(fname, g, a.shape, comp, xname)
     out = _arrays.check_out(out, a.shape, res, fname, ((a, xname), (ga, "grad_output")))
-    v = _arrays.AxisView(a, comp, ax)
+    op += "_by" if from_y else "_bx"
+    v = _view(op, a, comp, res, ax, (ga,))
     gb = v.like(ga)
     t = v.target(out, a.shape)
     if a.size:
-        _run(op + ("_by" if from_y else "_bx"), v, v.base, gb, t, sg)
+        _run(op, v, v.base, gb, t, sg)
     return v.finish(t, out, res)
 
 
@@ -261,7 +292,7 @@ def logsumexp(x, axis=-1, *, scale=None, bias=None, where=None, b=None, keepdims
     ax = _axis_index(fname, axis, a.ndim)
     rshape = a.shape[:ax] + a.shape[ax + 1:]
     out = _arrays.check_out(out, rshape, res, fname, ((a, "x"),))
-    v = _arrays.AxisView(a, comp, ax)
+    v = _view("logsumexp", a, comp, res, ax)
     t = v.target(out, rshape)
     if t.size:
         if v.n == 0:
@@ -291,7 +322,7 @@ def logsumexp_backward(grad_output, x, axis=-1, *, scale=None, bias=None, where=
     rshape = a.shape[:ax] + a.shape[ax + 1:]
     ga = _grad(fname, grad_output, rshape, comp, "logsumexp(x)")
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
-    v = _arrays.AxisView(a, comp, ax)
+    v = _view("logsumexp_b", a, comp, res, ax, (ga,))
     gb = v.like(ga)
     t = v.target(out, a.shape)
     if a.size:
@@ -303,8 +334,10 @@ def logsumexp_backward(grad_output, x, axis=-1, *, scale=None, bias=None, where=
 #
 # softmax, log_softmax, softmin and logsumexp (and their backward) with
 # scale=, bias=, where= (logsumexp also b= and keepdims=).  One path: x in
-# its computation dtype as C-contiguous rows with the axis last (a copy
-# only where x is not already that), the bias and where as strided views
+# its computation dtype (or its own narrow dtype: computed in float32 a
+# chunk of rows at a time, fastact._axis) as C-contiguous rows with the axis
+# last (a copy only where x is not already that), the bias and where (of
+# the computation dtype, float32 for a narrow x) as strided views
 # broadcast against x (never grown), and the fused row kernels (the *_m and
 # *_mb ops of include/fa_axis_impl.h).  A fully masked row (every entry
 # where=False or bias=-inf) gives 0 (softmax, softmin, every gradient) or
@@ -476,19 +509,21 @@ def _masked_forward(fname, op, x, axis, out, sg, scale, bias, where, dtype=None,
         kshape = a.shape[:ax] + a.shape[ax + 1:]
         rshape = a.shape[:ax] + ((1,) if keepdims else ()) + a.shape[ax + 1:]
         out = _arrays.check_out(out, rshape, res, fname, ((a, "x"), *mk.raw))
-        t = (out.reshape(kshape) if out is not None and out.dtype == comp
-             and out.flags.c_contiguous and out.flags.aligned else np.empty(kshape, comp))
+        rt = _narrow(op + "_m", a, res, ax, rows=True) or comp    # the rows' dtype
+        t = (out.reshape(kshape) if out is not None and out.dtype == rt
+             and out.flags.c_contiguous and out.flags.aligned else np.empty(kshape, rt))
         if t.size:
             if a.shape[ax] == 0:
                 t[...] = -np.inf
             else:
-                mk.run(op + "_m", _rows(a, comp, ax), None, t, ax, a.shape)
+                mk.run(op + "_m", _rows(a, rt, ax), None, t, ax, a.shape)
         r = _arrays.finish(t.reshape(rshape), out, res, False)
         return r[()] if (out is None and r.ndim == 0) else r
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), *mk.raw))
-    t = _row_target(out, a.shape, comp, ax)
+    rt = _narrow(op + "_m", a, res, ax, rows=True) or comp
+    t = _row_target(out, a.shape, rt, ax)
     if a.size:
-        mk.run(op + "_m", _rows(a, comp, ax), None, t, ax, a.shape)
+        mk.run(op + "_m", _rows(a, rt, ax), None, t, ax, a.shape)
     return _row_finish(t, out, res, ax)
 
 
@@ -527,11 +562,12 @@ def _masked_backward(fname, op, g, x, y, axis, out, sg, scale, bias, where, b=No
             if m is not None:
                 r[m] = 0
         return _arrays.finish(r, out, res, False)
-    t = _row_target(out, a.shape, comp, ax)
+    rt = _narrow(op + "_mb", a, res, ax, (ga,), rows=True) or comp
+    t = _row_target(out, a.shape, rt, ax)
     if a.size:
-        gr = (_arrays.dense(ga.reshape(kshape), comp, "C") if op == "logsumexp"
-              else _rows(ga, comp, ax))
-        mk.run(op + "_mb", _rows(a, comp, ax), gr, t, ax, a.shape)
+        gr = (_arrays.dense(ga.reshape(kshape), rt, "C") if op == "logsumexp"
+              else _rows(ga, rt, ax))
+        mk.run(op + "_mb", _rows(a, rt, ax), gr, t, ax, a.shape)
     return _row_finish(t, out, res, ax)
 
 
@@ -571,7 +607,7 @@ def _glu_forward(fname, name, x, axis, out, approximate="none", scale=None, bias
     ax = _axis_index(fname, axis, a.ndim)
     hshape = _half(fname, a, ax)
     out = _arrays.check_out(out, hshape, res, fname, ((a, "x"),))
-    v = _arrays.AxisView(a, comp, ax)
+    v = _view(op, a, comp, res, ax)
     t = v.target(out, hshape)
     if a.size:
         _run(op, v, v.base, None, t)
@@ -594,7 +630,7 @@ def _glu_backward(fname, name, g, x, axis, out, approximate="none", scale=None, 
     hshape = _half(fname, a, ax)
     ga = _grad(fname, g, hshape, comp, f"{name}(x)")
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
-    v = _arrays.AxisView(a, comp, ax)
+    v = _view(op, a, comp, res, ax, (ga,))
     gb = v.like(ga)
     t = v.target(out, a.shape)
     if a.size:
@@ -623,7 +659,7 @@ def _glu_fused(fname, name, op, g, x, axis, out, scale, bias):
     ga = _grad(fname, g, hshape, comp, f"{name}(x)") if bwd else None
     out = _arrays.check_out(out, rshape, res, fname,
                             ((a, "x"),) + (((ga, "grad_output"),) if bwd else ()))
-    v = _arrays.AxisView(a, comp, ax)
+    v = _view(op + ("_mb" if bwd else "_m"), a, comp, res, ax, (ga,) if bwd else ())
     gb = v.like(ga) if bwd else None
     t = v.target(out, rshape)
     if a.size:
@@ -725,7 +761,7 @@ def maxout(x, pieces, axis=-1, *, out=None):
     fname = "maxout"
     a, comp, res, ax, p, mshape = _maxout_prep(fname, x, pieces, axis)
     out = _arrays.check_out(out, mshape, res, fname, ((a, "x"),))
-    v = _arrays.AxisView(a, comp, ax)
+    v = _view("maxout", a, comp, res, ax, (), p)
     t = v.target(out, mshape)
     if t.size:
         _run_pieces("maxout", v, v.base, None, t, p)
@@ -743,7 +779,7 @@ def maxout_backward(grad_output, x, pieces, axis=-1, *, out=None):
     a, comp, res, ax, p, mshape = _maxout_prep(fname, x, pieces, axis)
     ga = _grad(fname, grad_output, mshape, comp, "maxout(x)")
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
-    v = _arrays.AxisView(a, comp, ax)
+    v = _view("maxout_b", a, comp, res, ax, (ga,), p)
     gb = v.like(ga)
     t = v.target(out, a.shape)
     if a.size:
@@ -765,7 +801,7 @@ def sparsemax(x, axis=-1, *, out=None):
     a, comp, res = _input(fname, x)
     ax = _axis_index(fname, axis, a.ndim)
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"),))
-    v = _arrays.AxisView(a, comp, ax)
+    v = _view("sparsemax", a, comp, res, ax)
     t = v.target(out, a.shape)
     if a.size:
         _run_pieces("sparsemax", v, v.base, None, t)
@@ -784,7 +820,7 @@ def sparsemax_backward(grad_output, x, axis=-1, *, out=None):
     ax = _axis_index(fname, axis, a.ndim)
     ga = _grad(fname, grad_output, a.shape, comp, "x")
     out = _arrays.check_out(out, a.shape, res, fname, ((a, "x"), (ga, "grad_output")))
-    v = _arrays.AxisView(a, comp, ax)
+    v = _view("sparsemax_b", a, comp, res, ax, (ga,))
     gb = v.like(ga)
     t = v.target(out, a.shape)
     if a.size:

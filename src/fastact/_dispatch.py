@@ -47,7 +47,7 @@ def _use_axis(mod) -> None:
         from fastact import _axis
     except ImportError:  # pragma: no cover - built without _axis.pyx
         return
-    _axis._set_table(mod.axis_table)
+    _axis._set_table(mod.axis_table, mod.table)
 
 
 def _use_prelu(mod) -> None:
