@@ -176,3 +176,28 @@ except ImportError:  # pragma: no cover
     pass
 
 __all__ = ["math"]
+
+
+# ------------------------------------ fused pre-activation (scale=, bias=)
+
+def comp_dtype(dtype):
+    """the computation dtype: float32 for float16/float32, else float64"""
+    return np.dtype(np.float32) if np.dtype(dtype).itemsize <= 4 else np.dtype(np.float64)
+
+
+def pre_reference(x, s, b):
+    """x * s + b in the computation dtype, two roundings (NumPy's arithmetic)"""
+    c = comp_dtype(x.dtype)
+    u = np.asarray(x).astype(c)
+    if s is not None:
+        u = u * np.asarray(s).astype(c)
+    if b is not None:
+        u = u + np.asarray(b).astype(c)
+    return u
+
+
+def same_bits(a, b):
+    """equal dtype, shape and values, NaN where NaN, -0 where -0"""
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_array_equal(a, b, strict=True)
+    assert np.array_equal(np.signbit(a), np.signbit(b))

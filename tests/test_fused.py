@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import fastact as fa
-from conftest import CASE_PARAMS, DEFAULT_CASES, ELEMENTWISE, FLOATS, backward, forward
+from conftest import (CASE_PARAMS, DEFAULT_CASES, ELEMENTWISE, FLOATS, backward, comp_dtype,
+                      forward, pre_reference, same_bits)
 
 FEAT = 37
 
@@ -23,28 +24,6 @@ def _data(shape, dtype, seed=0):
     if x.size >= 8:
         x.flat[:8] = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 6.0]
     return x
-
-
-def _comp(dtype):
-    return np.dtype(np.float32) if np.dtype(dtype).itemsize <= 4 else np.dtype(np.float64)
-
-
-def _pre(x, s, b):
-    """x * s + b in the computation dtype, two roundings (NumPy's arithmetic)"""
-    c = _comp(x.dtype)
-    u = np.asarray(x).astype(c)
-    if s is not None:
-        u = u * np.asarray(s).astype(c)
-    if b is not None:
-        u = u + np.asarray(b).astype(c)
-    return u
-
-
-def _same(a, b):
-    assert a.dtype == b.dtype and a.shape == b.shape
-    np.testing.assert_array_equal(a, b, strict=True)
-    # -0 and +0 too
-    assert np.array_equal(np.signbit(a), np.signbit(b))
 
 
 def _operands(shape, dtype, seed=1):
@@ -71,7 +50,8 @@ def _operands(shape, dtype, seed=1):
 def test_forward_equals_composition(name, params, dtype):
     x = _data((9, FEAT), dtype)
     for s, b in _operands(x.shape, dtype):
-        _same(forward(name, x, params, scale=s, bias=b), forward(name, _pre(x, s, b), params))
+        same_bits(forward(name, x, params, scale=s, bias=b),
+                  forward(name, pre_reference(x, s, b), params))
 
 
 @pytest.mark.parametrize("dtype", FLOATS, ids=["f32", "f64"])
@@ -81,10 +61,10 @@ def test_backward_equals_composition(name, params, dtype):
     g = _data((9, FEAT), dtype, seed=5)
     for s, b in _operands(x.shape, dtype):
         got = backward(name, g, x, params, scale=s, bias=b)
-        want = backward(name, g, _pre(x, s, b), params)
+        want = backward(name, g, pre_reference(x, s, b), params)
         if s is not None:
             want = want * np.asarray(s).astype(dtype)
-        _same(got, want)
+        same_bits(got, want)
 
 
 @pytest.mark.parametrize("name", [s.name for s in ELEMENTWISE if s.grad_from_output])
@@ -95,8 +75,8 @@ def test_backward_from_y(name):
     b = np.float32(0.5)
     y = getattr(fa, name)(x, scale=s, bias=b)
     bwd = getattr(fa, name + "_backward")
-    _same(bwd(g, y=y, scale=s, bias=b), bwd(g, y=y) * s)
-    _same(bwd(g, y=y, bias=b), bwd(g, y=y))          # the bias is in y already
+    same_bits(bwd(g, y=y, scale=s, bias=b), bwd(g, y=y) * s)
+    same_bits(bwd(g, y=y, bias=b), bwd(g, y=y))          # the bias is in y already
     ref = bwd(g, x, scale=s, bias=b)
     np.testing.assert_allclose(bwd(g, y=y, scale=s), ref, rtol=1e-5, atol=1e-6)
 
@@ -108,7 +88,7 @@ def test_float16_computed_in_float32(name, params):
     b = np.float16(0.25)
     got = forward(name, x, params, scale=s, bias=b)
     assert got.dtype == np.float16
-    _same(got, forward(name, _pre(x, s, b), params).astype(np.float16))
+    same_bits(got, forward(name, pre_reference(x, s, b), params).astype(np.float16))
 
 
 @pytest.mark.parametrize("name, params", DEFAULT_CASES)
@@ -116,7 +96,7 @@ def test_integers_computed_in_float64(name, params):
     x = np.arange(-6, 6).reshape(3, 4)
     got = forward(name, x, params, scale=np.float32(0.5), bias=[1, 2, 3, 4])
     assert got.dtype == np.float64
-    _same(got, forward(name, _pre(x, 0.5, [1, 2, 3, 4]), params))
+    same_bits(got, forward(name, pre_reference(x, 0.5, [1, 2, 3, 4]), params))
 
 
 def _layouts(dtype):
@@ -139,9 +119,9 @@ def test_layouts(name, layout, dtype):
     fb = getattr(fa, name + "_backward")
     g = _data(x.shape, dtype, seed=9)
     for s, b in _operands(x.shape, dtype):
-        _same(f(x, scale=s, bias=b), f(_pre(x, s, b)))
-        want = fb(g, _pre(x, s, b))
-        _same(fb(g, x, scale=s, bias=b),
+        same_bits(f(x, scale=s, bias=b), f(pre_reference(x, s, b)))
+        want = fb(g, pre_reference(x, s, b))
+        same_bits(fb(g, x, scale=s, bias=b),
               want if s is None else want * np.asarray(s).astype(want.dtype))
 
 
@@ -151,10 +131,10 @@ def test_shapes(shape):
     for s, b in [(2.0, -1.0), (None, np.ones(shape[-1:], np.float32)),
                  (np.full(shape, 3.0), None)]:
         got = fa.silu(x, scale=s, bias=b)
-        want = fa.silu(_pre(x, s, b))
+        want = fa.silu(pre_reference(x, s, b))
         if not shape:
             assert isinstance(got, np.float32) and type(want) is type(got)
-        _same(np.asarray(got), np.asarray(want))
+        same_bits(np.asarray(got), np.asarray(want))
 
 
 def test_python_scalar_input():
@@ -168,17 +148,17 @@ def test_in_place(name, params, dtype):
     x = _data((8, FEAT), dtype)
     s = np.linspace(-1, 1, FEAT).astype(dtype)
     b = np.float32(0.3)
-    want = forward(name, _pre(x, s, b), params)
+    want = forward(name, pre_reference(x, s, b), params)
     xx = x.copy()
     assert forward(name, xx, params, scale=s, bias=b, out=xx) is xx
-    _same(xx, want)
+    same_bits(xx, want)
     g = _data(x.shape, dtype, seed=2)
-    wantb = backward(name, g, _pre(x, s, b), params) * s
+    wantb = backward(name, g, pre_reference(x, s, b), params) * s
     for which in ("g", "x"):
         gg, xx = g.copy(), x.copy()
         o = gg if which == "g" else xx
         assert backward(name, gg, xx, params, scale=s, bias=b, out=o) is o
-        _same(o, wantb)
+        same_bits(o, wantb)
 
 
 def test_out_is_the_bias():
@@ -186,12 +166,12 @@ def test_out_is_the_bias():
     b = _data((4, FEAT), np.float32, seed=4)
     want = fa.gelu(x + b)
     assert fa.gelu(x, bias=b, out=b) is b
-    _same(b, want)
+    same_bits(b, want)
     s = np.linspace(0.5, 2.0, FEAT * 4, dtype=np.float32).reshape(4, FEAT)
     g = _data(x.shape, np.float32, seed=6)
     want = fa.gelu_backward(g, x * s) * s
     assert fa.gelu_backward(g, x, scale=s, out=s) is s
-    _same(s, want)
+    same_bits(s, want)
 
 
 def test_out_overlapping_the_scale():
@@ -202,18 +182,18 @@ def test_out_overlapping_the_scale():
     big[:FEAT] = s
     out = big[FEAT // 2:FEAT // 2 + FEAT].reshape(1, FEAT)
     fa.tanh(x, scale=big[:FEAT], out=out)
-    _same(out, want)
+    same_bits(out, want)
 
 
 def test_out_float16_and_other_layout():
     x = _data((6, FEAT), np.float16)
     out = np.empty((6, FEAT), np.float16)
     assert fa.elu(x, bias=1.0, out=out) is out
-    _same(out, fa.elu(_pre(x, None, 1.0)).astype(np.float16))
+    same_bits(out, fa.elu(pre_reference(x, None, 1.0)).astype(np.float16))
     x = _data((6, FEAT), np.float32)
     out = np.empty((6, FEAT), np.float32, order="F")
     fa.elu(x, scale=2.0, out=out)
-    _same(out, fa.elu(x * np.float32(2.0)))
+    same_bits(out, fa.elu(x * np.float32(2.0)))
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -231,8 +211,8 @@ def test_threads_bitwise(name, threads):
     with fa.num_threads(1):
         want = getattr(fa, name)(x * s + b)
         wantb = getattr(fa, name + "_backward")(g, x * s + b) * s
-    _same(got, want)
-    _same(gotb, wantb)
+    same_bits(got, want)
+    same_bits(gotb, wantb)
 
 
 def test_all_isa_levels():
@@ -241,8 +221,8 @@ def test_all_isa_levels():
     b = np.linspace(-3, 3, 130, dtype=np.float32)
     for isa in _dispatch.supported_isas():
         with _dispatch.using(isa):
-            _same(fa.gelu(x, scale=0.5, bias=b), fa.gelu(x * np.float32(0.5) + b))
-            _same(fa.softplus_backward(x, x, bias=b), fa.softplus_backward(x, x + b))
+            same_bits(fa.gelu(x, scale=0.5, bias=b), fa.gelu(x * np.float32(0.5) + b))
+            same_bits(fa.softplus_backward(x, x, bias=b), fa.softplus_backward(x, x + b))
 
 
 def test_negative_zero_kept():
@@ -344,4 +324,4 @@ def test_containers_refused():
 
 def test_no_scale_no_bias_is_the_plain_call():
     x = _data((8, FEAT), np.float32)
-    _same(fa.gelu(x, scale=None, bias=None), fa.gelu(x))
+    same_bits(fa.gelu(x, scale=None, bias=None), fa.gelu(x))

@@ -13,16 +13,13 @@ import numpy as np
 import pytest
 
 import fastact as fa
+from conftest import comp_dtype, pre_reference, same_bits
 
 # (function, keyword arguments): every kernel of the family
 CASES = [("glu", {}), ("swiglu", {}), ("geglu", {}), ("geglu", {"approximate": "tanh"})]
 IDS = ["glu", "swiglu", "geglu", "geglu_tanh"]
 DTYPES = [np.float32, np.float64, np.float16]
 F = 37                          # the half length: odd, not a vector width
-
-
-def _comp(dtype):
-    return np.dtype(np.float32) if np.dtype(dtype).itemsize <= 4 else np.dtype(np.float64)
 
 
 def _data(shape, dtype, seed=0):
@@ -32,23 +29,6 @@ def _data(shape, dtype, seed=0):
         x.flat[:12] = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 6.0, -90.0, 1e-30,
                        -1e4, 3e4]
     return x
-
-
-def _pre(x, s, b):
-    """x * s + b in the computation dtype, two roundings (NumPy's arithmetic)"""
-    c = _comp(x.dtype)
-    u = np.asarray(x).astype(c)
-    if s is not None:
-        u = u * np.asarray(s).astype(c)
-    if b is not None:
-        u = u + np.asarray(b).astype(c)
-    return u
-
-
-def _same(a, b):
-    assert a.dtype == b.dtype and a.shape == b.shape
-    np.testing.assert_array_equal(a, b, strict=True)
-    assert np.array_equal(np.signbit(a), np.signbit(b))      # -0 and +0 too
 
 
 def _operands(shape, dtype, seed=1):
@@ -90,12 +70,12 @@ def _res(w, x):
 
 
 def _want_fwd(name, kw, x, s, b, axis):
-    return _res(_fwd(name, kw, _pre(x, s, b), axis=axis), x)
+    return _res(_fwd(name, kw, pre_reference(x, s, b), axis=axis), x)
 
 
 def _want_bwd(name, kw, g, x, s, b, axis):
-    c = _comp(x.dtype)
-    w = _bwd(name, kw, np.asarray(g).astype(c), _pre(x, s, b), axis=axis)
+    c = comp_dtype(x.dtype)
+    w = _bwd(name, kw, np.asarray(g).astype(c), pre_reference(x, s, b), axis=axis)
     if s is not None:
         w = w * np.asarray(s).astype(c)
     return _res(w, x)
@@ -120,8 +100,8 @@ def test_equals_composition(name, kw, axis, shape, dtype):
     for s, b in _operands(shape, dtype):
         if max(np.ndim(s), np.ndim(b)) > len(shape):
             continue
-        _same(_fwd(name, kw, x, axis=axis, scale=s, bias=b), _want_fwd(name, kw, x, s, b, axis))
-        _same(_bwd(name, kw, g, x, axis=axis, scale=s, bias=b),
+        same_bits(_fwd(name, kw, x, axis=axis, scale=s, bias=b), _want_fwd(name, kw, x, s, b, axis))
+        same_bits(_bwd(name, kw, g, x, axis=axis, scale=s, bias=b),
               _want_bwd(name, kw, g, x, s, b, axis))
 
 
@@ -148,8 +128,8 @@ def test_layouts(name, kw, axis, layout, dtype):
     hshape[axis] //= 2
     g = _data(tuple(hshape), dtype, seed=9)
     for s, b in _operands(x.shape, dtype):
-        _same(_fwd(name, kw, x, axis=axis, scale=s, bias=b), _want_fwd(name, kw, x, s, b, axis))
-        _same(_bwd(name, kw, g, x, axis=axis, scale=s, bias=b),
+        same_bits(_fwd(name, kw, x, axis=axis, scale=s, bias=b), _want_fwd(name, kw, x, s, b, axis))
+        same_bits(_bwd(name, kw, g, x, axis=axis, scale=s, bias=b),
               _want_bwd(name, kw, g, x, s, b, axis))
 
 
@@ -164,7 +144,7 @@ def test_backward_in_place(name, kw, dtype):
         want = _want_bwd(name, kw, g, x, s, b, -1)
         xx = x.copy(order="K")
         assert _bwd(name, kw, g, xx, scale=s, bias=b, out=xx) is xx
-        _same(xx, want)
+        same_bits(xx, want)
 
 
 def test_out_arguments():
@@ -172,17 +152,17 @@ def test_out_arguments():
     b = np.linspace(-1, 1, 2 * F)
     out = np.empty((6, F), np.float16)
     assert fa.swiglu(x, bias=b, out=out) is out
-    _same(out, _res(fa.swiglu(_pre(x, None, b)), x))
+    same_bits(out, _res(fa.swiglu(pre_reference(x, None, b)), x))
     x = _data((6, 2 * F), np.float32)
     out = np.empty((6, F), np.float32, order="F")
     assert fa.geglu(x, scale=2.0, out=out) is out
-    _same(out, fa.geglu(x * np.float32(2.0)))
+    same_bits(out, fa.geglu(x * np.float32(2.0)))
     # out is the bias (of x's shape): read before it is written
     g = _data((6, F), np.float32, seed=3)
     bb = _data((6, 2 * F), np.float32, seed=4)
     want = fa.glu_backward(g, x + bb)
     assert fa.glu_backward(g, x, bias=bb, out=bb) is bb
-    _same(bb, want)
+    same_bits(bb, want)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -203,10 +183,10 @@ def test_threads_bitwise(name, kw, threads):
     with fa.num_threads(1):
         want = _fwd(name, kw, x * s + b)
         wantb = _bwd(name, kw, g, x * s + b) * s
-    _same(got, want)
-    _same(gotb, wantb)
-    _same(got0, want.T)
-    _same(gotb0, wantb.T)
+    same_bits(got, want)
+    same_bits(gotb, wantb)
+    same_bits(got0, want.T)
+    same_bits(gotb0, wantb.T)
 
 
 def test_all_isa_levels():
@@ -217,9 +197,9 @@ def test_all_isa_levels():
     for isa in _dispatch.supported_isas():
         with _dispatch.using(isa):
             for name, kw in CASES:
-                _same(_fwd(name, kw, x, scale=0.5, bias=b),
+                same_bits(_fwd(name, kw, x, scale=0.5, bias=b),
                       _fwd(name, kw, x * np.float32(0.5) + b))
-                _same(_bwd(name, kw, g, x, scale=0.5, bias=b),
+                same_bits(_bwd(name, kw, g, x, scale=0.5, bias=b),
                       _bwd(name, kw, g, x * np.float32(0.5) + b) * np.float32(0.5))
 
 
@@ -229,9 +209,9 @@ def test_small_and_empty(shape):
     for s, b in [(2.0, -1.0), (None, np.ones(shape[-1:], np.float32)),
                  (np.full(shape, 3.0, np.float32), None)]:
         for name, kw in CASES:
-            _same(_fwd(name, kw, x, scale=s, bias=b), _want_fwd(name, kw, x, s, b, -1))
+            same_bits(_fwd(name, kw, x, scale=s, bias=b), _want_fwd(name, kw, x, s, b, -1))
             g = np.ones(shape[:-1] + (shape[-1] // 2,), np.float32)
-            _same(_bwd(name, kw, g, x, scale=s, bias=b), _want_bwd(name, kw, g, x, s, b, -1))
+            same_bits(_bwd(name, kw, g, x, scale=s, bias=b), _want_bwd(name, kw, g, x, s, b, -1))
 
 
 def test_negative_zero_kept():
@@ -246,8 +226,8 @@ def test_no_scale_no_bias_is_the_plain_call():
     x = _data((8, 2 * F), np.float32)
     g = _data((8, F), np.float32, seed=1)
     for name, kw in CASES:
-        _same(_fwd(name, kw, x, scale=None, bias=None), _fwd(name, kw, x))
-        _same(_bwd(name, kw, g, x, scale=None, bias=None), _bwd(name, kw, g, x))
+        same_bits(_fwd(name, kw, x, scale=None, bias=None), _fwd(name, kw, x))
+        same_bits(_bwd(name, kw, g, x, scale=None, bias=None), _bwd(name, kw, g, x))
 
 
 def test_swiglu_against_torch_autograd():

@@ -236,7 +236,7 @@ _ref("tanh",
      derivative=lambda p, dt: (lambda x: mpmath.sech(x) ** 2, lambda x: ONE),
      limits=((1.0, -1.0), (0.0, 0.0)),
      numpy=lambda x, p, dt: np.tanh(x),
-     numpy_derivative=lambda x, p, dt: 4 * np.exp(-2 * np.abs(x)) / (1 + np.exp(-2 * np.abs(x))) ** 2,
+     numpy_derivative=lambda x, p, dt: (lambda e: 4 * e / (1 + e) ** 2)(np.exp(-2 * np.abs(x))),
      torch=lambda t, F, x, p: t.tanh(x),
      from_y=lambda p, dt: (lambda y: (1 - y) * (1 + y), lambda y: 1 + y * y),
      y_range=(-1.0, 1.0))
