@@ -13,10 +13,7 @@ Phi(x) is evaluated from two pieces, selected branchlessly:
   u = A - B w, the affine image of t = (a - K)/(a + K) = 1 - 2 K w that
   maps the fitted range a in [T1, AMAX] onto u in [-1, 1] (AMAX = inf for
   float64).
-* float32 uses the tail form alone, on 0 <= a <= 15 (no central piece:
-  1 - Phi(-a) loses nothing in float for x > 0 since Phi(-a) <= 1/2), up
-  to where x Phi(x) and its derivative underflow the float32 subnormals;
-  its error is checked with the coefficients rounded to float, as used.
+* float32 has a rational form of its own, fitted by tools/fit_gelu_f32.py.
 
 Each smooth factor (S in s, F in u) is interpolated at N Chebyshev nodes
 (first kind) with mpmath at 40 significant digits, i.e. the Chebyshev
@@ -30,8 +27,7 @@ evaluation error) and prints the C text that goes into fa_erf_impl.h.
 
 The degrees were chosen from the decay of the Chebyshev coefficients so
 that the approximation error is a small fraction of an ulp of the target
-type (float64: < 2^-55 relative; float32: < 2^-27 relative with float
-coefficients).
+type (float64: < 2^-55 relative).
 
 Run:  python3 tools/fit_phi.py          (about 10 s; needs mpmath)
 No coefficient was copied from another library.
@@ -142,23 +138,6 @@ def fit_tail(T1, K, AMAX, N):
     return cs, float(A), float(B), err, c, mm
 
 
-def tail_err_f32(cs, A, B, K):
-    """Relative error of w F(u) against G(a) with the coefficients rounded
-    to float32 (as the float kernels use them), on a grid of u."""
-    import struct
-    f32 = lambda v: struct.unpack("f", struct.pack("f", v))[0]
-    cf = [f32(v) for v in cs]
-    err = 0
-    for i in range(1201):
-        u = mp.mpf(-1) + mp.mpf(2) * i / 1200
-        w = (mp.mpf(A) - u) / mp.mpf(B)
-        if w <= 0:
-            continue
-        e = abs(horner_exact(cf, u) * w / G(1 / w - K) - 1)
-        err = max(err, e)
-    return err
-
-
 def cfmt(v):
     return float(v).hex()
 
@@ -197,17 +176,9 @@ def horner(name, cs, var, doc):
     return "\n".join(lines)
 
 
-def coef_array(name, cs, doc):
-    """C text of a coefficient table, lowest degree first."""
-    body = ",\n".join("    %s" % cfmt(v) for v in cs)
-    return "/* %s */\nstatic const double %s[%d] FA_UNUSED = {\n%s\n};" % (doc, name, len(cs), body)
-
-
 # the configuration used by fa_erf_impl.h
 T1 = 1.0                                  # central |x| < T1, tails beyond
 D_CENTRAL_N, D_TAIL_K, D_TAIL_N = 11, 3.0, 24
-# float32: the tail form alone, from a = 0 (no central piece), to 15
-F_TAIL_K, F_TAIL_N, F_AMAX = 3.0, 11, 15.0
 
 
 def main():
@@ -234,18 +205,6 @@ def main():
                       "float64 tail a = |x| >= %g: Phi(-a) e^(a^2/2) = w F(u), w = 1/(a + K), "
                       "u = A - B w, F(u) = T0 + u fa_phi_tpoly_d(u); fit error 2^%.1f relative"
                       % (T1, log2(err))))
-    # ---- float32 (evaluated in float by fa_phi_neg_s64_ff, the coefficients
-    # ---- rounded to float where they are used): one formula for all a >= 0
-    cs, A, B, err, c, mm = fit_tail(0.0, F_TAIL_K, mp.mpf(F_AMAX), F_TAIL_N)
-    err32 = tail_err_f32(cs, A, B, F_TAIL_K)
-    print("float32: degree %d, K=%g, 0 <= a <= %g, rel err 2^%.1f (float coefficients 2^%.1f)"
-          % (len(cs) - 1, F_TAIL_K, F_AMAX, log2(err), log2(err32)), file=sys.stderr)
-    out.append("#define FA_PHI_K_FD %s\n#define FA_PHI_A_FD %s\n#define FA_PHI_B_FD %s"
-               % (cfmt(F_TAIL_K), cfmt(A), cfmt(B)))
-    out.append(coef_array("fa_phi_ft", cs,
-                          "float32 0 <= a <= %g: Phi(-a) e^(a^2/2) = w F(u) as for float64, "
-                          "F(u) = sum fa_phi_ft[k] u^k; fit error 2^%.1f with the "
-                          "coefficients rounded to float" % (F_AMAX, log2(err32))))
     print("\n\n".join(out))
 
 

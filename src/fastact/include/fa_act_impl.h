@@ -339,7 +339,7 @@ FA_INLINE FA_T FN(fa_swish_bx)(FA_T g, FA_T x, const FA_T *p)
 /* erf form: x Phi(x), Phi from fa_erf_impl.h (vectorized, relative accuracy
  * in the lower tail).  For x < 0 the product is formed on Phi * 2^64 and
  * scaled back once (results reach the subnormals near x = -38).  The float
- * kernels use the float evaluation fa_phi_parts_ff. */
+ * kernels use the float evaluation fa_phi_rat_ff. */
 #if FA_DOUBLE
 FA_INLINE double fa_gelu_fwd_d(double x, const double *p)
 {
@@ -425,16 +425,27 @@ FA_INLINE float fa_gelu_abs_f(float x)
     uint32_t b = fa_bits_f(x) & 0x7fffffffu;
     return fa_from_bits_f(b < m ? b : m);
 }
+/* 2^(n+64) v for v >= 2^-60 normal and n + 64 in [-99, 64]: exact, an
+ * integer add on the exponent field */
+FA_INLINE float fa_gelu_scale_f(float v, int32_t n)
+{
+    return fa_from_bits_f(fa_bits_f(v) + ((uint32_t)(n + 64) << 23));
+}
 FA_INLINE float fa_gelu_fwd_f(float x, const float *p)
 {
     (void)p;
-    float a = fa_gelu_abs_f(x), w, e, q, s64;
-    float F = fa_phi_parts_ff(a, &w, &e, &q, &s64);
-    float aw = a * w;
-    float T = fa_mad_f(aw, e, aw) * F;                   /* a G(a) */
-    float v = (fa_mad_f(q, T, T) * s64) * 0x1p-64f;      /* a Phi(-a) */
-    /* x <= 0: x Phi(x) with its signed 0; else x - v, also for NaN */
-    return x <= 0.0f ? fa_mulsign_f(v, x) : x - v;
+    float a = fa_gelu_abs_f(x), Q, e, r;
+    int32_t n;
+    float P = fa_phi_rat_ff(a, &Q, &e, &r, &n);
+    /* a Ps (1 + e r), Ps = P 2^(n+64): a Ps is exact inside the FMA, only
+     * the term (N e) r, at most 0.41 of the sum, carries its roundings */
+    float Ps = fa_gelu_scale_f(P, n);
+    float N = a * Ps;
+    float M = fa_mad_f(a, Ps, (N * e) * r) / Q;          /* a Phi(-a) 2^64 */
+    /* x <= 0 (or -0): -M 2^-64 (x Phi(x), a signed 0 where it underflows);
+     * else x - M 2^-64; NaN stays NaN (a max in x86 operand order) */
+    float xp = -0.0f > x ? -0.0f : x;
+    return fa_mad_f(M, -0x1p-64f, xp);
 }
 /* Phi(x) + x phi(x), phi = e^(-x^2/2) / sqrt(2 pi), one exponential:
  * x <= 0: D = Phi(-a) - a phi(a) = e^(-a^2/2) (G - a c);  x > 0: 1 - D */
@@ -442,11 +453,14 @@ FA_INLINE float fa_gelu_bx_f(float g, float x, const float *p)
 {
     (void)p;
     const float c = (float)0x1.9884533d43651p-2;         /* 1/sqrt(2 pi) */
-    float a = fa_gelu_abs_f(x), w, e, q, s64;
-    float F = fa_phi_parts_ff(a, &w, &e, &q, &s64);
-    float H = fa_mad_f(-a, c, fa_mad_f(w, e, w) * F);     /* G - a c */
-    float D = (fa_mad_f(q, H, H) * s64) * 0x1p-64f;
-    return g * fa_nanpass_f(x, x <= 0.0f ? D : 1.0f - D);
+    float a = fa_gelu_abs_f(x), Q, e, r;
+    int32_t n;
+    float P = fa_phi_rat_ff(a, &Q, &e, &r, &n);
+    float H = fa_mad_f(-a, c, P / Q);                    /* G - a c */
+    float D = fa_mad_f(H * e, r, H) * fa_from_bits_f((uint32_t)(n + 64 + 127) << 23);
+    int neg = x <= 0.0f;
+    float d = fa_mad_f(D, neg ? 0x1p-64f : -0x1p-64f, neg ? 0.0f : 1.0f);
+    return g * fa_nanpass_f(x, d);
 }
 /* float: 2u in float-float arithmetic (the float64 constants as float
  * pairs), then x sigmoid(2u) on float lanes as for swish */
