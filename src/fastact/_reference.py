@@ -315,8 +315,12 @@ def _selu_limits(p, dt):
 
 
 def _selu_from_y(p, dt):
+    """y > 0: scale; else y + scale * alpha, the product of the rounded
+    constants rounded to the dtype as the kernel forms it (at y = -scale *
+    alpha, x = -inf, the derivative is then exactly 0)"""
     a, sc = _selu_consts(dt)
-    return _parts(lambda y: (sc,) if y > 0 else (y, sc * a))
+    sa = mpf(_rnd(float(sc) * float(a), dt))
+    return _parts(lambda y: (sc,) if y > 0 else (y, sa))
 
 
 _ref("selu", forward=_selu_forward, derivative=_selu_derivative, limits=_selu_limits,
@@ -629,7 +633,8 @@ _ref("squared_relu",
      derivative=lambda p, dt: _same(lambda x: 2 * x if x > 0 else ZERO),
      limits=((INF, 0.0), (INF, 0.0)), kinks=_fixed([0.0]),
      torch=lambda t, F, x, p: F.relu(x) ** 2,
-     from_y=lambda p, dt: _same(lambda y: 2 * mpmath.sqrt(y)), y_range=(0.0, INF))
+     from_y=lambda p, dt: _same(lambda y: 2 * mpmath.sqrt(max(y, ZERO))),
+     y_range=(0.0, INF))
 
 
 def _sparse_plus_forward(p, dt):

@@ -670,10 +670,16 @@ FA_INLINE FA_T FN(fa_squared_relu_fwd)(FA_T x, const FA_T *p)
     (void)p;
     return x < FA_C(0.0) ? FA_C(0.0) : x * x;
 }
+/* g * 2x: where 2x overflows but x is finite, (g x) 2 instead (g = 0 must
+ * give 0 there, not 0 * inf) */
 FA_INLINE FA_T FN(fa_squared_relu_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     (void)p;
-    return g * FN(fa_nanpass)(x, x > FA_C(0.0) ? x + x : FA_C(0.0));
+    FA_T d = x > FA_C(0.0) ? x : FA_C(0.0);
+    FA_T r = g * (d + d);
+    FA_T big = (g * d) * FA_C(2.0);
+    r = (d + d == (FA_T)INFINITY) & (d < (FA_T)INFINITY) ? big : r;
+    return FN(fa_nanpass)(x, r);
 }
 /* 2 sqrt(y): correctly rounded from the rounded y (within ~1 ulp of 2x);
  * where x^2 overflowed (y = inf) it is inf */
