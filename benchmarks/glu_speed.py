@@ -18,7 +18,7 @@ import argparse
 import numpy as np
 
 import fastact as fa
-from side_by_side import medians_ms, set_threads
+from side_by_side import medians_ms, ratio_line, thread_counts
 
 SHAPES = ((8192, 8192), (64, 2 * 11008))
 
@@ -72,20 +72,12 @@ def main():
     ap.add_argument("--repeat", type=int, default=9)
     ap.add_argument("--threads", default="1,2")
     args = ap.parse_args()
-    prev = fa.get_num_threads()
-    try:
-        for n in map(int, args.threads.split(",")):
-            set_threads(n)
-            for shape in SHAPES:
-                for name in ("glu", "swiglu", "geglu"):
-                    for direction in ("forward", "backward"):
-                        r = medians_ms(cases(shape, name, direction), args.repeat)
-                        ratio = (f"  torch / fastact {r['torch'] / r['fastact']:.2f}x"
-                                 if "torch" in r else "")
-                        print(f"{n} thread(s) {shape} {name} {direction}: "
-                              + "  ".join(f"{k} {v:.2f} ms" for k, v in r.items()) + ratio)
-    finally:
-        set_threads(prev)
+    for n in thread_counts(args.threads):
+        for shape in SHAPES:
+            for name in ("glu", "swiglu", "geglu"):
+                for direction in ("forward", "backward"):
+                    r = medians_ms(cases(shape, name, direction), args.repeat)
+                    print(ratio_line(f"{n} thread(s) {shape} {name} {direction}", r))
 
 
 if __name__ == "__main__":

@@ -45,3 +45,22 @@ def bench_at(benchmark, fn, threads: int, group: str, label: str) -> None:
         benchmark.pedantic(fn, rounds=7, warmup_rounds=1)
     finally:
         set_threads(prev)
+
+
+def thread_counts(spec: str):
+    """the counts of a "1,2" option, fastact and torch set to each in turn
+    (a generator; the previous count is restored when it ends)"""
+    prev = fa.get_num_threads()
+    try:
+        for n in map(int, spec.split(",")):
+            set_threads(n)
+            yield n
+    finally:
+        set_threads(prev)
+
+
+def ratio_line(label: str, r: dict) -> str:
+    """"label: name ms ... torch / fastact R" for a {name: median ms} with a
+    "fastact" entry (and a "torch" one when torch is installed)"""
+    ratio = f"  torch / fastact {r['torch'] / r['fastact']:.2f}x" if "torch" in r else ""
+    return f"{label}: " + "  ".join(f"{k} {v:.2f} ms" for k, v in r.items()) + ratio

@@ -201,3 +201,13 @@ def same_bits(a, b):
     assert a.dtype == b.dtype and a.shape == b.shape
     np.testing.assert_array_equal(a, b, strict=True)
     assert np.array_equal(np.signbit(a), np.signbit(b))
+
+
+def raises_untouched(exc, match, fn, *arrays):
+    """fn() raises exc (message matching `match`) and leaves every array
+    as it was (nothing written on an error)"""
+    before = [a.copy() for a in arrays]
+    with pytest.raises(exc, match=match):
+        fn()
+    for a, b in zip(arrays, before):
+        np.testing.assert_array_equal(a, b)

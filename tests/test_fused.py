@@ -13,7 +13,7 @@ import pytest
 
 import fastact as fa
 from conftest import (CASE_PARAMS, DEFAULT_CASES, ELEMENTWISE, FLOATS, backward, comp_dtype,
-                      forward, pre_reference, same_bits)
+                      forward, pre_reference, raises_untouched, same_bits)
 
 FEAT = 37
 
@@ -266,14 +266,6 @@ def test_backward_against_torch_autograd(name):
 
 # ---------------------------------------------------------------- bad input
 
-def _untouched(exc, match, fn, *arrays):
-    before = [a.copy() for a in arrays]
-    with pytest.raises(exc, match=match):
-        fn()
-    for a, b in zip(arrays, before):
-        np.testing.assert_array_equal(a, b)
-
-
 @pytest.mark.parametrize("name, params", DEFAULT_CASES)
 def test_bad_shapes(name, params):
     x = _data((4, 5), np.float32)
@@ -282,9 +274,9 @@ def test_bad_shapes(name, params):
     for arg in ("scale", "bias"):
         for bad in (np.ones(4), np.ones((3, 5)), np.ones((2, 4, 5)), np.ones((4, 1, 5))):
             msg = rf"{name}\(\): {arg} has shape {re.escape(str(bad.shape))}.*x's shape \(4, 5\)"
-            _untouched(ValueError, msg, lambda: forward(name, x, params, out=out, **{arg: bad}),
+            raises_untouched(ValueError, msg, lambda: forward(name, x, params, out=out, **{arg: bad}),
                        x, out)
-            _untouched(ValueError, msg.replace(name, name + "_backward", 1),
+            raises_untouched(ValueError, msg.replace(name, name + "_backward", 1),
                        lambda: backward(name, g, x, params, out=out, **{arg: bad}), x, g, out)
 
 
@@ -304,8 +296,8 @@ def test_bad_types(bad):
     x = np.ones(1, np.float32)
     out = np.zeros(1, np.float32)
     for arg in ("scale", "bias"):
-        _untouched(TypeError, arg, lambda: fa.silu(x, out=out, **{arg: bad}), x, out)
-        _untouched(TypeError, arg, lambda: fa.silu_backward(x, x, out=out, **{arg: bad}), x, out)
+        raises_untouched(TypeError, arg, lambda: fa.silu(x, out=out, **{arg: bad}), x, out)
+        raises_untouched(TypeError, arg, lambda: fa.silu_backward(x, x, out=out, **{arg: bad}), x, out)
 
 
 def test_bad_out_checked_too():

@@ -33,6 +33,20 @@ ISAS = _dispatch.supported_isas()
 GRAD_Y = [s.name for s in ELEMENTWISE if s.grad_from_output]
 
 
+def _traced_peak(f) -> int:
+    """bytes at the peak of traced memory (NumPy reports its buffers to
+    tracemalloc) during a second call of f (the first warms caches)"""
+    import tracemalloc
+
+    f()
+    tracemalloc.start()
+    try:
+        f()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def _data(shape, dtype, seed=0, scale=3.0):
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal(shape) * scale).astype(F32)
@@ -653,8 +667,6 @@ def test_axis_fast_path(dt, monkeypatch):
 def test_axis_no_float32_temporary(dt):
     """no float32 copy of the array along the last axis: the peak of traced
     memory stays near the narrow result"""
-    import tracemalloc
-
     x = _axis_x((256, 4096), dt)
     g = _data(x.shape, dt, seed=1)
     gh = _data((256, 2048), dt, seed=2)
@@ -668,13 +680,7 @@ def test_axis_no_float32_temporary(dt):
              lambda: fa.softmax(np.asfortranarray(x.T), axis=0)]
     with np.errstate(all="ignore"):
         for f in calls:
-            f()
-            tracemalloc.start()
-            try:
-                f()
-                peak = tracemalloc.get_traced_memory()[1]
-            finally:
-                tracemalloc.stop()
+            peak = _traced_peak(f)
             assert peak < 1.25 * x.nbytes, (peak, x.nbytes)
 
 
@@ -774,15 +780,7 @@ def test_prelu_layouts_out_and_weights(dt):
 def test_prelu_no_float32_temporary(dt):
     """no float32 copy of the array: the peak of traced memory (NumPy
     reports its buffers to tracemalloc) stays near the narrow result"""
-    import tracemalloc
-
     x, g, w = _prelu_case((64, 8, 2048), 8, dt)
     for f in (lambda: fa.prelu(x, w), lambda: fa.prelu_backward(g, x, w)):
-        f()
-        tracemalloc.start()
-        try:
-            f()
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        peak = _traced_peak(f)
         assert peak < 1.25 * x.nbytes, (peak, x.nbytes)
