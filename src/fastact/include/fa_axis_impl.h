@@ -41,6 +41,13 @@
 #define FA_AX_SIMD_SUM(a) FA_AX_PRAGMA(omp simd reduction(+:a))
 #define FA_AX_SIMD_SUM2(a, b) FA_AX_PRAGMA(omp simd reduction(+:a, b))
 #define FA_AX_SIMD_MAX(a) FA_AX_PRAGMA(omp simd reduction(max:a))
+/* for i in [0, n): dst[i] = EXPR, vectorized, dst prefetched ahead for
+ * writing (fa_prefetch.h); the loops that write a row's output first */
+#define FA_AX_STORE(dst, n, EXPR) \
+    FA_PF_BLOCKS(FA_T, n, b_, e_) { \
+        FA_PF_W((dst) + b_); \
+        FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++) (dst)[i] = (EXPR); \
+    }
 
 /* Kahan step (float64 columns and blocks): s + c += v */
 static inline void FN(fa_ax_kahan)(double *s, double *c, double v)
@@ -99,11 +106,12 @@ static inline FA_T FN(fa_ax_vdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
     ptrdiff_t i = 0;
     if (b) {
         for (; i + L <= n; i += L) {
+            FA_PF_R1(a + i); FA_PF_R1(b + i);
             memcpy(&va, a + i, 64); memcpy(&vb, b + i, 64);
             s += va * vb;
         }
     } else {
-        for (; i + L <= n; i += L) { memcpy(&va, a + i, 64); s += va; }
+        for (; i + L <= n; i += L) { FA_PF_R1(a + i); memcpy(&va, a + i, 64); s += va; }
     }
     if (i < n) {                       /* the tail, zero-padded */
         FA_T ta[L], tb[L];
@@ -142,9 +150,9 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
      * adds, and lowers a widening of its generic vectors to 128-bit
      * pieces) */
     if (fast) {
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_ax_expn)(sg * x[i] - m);
+        FA_AX_STORE(e, n, FN(fa_ax_expn)(sg * x[i] - m))
     } else {
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_exp)(sg * x[i] - m);
+        FA_AX_STORE(e, n, FN(fa_exp)(sg * x[i] - m))
     }
     __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
     ptrdiff_t i = 0;
@@ -476,7 +484,7 @@ static void FN(fa_ax_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrd
 static void FN(fa_ax_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n, FA_T sg)
 {
     FA_T d = (FA_T)FN(fa_ax_rdot)(g, y, n);
-    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = sg * (y[i] * (g[i] - d));
+    FA_AX_STORE(o, n, sg * (y[i] * (g[i] - d)))
 }
 
 /* g - softmax(x) sum(g) */
@@ -507,9 +515,9 @@ static void FN(fa_ax_log_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, 
         FA_T *ob = o + b, mn, mx;
         FN(fa_ax_rminmax)(yb, len, FA_C(1.0), &mn, &mx);
         if (mn >= FA_AX_XLO && mx <= FA_AX_XHI) {
-            FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) ob[i] = gb[i] - FN(fa_ax_expn)(yb[i]) * gs;
+            FA_AX_STORE(ob, len, gb[i] - FN(fa_ax_expn)(yb[i]) * gs)
         } else {
-            FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) ob[i] = gb[i] - FN(fa_exp)(yb[i]) * gs;
+            FA_AX_STORE(ob, len, gb[i] - FN(fa_exp)(yb[i]) * gs)
         }
     }
 }
@@ -525,7 +533,7 @@ static void FN(fa_ax_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o, pt
     for (ptrdiff_t r = 0; r < nr; r++) {
         const FA_T *gr = g + r * n, *yr = y + r * n;
         FA_T *orow = o + r * n, dr = d[r];
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = sg * (yr[i] * (gr[i] - dr));
+        FA_AX_STORE(orow, n, sg * (yr[i] * (gr[i] - dr)))
     }
 }
 
@@ -541,9 +549,9 @@ static void FN(fa_ax_log_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o
         const FA_T *gr = g + r * n, *yr = y + r * n;
         FA_T *orow = o + r * n, gsr = gs[r];
         if (mn[r] >= FA_AX_XLO && mx[r] <= FA_AX_XHI) {
-            FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = gr[i] - FN(fa_ax_expn)(yr[i]) * gsr;
+            FA_AX_STORE(orow, n, gr[i] - FN(fa_ax_expn)(yr[i]) * gsr)
         } else {
-            FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = gr[i] - FN(fa_exp)(yr[i]) * gsr;
+            FA_AX_STORE(orow, n, gr[i] - FN(fa_exp)(yr[i]) * gsr)
         }
     }
 }
@@ -566,6 +574,14 @@ static void FN(fa_ax_logsumexp_b_row)(FA_T gv, const FA_T *x, FA_T *o, ptrdiff_t
 /* A block of w <= FA_AX_WMAX adjacent columns: element (j, k) at
  * p[j * inner + k].  Vectorized across the columns. */
 
+/* Prefetch row j + FA_AX_AHEAD(w) of a block (w columns, rows `inner`
+ * apart): a column walk touches a new line or two per row, and the
+ * hardware prefetchers do not follow it far enough (fa_prefetch.h); about
+ * FA_PF_DIST bytes of the block ahead. */
+#define FA_AX_AHEAD(w) (1 + FA_PF_DIST / ((w) * (ptrdiff_t)sizeof(FA_T)))
+#define FA_AX_PF_ROW(p, j, w, rw) \
+    FA_PF_SPAN((p) + ((j) + FA_AX_AHEAD(w)) * inner, (w) * (ptrdiff_t)sizeof(FA_T), rw)
+
 /* per column max of sg x (ignoring NaN); returns 1 when every column's
  * sg x - max is >= FA_AX_XLO or NaN (fa_ax_expn applies) */
 static inline int FN(fa_ax_cmax)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, ptrdiff_t w,
@@ -575,6 +591,7 @@ static inline int FN(fa_ax_cmax)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, pt
     for (ptrdiff_t k = 0; k < w; k++) { m[k] = -(FA_T)INFINITY; mn[k] = (FA_T)INFINITY; }
     for (ptrdiff_t j = 0; j < n; j++) {
         const FA_T *r = x + j * inner;
+        FA_AX_PF_ROW(x, j, w, 0);
         FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
             FA_T v = sg * r[k];
             m[k] = v > m[k] ? v : m[k];
@@ -612,6 +629,7 @@ static inline void FN(fa_ax_csum_k)(const FA_T *x, const FA_T *g, FA_T *store, p
             }
         } else if (store) {
             FA_T *st = store + j * inner;
+            FA_AX_PF_ROW(store, j, w, 1);
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
                 FA_T v = FN(fa_ax_exps)(sg * r[k] - m[k], fast);
                 st[k] = v;
@@ -646,6 +664,8 @@ static inline void FN(fa_ax_cdot)(const FA_T *a, const FA_T *b, ptrdiff_t n, ptr
     for (ptrdiff_t k = 0; k < w; k++) { s[k] = FA_C(0.0); c[k] = FA_C(0.0); }
     for (ptrdiff_t j = 0; j < n; j++) {
         const FA_T *ar = a + j * inner;
+        FA_AX_PF_ROW(a, j, w, 0);
+        if (b) FA_AX_PF_ROW(b, j, w, 0);
         if (b) {
             const FA_T *br = b + j * inner;
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) FA_AX_KAHAN_K(s, c, ar[k] * br[k]);
@@ -727,6 +747,7 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax)(const fa_ax_job *j, ptrdiff_t i0, p
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *xr = x + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
+            FA_AX_PF_ROW(out + xo, r, w, 1);
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) orow[k] = (sg * xr[k] - m[k]) - ls[k];
         }
     }
@@ -783,6 +804,7 @@ FA_AX_FLAT static void FN(fa_ax_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, pt
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *xr = x + xo + r * inner, *gr = g + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
+            FA_AX_PF_ROW(out + xo, r, w, 1);
             if (fast) {
                 FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
                     FA_T y = FN(fa_ax_expn)(sg * xr[k] - m[k]) / sf[k];
@@ -824,6 +846,7 @@ FA_AX_FLAT static void FN(fa_ax_softmax_by)(const fa_ax_job *j, ptrdiff_t i0, pt
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *yr = y + xo + r * inner, *gr = g + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
+            FA_AX_PF_ROW(out + xo, r, w, 1);
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) orow[k] = sg * (yr[k] * (gr[k] - df[k]));
         }
     }
@@ -850,6 +873,7 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *xr = x + xo + r * inner, *gr = g + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
+            FA_AX_PF_ROW(out + xo, r, w, 1);
             if (fast) {
                 FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
                     orow[k] = gr[k] - (FN(fa_ax_expn)(xr[k] - m[k]) / sf[k]) * gf[k];
@@ -894,6 +918,7 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax_by)(const fa_ax_job *j, ptrdiff_t i0
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *yr = y + xo + r * inner, *gr = g + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
+            FA_AX_PF_ROW(out + xo, r, w, 1);
             if (fast) {
                 FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
                     orow[k] = gr[k] - FN(fa_ax_expn)(yr[k]) * gf[k];

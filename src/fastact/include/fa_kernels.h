@@ -16,6 +16,7 @@
 #include "fa_math.h"
 #include "fa_list.h"
 #include "fa_narrow.h"
+#include "fa_prefetch.h"
 
 #define FA_SIMD _Pragma("omp simd")
 
@@ -28,7 +29,10 @@ static void fa_loop_##name##_fwd_##s(const void *xv, void *yv, ptrdiff_t n, cons
 { \
     const T *x = (const T *)xv; T *y = (T *)yv; \
     FA_LOAD_PARAMS(T) \
-    FA_SIMD for (ptrdiff_t i = 0; i < n; i++) y[i] = fa_##name##_fwd_##s(x[i], p); \
+    FA_PF_BLOCKS(T, n, b, e) { \
+        FA_PF_R(x + b); FA_PF_W(y + b); \
+        FA_SIMD for (ptrdiff_t i = b; i < e; i++) y[i] = fa_##name##_fwd_##s(x[i], p); \
+    } \
 }
 
 #define FA_DEF_B(name, which, T, s) \
@@ -36,7 +40,10 @@ static void fa_loop_##name##_##which##_##s(const void *gv, const void *xv, void 
 { \
     const T *g = (const T *)gv; const T *x = (const T *)xv; T *o = (T *)ov; \
     FA_LOAD_PARAMS(T) \
-    FA_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = fa_##name##_##which##_##s(g[i], x[i], p); \
+    FA_PF_BLOCKS(T, n, b, e) { \
+        FA_PF_R(g + b); FA_PF_R(x + b); FA_PF_W(o + b); \
+        FA_SIMD for (ptrdiff_t i = b; i < e; i++) o[i] = fa_##name##_##which##_##s(g[i], x[i], p); \
+    } \
 }
 
 #define FA_DEF_BY_0(name)
@@ -56,11 +63,15 @@ FA_KERNELS(FA_DEF_ALL)
  * register).  -ffp-contract=off keeps the product and the sum two roundings,
  * so a fused call equals the unfused composition bitwise.  FA_PRE_LOOPS:
  * t = x * S + B over m elements, S and B the value expressions at i; a NULL
- * has_s / has_b leaves that operation out (x + 0 would turn -0 into +0). */
-#define FA_PRE_LOOPS(has_s, has_b, S, B) \
-    if (has_s && has_b) { FA_SIMD for (ptrdiff_t i = 0; i < m; i++) t[i] = x[i] * (S) + (B); } \
-    else if (has_s)     { FA_SIMD for (ptrdiff_t i = 0; i < m; i++) t[i] = x[i] * (S); } \
-    else                { FA_SIMD for (ptrdiff_t i = 0; i < m; i++) t[i] = x[i] + (B); }
+ * has_s / has_b leaves that operation out (x + 0 would turn -0 into +0);
+ * x is read in prefetched blocks (fa_prefetch.h). */
+#define FA_PRE_LOOPS(T, has_s, has_b, S, B) \
+    FA_PF_BLOCKS(T, m, b_, e_) { \
+        FA_PF_R(x + b_); \
+        if (has_s && has_b) { FA_SIMD for (ptrdiff_t i = b_; i < e_; i++) t[i] = x[i] * (S) + (B); } \
+        else if (has_s)     { FA_SIMD for (ptrdiff_t i = b_; i < e_; i++) t[i] = x[i] * (S); } \
+        else                { FA_SIMD for (ptrdiff_t i = b_; i < e_; i++) t[i] = x[i] + (B); } \
+    }
 
 #define FA_DEF_PRE(T, s) \
 static void fa_pre_##s(const void *xv, void *tv, ptrdiff_t n, const void *sv, const void *bv, \
@@ -71,14 +82,14 @@ static void fa_pre_##s(const void *xv, void *tv, ptrdiff_t n, const void *sv, co
     if (period == 1) { \
         const T a = s0 ? s0[0] : (T)1, c = b0 ? b0[0] : (T)0; \
         ptrdiff_t m = n; \
-        FA_PRE_LOOPS(s0, b0, a, c) \
+        FA_PRE_LOOPS(T, s0, b0, a, c) \
         return; \
     } \
     ptrdiff_t j = start % period; \
     while (n > 0) { \
         ptrdiff_t m = period - j < n ? period - j : n; \
         const T *sc = s0 ? s0 + j : NULL, *bi = b0 ? b0 + j : NULL; \
-        FA_PRE_LOOPS(sc, bi, sc[i], bi[i]) \
+        FA_PRE_LOOPS(T, sc, bi, sc[i], bi[i]) \
         x += m; t += m; n -= m; j = 0; \
     } \
 }

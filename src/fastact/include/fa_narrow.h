@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "fa_table.h"      /* fa_widen_fn, fa_narrow_fn */
+#include "fa_prefetch.h"
 #if defined(__F16C__) || defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -55,14 +56,20 @@ static inline void fa_widen_bf16(const void *sv, void *dv, ptrdiff_t n)
 {
     const uint16_t *s = (const uint16_t *)sv;
     uint32_t *d = (uint32_t *)dv;
-    FA_NARROW_SIMD for (ptrdiff_t i = 0; i < n; i++) d[i] = (uint32_t)s[i] << 16;
+    FA_PF_BLOCKS(uint16_t, n, b, e) {
+        FA_PF_R(s + b);
+        FA_NARROW_SIMD for (ptrdiff_t i = b; i < e; i++) d[i] = (uint32_t)s[i] << 16;
+    }
 }
 
 static inline void fa_narrow_bf16(const void *sv, void *dv, ptrdiff_t n)
 {
     const uint32_t *s = (const uint32_t *)sv;
     uint16_t *d = (uint16_t *)dv;
-    FA_NARROW_SIMD for (ptrdiff_t i = 0; i < n; i++) d[i] = fa_bf16_from_bits(s[i]);
+    FA_PF_BLOCKS(uint16_t, n, b, e) {
+        FA_PF_W(d + b);
+        FA_NARROW_SIMD for (ptrdiff_t i = b; i < e; i++) d[i] = fa_bf16_from_bits(s[i]);
+    }
 }
 
 /* ------------------------------------------------------------- float16 */
@@ -115,12 +122,16 @@ static inline void fa_widen_f16(const void *sv, void *dv, ptrdiff_t n)
     float *d = (float *)dv;
     ptrdiff_t i = 0;
 #if defined(__AVX512F__)
-    for (; i + 16 <= n; i += 16)
+    for (; i + 16 <= n; i += 16) {
+        FA_PF_R1(s + i);
         _mm512_storeu_ps(d + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(s + i))));
+    }
 #endif
 #if defined(__F16C__)
-    for (; i + 8 <= n; i += 8)
+    for (; i + 8 <= n; i += 8) {
+        FA_PF_R1(s + i);
         _mm256_storeu_ps(d + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + i))));
+    }
 #endif
     fa_widen_f16_scalar(s + i, (uint32_t *)(d + i), n - i);
 }
@@ -131,14 +142,18 @@ static inline void fa_narrow_f16(const void *sv, void *dv, ptrdiff_t n)
     uint16_t *d = (uint16_t *)dv;
     ptrdiff_t i = 0;
 #if defined(__AVX512F__)
-    for (; i + 16 <= n; i += 16)
+    for (; i + 16 <= n; i += 16) {
+        FA_PF_W1(d + i);
         _mm256_storeu_si256((__m256i *)(d + i),
                             _mm512_cvtps_ph(_mm512_loadu_ps(s + i), _MM_FROUND_TO_NEAREST_INT));
+    }
 #endif
 #if defined(__F16C__)
-    for (; i + 8 <= n; i += 8)
+    for (; i + 8 <= n; i += 8) {
+        FA_PF_W1(d + i);
         _mm_storeu_si128((__m128i *)(d + i),
                          _mm256_cvtps_ph(_mm256_loadu_ps(s + i), _MM_FROUND_TO_NEAREST_INT));
+    }
 #endif
     fa_narrow_f16_scalar((const uint32_t *)(s + i), d + i, n - i);
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include "fa_prelu_table.h"
 #include "fa_narrow.h"
+#include "fa_prefetch.h"
 
 #define FA_PR_SIMD _Pragma("omp simd")
 #define FA_PR_PRAGMA(x) _Pragma(#x)

@@ -16,15 +16,21 @@ static void FN(fa_pr_fwd_s)(const void *xv, void *yv, ptrdiff_t n, const void *w
     const FA_T a = *(const FA_T *)wv;
     if (a == FA_C(0.0)) {
         /* the limit of a * x: 0 also at -inf; NaN stays NaN */
-        FA_PR_SIMD for (ptrdiff_t i = 0; i < n; i++) {
-            FA_T v = x[i];
-            FA_T neg = v != v ? v : FA_C(0.0);
-            y[i] = v > FA_C(0.0) ? v : neg;
+        FA_PF_BLOCKS(FA_T, n, b, e) {
+            FA_PF_R(x + b); FA_PF_W(y + b);
+            FA_PR_SIMD for (ptrdiff_t i = b; i < e; i++) {
+                FA_T v = x[i];
+                FA_T neg = v != v ? v : FA_C(0.0);
+                y[i] = v > FA_C(0.0) ? v : neg;
+            }
         }
     } else {
-        FA_PR_SIMD for (ptrdiff_t i = 0; i < n; i++) {
-            FA_T v = x[i];
-            y[i] = v > FA_C(0.0) ? v : a * v;
+        FA_PF_BLOCKS(FA_T, n, b, e) {
+            FA_PF_R(x + b); FA_PF_W(y + b);
+            FA_PR_SIMD for (ptrdiff_t i = b; i < e; i++) {
+                FA_T v = x[i];
+                y[i] = v > FA_C(0.0) ? v : a * v;
+            }
         }
     }
 }
@@ -34,11 +40,14 @@ static void FN(fa_pr_fwd_v)(const void *xv, void *yv, ptrdiff_t n, const void *w
     const FA_T *x = (const FA_T *)xv;
     const FA_T *w = (const FA_T *)wv;
     FA_T *y = (FA_T *)yv;
-    FA_PR_SIMD for (ptrdiff_t i = 0; i < n; i++) {
-        FA_T v = x[i], a = w[i];
-        FA_T z = v != v ? v : FA_C(0.0);
-        FA_T neg = a == FA_C(0.0) ? z : a * v;
-        y[i] = v > FA_C(0.0) ? v : neg;
+    FA_PF_BLOCKS(FA_T, n, b, e) {
+        FA_PF_R(x + b); FA_PF_R1(w + b); FA_PF_W(y + b);
+        FA_PR_SIMD for (ptrdiff_t i = b; i < e; i++) {
+            FA_T v = x[i], a = w[i];
+            FA_T z = v != v ? v : FA_C(0.0);
+            FA_T neg = a == FA_C(0.0) ? z : a * v;
+            y[i] = v > FA_C(0.0) ? v : neg;
+        }
     }
 }
 
@@ -62,14 +71,18 @@ static double FN(fa_pr_bwd_s)(const void *gv, const void *xv, void *gxv, ptrdiff
     for (ptrdiff_t b = 0; b < n; b += FA_PR_BLK) {
         ptrdiff_t e = n - b < FA_PR_BLK ? n : b + FA_PR_BLK;
         double bs = 0.0;
-        FA_PR_SIMD_SUM(bs)
-        for (ptrdiff_t i = b; i < e; i++) {
-            FA_T v = x[i], gi = g[i];
-            FA_T d = v > FA_C(0.0) ? FA_C(1.0) : a;
-            d = v != v ? v : d;
-            gx[i] = gi * d;
-            double p = (double)gi * (double)v;
-            bs += v > FA_C(0.0) ? 0.0 : p;
+        FA_PF_BLOCKS(FA_T, e - b, pb, pe) {
+            const ptrdiff_t i0 = b + pb, i1 = b + pe;
+            FA_PF_R(g + i0); FA_PF_R(x + i0); FA_PF_W(gx + i0);
+            FA_PR_SIMD_SUM(bs)
+            for (ptrdiff_t i = i0; i < i1; i++) {
+                FA_T v = x[i], gi = g[i];
+                FA_T d = v > FA_C(0.0) ? FA_C(1.0) : a;
+                d = v != v ? v : d;
+                gx[i] = gi * d;
+                double p = (double)gi * (double)v;
+                bs += v > FA_C(0.0) ? 0.0 : p;
+            }
         }
         FN(fa_pr_kahan)(&s, &c, bs);
         plain += bs;
