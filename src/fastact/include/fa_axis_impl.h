@@ -48,6 +48,20 @@
         FA_PF_W((dst) + b_); \
         FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++) (dst)[i] = (EXPR); \
     }
+/* FA_AX_STORE that also prefetches src (read) `ahead` elements on (at
+ * least FA_PF_DIST bytes): the next block or group of rows is then in
+ * cache for its first pass (fa_ax_rminmax, whose reduction is not blocked) */
+#define FA_AX_STORE_RA(dst, src, ahead, n, EXPR) { \
+    const ptrdiff_t ra_ = (ahead) * (ptrdiff_t)sizeof(FA_T) > FA_PF_DIST \
+                          ? (ahead) - FA_PF_DIST / (ptrdiff_t)sizeof(FA_T) : 0; \
+    FA_PF_BLOCKS(FA_T, n, b_, e_) { \
+        FA_PF_W((dst) + b_); FA_PF_R((src) + ra_ + b_); \
+        FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++) (dst)[i] = (EXPR); \
+    } }
+
+/* sg x - m for sg = +-1 (softmax, softmin): sg x is exact, so one FMA
+ * rounds as the two operations do (and costs one vector operation) */
+#define FA_AX_SHIFT(sg, x, m) FN(fa_mad)(sg, x, -(m))
 
 /* Kahan step (float64 columns and blocks): s + c += v */
 static inline void FN(fa_ax_kahan)(double *s, double *c, double v)
@@ -140,45 +154,51 @@ static inline FA_T FN(fa_ax_vdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
 #endif
 
 /* e[i] = exp(sg x[i] - m) (fast: fa_ax_expn applies); returns their sum in
- * double (float32 lanes widened inside the loop: exact-ish sums) */
+ * double (float32 AVX-512: lane sums of n / 64 terms, then double).  x is
+ * prefetched `ahead` elements on (the caller's next block or rows). */
 static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T sg, FA_T m,
-                                       int fast)
+                                       int fast, ptrdiff_t ahead)
 {
 #if !FA_DOUBLE && FA_AX_VEC && defined(__AVX512F__)
-    /* the exponentials, then a widening sum with one vcvtps2pd per 8 and
-     * a pairwise fold (GCC ends a widening omp simd sum with serial lane
-     * adds, and lowers a widening of its generic vectors to 128-bit
-     * pieces) */
+    /* the exponentials, then their sum in float32 lanes widened once to
+     * double, and a pairwise fold (GCC ends an omp simd sum with serial
+     * lane adds, and lowers a widening of its generic vectors to 128-bit
+     * pieces); one add per 16 terms, where a widening per 8 cost three */
     if (fast) {
-        FA_AX_STORE(e, n, FN(fa_ax_expn)(sg * x[i] - m))
+        FA_AX_STORE_RA(e, x, ahead, n, FN(fa_ax_expn)(FA_AX_SHIFT(sg, x[i], m)))
     } else {
-        FA_AX_STORE(e, n, FN(fa_exp)(sg * x[i] - m))
+        FA_AX_STORE_RA(e, x, ahead, n, FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m)))
     }
-    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    /* four float32 accumulators of 16 lanes (n / 64 terms each: 16 in a
+     * block of 1024), added pairwise, then the lanes in double: each lane
+     * sum is within a few eps, and a short row pays one widening */
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     ptrdiff_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm256_loadu_ps(e + i)));
-        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_loadu_ps(e + i + 8)));
+    for (; i + 64 <= n; i += 64) {
+        a0 = _mm512_add_ps(a0, _mm512_loadu_ps(e + i));
+        a1 = _mm512_add_ps(a1, _mm512_loadu_ps(e + i + 16));
+        a2 = _mm512_add_ps(a2, _mm512_loadu_ps(e + i + 32));
+        a3 = _mm512_add_ps(a3, _mm512_loadu_ps(e + i + 48));
     }
-    if (i < n) {
-        __mmask16 k = (__mmask16)((1u << (n - i)) - 1u);
-        __m512 v = _mm512_maskz_loadu_ps(k, e + i);
-        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
-        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(
-                 _mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
-    }
+    for (; i + 16 <= n; i += 16) a0 = _mm512_add_ps(a0, _mm512_loadu_ps(e + i));
+    if (i < n)
+        a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps((__mmask16)((1u << (n - i)) - 1u), e + i));
+    a0 = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+    __m512d s0 = _mm512_cvtps_pd(_mm512_castps512_ps256(a0));
+    __m512d s1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a0), 1)));
     return fa_ax_fold_d((fa_ax_vd)_mm512_add_pd(s0, s1));
 #else
     double bs = 0.0;
+    (void)ahead;     /* a reduction loop: not blocked, not prefetched */
     if (fast) {
         FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < n; i++) {
-            FA_T v = FN(fa_ax_expn)(sg * x[i] - m);
+            FA_T v = FN(fa_ax_expn)(FA_AX_SHIFT(sg, x[i], m));
             e[i] = v;
             bs += (double)v;
         }
     } else {
         FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < n; i++) {
-            FA_T v = FN(fa_exp)(sg * x[i] - m);
+            FA_T v = FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m));
             e[i] = v;
             bs += (double)v;
         }
@@ -190,6 +210,28 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
 /* min and max of sg * x over a row, ignoring NaN (+inf / -inf when empty) */
 static inline void FN(fa_ax_rminmax)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T *mn, FA_T *mx)
 {
+#if !FA_DOUBLE && FA_AX_VEC && defined(__AVX512F__)
+    /* 16 lanes and a folded end (an omp simd min/max ends with its lanes
+     * one after another: most of the cost of a row of 64); vmaxps /
+     * vminps return the second operand where either is NaN, so a NaN in
+     * x is passed over as in the loop below */
+    const __m512 vs = _mm512_set1_ps(sg);
+    __m512 hi = _mm512_set1_ps(-INFINITY), lo = _mm512_set1_ps(INFINITY);
+    ptrdiff_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_mul_ps(vs, _mm512_loadu_ps(x + i));
+        hi = _mm512_max_ps(v, hi);
+        lo = _mm512_min_ps(v, lo);
+    }
+    if (i < n) {
+        __mmask16 k = (__mmask16)((1u << (n - i)) - 1u);
+        __m512 v = _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(k, x + i));
+        hi = _mm512_mask_max_ps(hi, k, v, hi);
+        lo = _mm512_mask_min_ps(lo, k, v, lo);
+    }
+    *mx = _mm512_reduce_max_ps(hi);
+    *mn = _mm512_reduce_min_ps(lo);
+#else
     FA_T lo = (FA_T)INFINITY, hi = -(FA_T)INFINITY;
     FA_AX_PRAGMA(omp simd reduction(min:lo) reduction(max:hi))
     for (ptrdiff_t i = 0; i < n; i++) {
@@ -199,6 +241,7 @@ static inline void FN(fa_ax_rminmax)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T *
     }
     *mn = lo;
     *mx = hi;
+#endif
 }
 
 /* max of sg * x over a row, ignoring NaN; -inf for an empty row */
@@ -235,7 +278,7 @@ static inline double FN(fa_ax_rsumexp_k)(const FA_T *x, const FA_T *g, FA_T *sto
         ptrdiff_t len = n - b < FA_AX_BLK ? n - b : FA_AX_BLK;
         const FA_T *xb = x + b;
         FA_T *e = store ? store + b : buf;
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) e[i] = FN(fa_ax_exps)(sg * xb[i] - m, fast);
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) e[i] = FN(fa_ax_exps)(FA_AX_SHIFT(sg, xb[i], m), fast);
         FA_T bs = FN(fa_ax_vdot)(e, NULL, len);
         FN(fa_ax_kahan)(&s, &c, (double)bs);
         if (g) {
@@ -311,7 +354,7 @@ static inline double FN(fa_ax_online)(const FA_T *x, FA_T *store, ptrdiff_t n, F
             if (FN(fa_ax_rhasnan)(xb, len)) { s = (double)NAN; }
             continue;
         }
-        double bs = FN(fa_ax_expsumw)(xb, e, len, sg, m, bn - m >= FA_AX_XLO);
+        double bs = FN(fa_ax_expsumw)(xb, e, len, sg, m, bn - m >= FA_AX_XLO, len);
         FN(fa_ax_kahan)(&s, &c, (double)bs);
     }
     *mfin = m;
@@ -363,7 +406,7 @@ static void FN(fa_ax_log_softmax_row)(const FA_T *x, FA_T *o, ptrdiff_t n, FA_T 
      * (small) and rounding s to FA_T first would cost up to ~1000 ulp of
      * the tiny log(s) */
     FA_T ls = (FA_T)FN(fa_ax_logsum)(s);
-    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = (sg * x[i] - m) - ls;
+    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = FA_AX_SHIFT(sg, x[i], m) - ls;
 }
 
 static FA_T FN(fa_ax_lse_finish)(FA_T m, double s, int hasnan)
@@ -412,7 +455,7 @@ static inline void FN(fa_ax_short_stats)(const FA_T *x, FA_T *store, ptrdiff_t n
         ok[r] = mx > -(FA_T)INFINITY && mx < (FA_T)INFINITY;
         s[r] = 1.0;
         if (!ok[r]) continue;
-        s[r] = FN(fa_ax_expsumw)(xr, e, n, sg, mx, mn - mx >= FA_AX_XLO);
+        s[r] = FN(fa_ax_expsumw)(xr, e, n, sg, mx, mn - mx >= FA_AX_XLO, nr * n);
     }
 }
 
@@ -444,7 +487,7 @@ static void FN(fa_ax_log_softmax_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptr
         FA_T *orow = o + r * n;
         if (!ok[r]) { FN(fa_ax_log_softmax_row)(xr, orow, n, sg); continue; }
         FA_T mr = m[r], lr = ls[r];
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = (sg * xr[i] - mr) - lr;
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = FA_AX_SHIFT(sg, xr[i], mr) - lr;
     }
 }
 
@@ -470,12 +513,12 @@ static void FN(fa_ax_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrd
     FA_T s = (FA_T)sd, d = (FA_T)(dot / sd);
     if (fast) {
         FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) {
-            FA_T y = FN(fa_ax_expn)(sg * x[i] - m) / s;
+            FA_T y = FN(fa_ax_expn)(FA_AX_SHIFT(sg, x[i], m)) / s;
             o[i] = sg * (y * (g[i] - d));
         }
     } else {
         FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) {
-            FA_T y = FN(fa_exp)(sg * x[i] - m) / s;
+            FA_T y = FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m)) / s;
             o[i] = sg * (y * (g[i] - d));
         }
     }
@@ -623,7 +666,7 @@ static inline void FN(fa_ax_csum_k)(const FA_T *x, const FA_T *g, FA_T *store, p
         if (g) {
             const FA_T *gr = g + j * inner;
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                FA_T v = FN(fa_ax_exps)(sg * r[k] - m[k], fast);
+                FA_T v = FN(fa_ax_exps)(FA_AX_SHIFT(sg, r[k], m[k]), fast);
                 FA_AX_KAHAN_K(s, c, v);
                 FA_AX_KAHAN_K(d, dc, gr[k] * v);
             }
@@ -631,13 +674,13 @@ static inline void FN(fa_ax_csum_k)(const FA_T *x, const FA_T *g, FA_T *store, p
             FA_T *st = store + j * inner;
             FA_AX_PF_ROW(store, j, w, 1);
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                FA_T v = FN(fa_ax_exps)(sg * r[k] - m[k], fast);
+                FA_T v = FN(fa_ax_exps)(FA_AX_SHIFT(sg, r[k], m[k]), fast);
                 st[k] = v;
                 FA_AX_KAHAN_K(s, c, v);
             }
         } else {
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                FA_T v = FN(fa_ax_exps)(sg * r[k] - m[k], fast);
+                FA_T v = FN(fa_ax_exps)(FA_AX_SHIFT(sg, r[k], m[k]), fast);
                 FA_AX_KAHAN_K(s, c, v);
             }
         }
@@ -748,7 +791,7 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax)(const fa_ax_job *j, ptrdiff_t i0, p
             const FA_T *xr = x + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
             FA_AX_PF_ROW(out + xo, r, w, 1);
-            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) orow[k] = (sg * xr[k] - m[k]) - ls[k];
+            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) orow[k] = FA_AX_SHIFT(sg, xr[k], m[k]) - ls[k];
         }
     }
 }
@@ -807,12 +850,12 @@ FA_AX_FLAT static void FN(fa_ax_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, pt
             FA_AX_PF_ROW(out + xo, r, w, 1);
             if (fast) {
                 FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                    FA_T y = FN(fa_ax_expn)(sg * xr[k] - m[k]) / sf[k];
+                    FA_T y = FN(fa_ax_expn)(FA_AX_SHIFT(sg, xr[k], m[k])) / sf[k];
                     orow[k] = sg * (y * (gr[k] - df[k]));
                 }
             } else {
                 FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                    FA_T y = FN(fa_exp)(sg * xr[k] - m[k]) / sf[k];
+                    FA_T y = FN(fa_exp)(FA_AX_SHIFT(sg, xr[k], m[k])) / sf[k];
                     orow[k] = sg * (y * (gr[k] - df[k]));
                 }
             }
@@ -1091,12 +1134,12 @@ static inline void FN(fa_ax_mshort)(FA_T *o, ptrdiff_t n, FA_T mn, FA_T mx, int 
     }
     int fast = mn - mx >= FA_AX_XLO;
     if (kind == 0) {
-        FA_T sf = FN(fa_ax_recip)(FN(fa_ax_expsumw)(o, o, n, FA_C(1.0), mx, fast));
+        FA_T sf = FN(fa_ax_recip)(FN(fa_ax_expsumw)(o, o, n, FA_C(1.0), mx, fast, n));
         FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = o[i] * sf;
         return;
     }
     FA_T buf[FA_AX_BLK];
-    FA_T ls = (FA_T)FN(fa_ax_logsum)(FN(fa_ax_expsumw)(o, buf, n, FA_C(1.0), mx, fast));
+    FA_T ls = (FA_T)FN(fa_ax_logsum)(FN(fa_ax_expsumw)(o, buf, n, FA_C(1.0), mx, fast, n));
     FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = (o[i] - mx) - ls;
 }
 
@@ -1626,4 +1669,5 @@ FA_AX_PAIR_BWD(geglu_tanh, FA_AX_GEGLU_BWD_UNSAFE(-9.0f),
 #undef FA_AX_SIMD_MAX
 #undef FA_AX_PRAGMA
 #undef FA_AX_FLAT
+#undef FA_AX_SHIFT
 #undef FA_C
