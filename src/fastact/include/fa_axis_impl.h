@@ -7,7 +7,8 @@
  *   - every exponential is max-shifted: exp(x - max), so no finite input
  *     overflows; log_softmax = (x - max) - log(sum), in that order;
  *   - sums of exponentials (and of g * y): rows add lane-parallel partial
- *     sums over blocks of FA_AX_BLK elements (64 or 128 terms per lane) and
+ *     sums over blocks of FA_AX_BLK elements (64 or 128 terms per lane;
+ *     float32 exponentials on AVX-512: 16, in four accumulators) and
  *     combine the blocks by Kahan summation in double; column blocks use
  *     Kahan summation per column.  Row sums of softmax are then 1 to within
  *     a few ulp whatever n.  softmax multiplies by 1/sum (fa_ax_recip).
