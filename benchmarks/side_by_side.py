@@ -9,6 +9,7 @@ import statistics
 import time
 
 import fastact as fa
+from fastact.bench.runner import SETTLE_NS, settle
 
 
 def set_threads(n: int) -> None:
@@ -22,12 +23,13 @@ def set_threads(n: int) -> None:
 
 def medians_ms(fns: dict, repeat: int) -> dict:
     """{label: median wall ms}; the cases run round-robin, so that a noisy
-    neighbour slows them alike"""
+    neighbour slows them alike, each timed call after untimed ones
+    (fastact.bench.runner.SETTLE_NS: the previous case's library may still
+    spin on the cores)"""
     ts = {k: [] for k in fns}
-    for f in fns.values():
-        f()
     for _ in range(repeat):
         for k, f in fns.items():
+            settle(f, SETTLE_NS)
             t0 = time.perf_counter()
             f()
             ts[k].append(time.perf_counter() - t0)

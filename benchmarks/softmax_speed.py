@@ -12,7 +12,7 @@ fastact.bench.peers builds it; forward only).  The backward is from y, as
 torch's autograd runs it (_softmax_backward_data / _log_softmax_backward_data).
 
 The libraries are timed in alternation (round r times fastact, then torch,
-then onnxruntime, each after ~5 ms of untimed calls), --reps rounds; each
+then onnxruntime, each after 20 ms of untimed calls: SETTLE_NS), --reps rounds; each
 figure is the median of the rounds' times per call: at 1 thread the CPU
 time of the calling thread (time.thread_time_ns; every library runs in the
 caller's thread there), less disturbed by other processes on a shared
@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 import fastact as fa
+from fastact.bench.runner import SETTLE_NS, settle
 
 SHAPES = [((4096, 1000), -1), ((64, 50257), -1), ((16384, 64), -1), ((256, 4096), -1),
           ((1000, 4096), 0)]
@@ -137,13 +138,6 @@ def make(func, shape, axis, dt, ort, threads):
     return libs
 
 
-def warm(fn, seconds=0.005):
-    t_end = time.perf_counter() + seconds
-    fn()
-    while time.perf_counter() < t_end:
-        fn()
-
-
 def per_call(fn):
     """calls per timing so that one timing is >= ~2 ms"""
     t0 = time.perf_counter()
@@ -157,7 +151,7 @@ def measure(libs, reps, clock=time.perf_counter_ns):
     ts = {k: [] for k in libs}
     for _ in range(reps):
         for k, f in libs.items():
-            warm(f)
+            settle(f, SETTLE_NS)
             n = inner[k]
             t0 = clock()
             for _ in range(n):

@@ -220,7 +220,12 @@ def _limit_calls(kind: str, dtype, n: int, peers):
 
 # ------------------------------------------------------------------ main loop
 
-SETTLE_NS = 2_000_000
+# untimed calls before timing a library: the previous library's idle thread
+# pool may still spin on the cores.  torch's OpenMP workers spin for up to
+# ~10 ms on the Intel machines (libgomp's spin count times a `pause` of
+# ~140 cycles; ~1 ms on Zen 4): with 5 ms, fastact's 2-thread softmax
+# backward after torch measured 1.9x its time alone.
+SETTLE_NS = 20_000_000
 
 
 def settle(fn, ns: int) -> None:
@@ -247,10 +252,8 @@ def _time_all(calls: dict, timer: Timer) -> dict:
                         "min_repeats": max(1, math.ceil(timer.min_repeats / 2))})
     for order in (names, names[::-1]):
         for name in order:
-            # untimed calls first: the previous library's idle thread pool
-            # may still spin on the cores (torch's OpenMP workers for about a
-            # millisecond, fastact's for 50 µs), which stalls the first
-            # parallel calls of whichever library comes next
+            # untimed calls first (SETTLE_NS): the previous library's idle
+            # pool stalls the first parallel calls of the next one
             settle(calls[name], SETTLE_NS)
             t = per_pass.measure(calls[name], inner[name])
             res[name] = res[name].merge(t) if name in res else t
