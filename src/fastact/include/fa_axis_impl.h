@@ -154,6 +154,27 @@ static inline FA_T FN(fa_ax_vdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
 }
 #endif
 
+#if !FA_DOUBLE && FA_AX_VEC && defined(__AVX512F__)
+/* fa_ax_expn on 16 floats, bitwise the same: the same reduction and
+ * polynomial, and 2^n applied by vscalefps (one operation for the integer
+ * conversion, the exponent field and the product; exact, or one rounding
+ * into the subnormals as the product rounds) */
+static inline __m512 fa_ax_expn_v16(__m512 x)
+{
+    const __m512 magic = _mm512_set1_ps(FA_EXPF_MAGIC);
+    __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(FA_EXPF_LOG2E), magic);
+    __m512 n = _mm512_sub_ps(t, magic);
+    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-FA_EXPF_LN2_HI), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(-FA_EXPF_LN2_LO), r);
+    __m512 r2 = _mm512_mul_ps(r, r);
+    __m512 p01 = _mm512_fmadd_ps(_mm512_set1_ps(FA_EXPF_P1), r, _mm512_set1_ps(FA_EXPF_P0));
+    __m512 p23 = _mm512_fmadd_ps(_mm512_set1_ps(FA_EXPF_P3), r, _mm512_set1_ps(FA_EXPF_P2));
+    __m512 p = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(FA_EXPF_P4), r2, p23), r2, p01);
+    __m512 q = _mm512_fmadd_ps(r2, p, r);
+    return _mm512_scalef_ps(_mm512_add_ps(_mm512_set1_ps(1.0f), q), n);
+}
+#endif
+
 /* e[i] = exp(sg x[i] - m) (fast: fa_ax_expn applies); returns their sum in
  * double (float32 AVX-512: lane sums of n / 64 terms, then double).  x is
  * prefetched `ahead` elements on (the caller's next block or rows). */
@@ -161,29 +182,47 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
                                        int fast, ptrdiff_t ahead)
 {
 #if !FA_DOUBLE && FA_AX_VEC && defined(__AVX512F__)
-    /* the exponentials, then their sum in float32 lanes widened once to
-     * double, and a pairwise fold (GCC ends an omp simd sum with serial
+    /* the exponentials and their sum in float32 lanes widened once to
+     * double, with a pairwise fold (GCC ends an omp simd sum with serial
      * lane adds, and lowers a widening of its generic vectors to 128-bit
-     * pieces); one add per 16 terms, where a widening per 8 cost three */
-    if (fast) {
-        FA_AX_STORE_RA(e, x, ahead, n, FN(fa_ax_expn)(FA_AX_SHIFT(sg, x[i], m)))
-    } else {
-        FA_AX_STORE_RA(e, x, ahead, n, FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m)))
-    }
-    /* four float32 accumulators of 16 lanes (n / 64 terms each: 16 in a
+     * pieces); one add per 16 terms, where a widening per 8 cost three.
+     * Four float32 accumulators of 16 lanes (n / 64 terms each: 16 in a
      * block of 1024), added pairwise, then the lanes in double: each lane
-     * sum is within a few eps, and a short row pays one widening */
+     * sum is within a few eps, and a short row pays one widening. */
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     ptrdiff_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        a0 = _mm512_add_ps(a0, _mm512_loadu_ps(e + i));
-        a1 = _mm512_add_ps(a1, _mm512_loadu_ps(e + i + 16));
-        a2 = _mm512_add_ps(a2, _mm512_loadu_ps(e + i + 32));
-        a3 = _mm512_add_ps(a3, _mm512_loadu_ps(e + i + 48));
+    if (fast) {
+        /* one pass, fa_ax_expn written out (fa_ax_expn_v16) */
+        const ptrdiff_t ra = ahead * 4 > FA_PF_DIST ? ahead - FA_PF_DIST / 4 : 0;
+        const __m512 vs = _mm512_set1_ps(sg), vm = _mm512_set1_ps(-m);
+#define FA_AX_EXP16(acc, k) { \
+            FA_PF_W1(e + i + (k)); FA_PF_R1(x + ra + i + (k)); \
+            __m512 v_ = fa_ax_expn_v16(_mm512_fmadd_ps(vs, _mm512_loadu_ps(x + i + (k)), vm)); \
+            _mm512_storeu_ps(e + i + (k), v_); \
+            acc = _mm512_add_ps(acc, v_); }
+        for (; i + 64 <= n; i += 64) {
+            FA_AX_EXP16(a0, 0) FA_AX_EXP16(a1, 16) FA_AX_EXP16(a2, 32) FA_AX_EXP16(a3, 48)
+        }
+        for (; i + 16 <= n; i += 16) FA_AX_EXP16(a0, 0)
+#undef FA_AX_EXP16
+        if (i < n) {
+            __mmask16 k = (__mmask16)((1u << (n - i)) - 1u);
+            __m512 v = fa_ax_expn_v16(_mm512_fmadd_ps(vs, _mm512_maskz_loadu_ps(k, x + i), vm));
+            _mm512_mask_storeu_ps(e + i, k, v);
+            a1 = _mm512_mask_add_ps(a1, k, a1, v);
+        }
+    } else {
+        FA_AX_STORE_RA(e, x, ahead, n, FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m)))
+        for (; i + 64 <= n; i += 64) {
+            a0 = _mm512_add_ps(a0, _mm512_loadu_ps(e + i));
+            a1 = _mm512_add_ps(a1, _mm512_loadu_ps(e + i + 16));
+            a2 = _mm512_add_ps(a2, _mm512_loadu_ps(e + i + 32));
+            a3 = _mm512_add_ps(a3, _mm512_loadu_ps(e + i + 48));
+        }
+        for (; i + 16 <= n; i += 16) a0 = _mm512_add_ps(a0, _mm512_loadu_ps(e + i));
+        if (i < n)
+            a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps((__mmask16)((1u << (n - i)) - 1u), e + i));
     }
-    for (; i + 16 <= n; i += 16) a0 = _mm512_add_ps(a0, _mm512_loadu_ps(e + i));
-    if (i < n)
-        a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps((__mmask16)((1u << (n - i)) - 1u), e + i));
     a0 = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
     __m512d s0 = _mm512_cvtps_pd(_mm512_castps512_ps256(a0));
     __m512d s1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a0), 1)));

@@ -29,6 +29,20 @@
 #define FA_HAS_FMA 0
 #endif
 
+/* The float32 exponential's constants (fa_math_impl.h: the Cody-Waite
+ * reduction and q = r + r^2 P(r), P of degree 4), named once here: the
+ * AVX-512 softmax loop (fa_axis_impl.h, fa_ax_expn_v16) writes the same
+ * evaluation out in intrinsics. */
+#define FA_EXPF_MAGIC 0x1.8p23f
+#define FA_EXPF_LOG2E 0x1.715476p0f
+#define FA_EXPF_LN2_HI 0x1.62e4p-1f
+#define FA_EXPF_LN2_LO 0x1.7f7d1cp-20f
+#define FA_EXPF_P0 0x1.fffffep-2f
+#define FA_EXPF_P1 0x1.55548ep-3f
+#define FA_EXPF_P2 0x1.5556aep-5f
+#define FA_EXPF_P3 0x1.123b28p-7f
+#define FA_EXPF_P4 0x1.6be874p-10f
+
 #define FA_IMPL "fa_math_impl.h"
 #include "fa_instantiate.h"
 #define FA_IMPL "fa_erf_impl.h"

@@ -27,7 +27,7 @@
 #else
 #define FA_MANT 23
 #define FA_BIAS 127
-#define FA_MAGIC 0x1.8p23f
+#define FA_MAGIC FA_EXPF_MAGIC
 #define FA_C(x) (x##f)
 #endif
 
@@ -163,9 +163,9 @@ FA_INLINE FA_T FN(fa_expm1_poly)(FA_T r)
      * against mpmath; max relative error of q 3.1e-9 (tools/fit_exp.py) */
     {
         FA_T r2 = r * r;
-        FA_T p01 = FN(fa_mad)(0x1.55548ep-3f, r, 0x1.fffffep-2f);
-        FA_T p23 = FN(fa_mad)(0x1.123b28p-7f, r, 0x1.5556aep-5f);
-        p = FN(fa_mad)(FN(fa_mad)(0x1.6be874p-10f, r2, p23), r2, p01);
+        FA_T p01 = FN(fa_mad)(FA_EXPF_P1, r, FA_EXPF_P0);
+        FA_T p23 = FN(fa_mad)(FA_EXPF_P3, r, FA_EXPF_P2);
+        p = FN(fa_mad)(FN(fa_mad)(FA_EXPF_P4, r2, p23), r2, p01);
     }
 #endif
     return FN(fa_mad)(r * r, p, r);
@@ -178,9 +178,9 @@ FA_INLINE FA_T FN(fa_expm1_poly)(FA_T r)
 #define FA_LN2_HI 0x1.62e42fee00000p-1
 #define FA_LN2_LO 0x1.a39ef35793c76p-33
 #else
-#define FA_LOG2E 0x1.715476p0f
-#define FA_LN2_HI 0x1.62e4p-1f
-#define FA_LN2_LO 0x1.7f7d1cp-20f
+#define FA_LOG2E FA_EXPF_LOG2E
+#define FA_LN2_HI FA_EXPF_LN2_HI
+#define FA_LN2_LO FA_EXPF_LN2_LO
 #endif
 
 /* The reduction: returns r + lo with x = n ln2 + r, n = round(x log2 e)
