@@ -672,9 +672,10 @@ def elementwise_case(draw, fname):
         c.form = form
         if c.from_y and spec.y_needs:
             pname, check = spec.y_needs
+            # checked on the value as passed (-1e-50 is refused though it
+            # rounds to -0 in float32: the caller asked for a negative one)
             v = pvals.get(pname, spec.defaults[pname])
-            if isinstance(v, float) and not _spec.CHECKS[check](
-                    _cast(v, c.comp) if c.comp is not None else v):
+            if isinstance(v, float) and not _spec.CHECKS[check](v):
                 c.faults.add(ValueError)
         if c.comp is not None:
             c.downcast_overflow = _downcasts(gobj, c.comp)
