@@ -49,16 +49,6 @@
         FA_PF_W((dst) + b_); \
         FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++) (dst)[i] = (EXPR); \
     }
-/* FA_AX_STORE that also prefetches src (read) `ahead` elements on (at
- * least FA_PF_DIST bytes): the next block or group of rows is then in
- * cache for its first pass (fa_ax_rminmax, whose reduction is not blocked) */
-#define FA_AX_STORE_RA(dst, src, ahead, n, EXPR) { \
-    const ptrdiff_t ra_ = (ahead) * (ptrdiff_t)sizeof(FA_T) > FA_PF_DIST \
-                          ? (ahead) - FA_PF_DIST / (ptrdiff_t)sizeof(FA_T) : 0; \
-    FA_PF_BLOCKS(FA_T, n, b_, e_) { \
-        FA_PF_W((dst) + b_); FA_PF_R((src) + ra_ + b_); \
-        FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++) (dst)[i] = (EXPR); \
-    } }
 
 /* sg x - m for sg = +-1 (softmax, softmin): sg x is exact, so one FMA
  * rounds as the two operations do (and costs one vector operation) */
@@ -192,7 +182,10 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     ptrdiff_t i = 0;
     if (fast) {
-        /* one pass, fa_ax_expn written out (fa_ax_expn_v16) */
+        /* one pass, fa_ax_expn written out (fa_ax_expn_v16); x is read
+         * `ahead` elements on (at least FA_PF_DIST bytes), so the caller's
+         * next block or group of rows is in cache for its first pass
+         * (fa_ax_rminmax, whose reduction is not blocked) */
         const ptrdiff_t ra = ahead * 4 > FA_PF_DIST ? ahead - FA_PF_DIST / 4 : 0;
         const __m512 vs = _mm512_set1_ps(sg), vm = _mm512_set1_ps(-m);
 #define FA_AX_EXP16(acc, k) { \
@@ -212,7 +205,8 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
             a1 = _mm512_mask_add_ps(a1, k, a1, v);
         }
     } else {
-        FA_AX_STORE_RA(e, x, ahead, n, FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m)))
+        /* rare (an argument below the fast range): no read-ahead */
+        FA_AX_STORE(e, n, FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m)))
         for (; i + 64 <= n; i += 64) {
             a0 = _mm512_add_ps(a0, _mm512_loadu_ps(e + i));
             a1 = _mm512_add_ps(a1, _mm512_loadu_ps(e + i + 16));

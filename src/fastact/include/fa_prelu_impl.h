@@ -71,18 +71,15 @@ static double FN(fa_pr_bwd_s)(const void *gv, const void *xv, void *gxv, ptrdiff
     for (ptrdiff_t b = 0; b < n; b += FA_PR_BLK) {
         ptrdiff_t e = n - b < FA_PR_BLK ? n : b + FA_PR_BLK;
         double bs = 0.0;
-        FA_PF_BLOCKS(FA_T, e - b, pb, pe) {
-            const ptrdiff_t i0 = b + pb, i1 = b + pe;
-            FA_PF_R(g + i0); FA_PF_R(x + i0); FA_PF_W(gx + i0);
-            FA_PR_SIMD_SUM(bs)
-            for (ptrdiff_t i = i0; i < i1; i++) {
-                FA_T v = x[i], gi = g[i];
-                FA_T d = v > FA_C(0.0) ? FA_C(1.0) : a;
-                d = v != v ? v : d;
-                gx[i] = gi * d;
-                double p = (double)gi * (double)v;
-                bs += v > FA_C(0.0) ? 0.0 : p;
-            }
+        /* a reduction: not blocked for prefetch (fa_prefetch.h) */
+        FA_PR_SIMD_SUM(bs)
+        for (ptrdiff_t i = b; i < e; i++) {
+            FA_T v = x[i], gi = g[i];
+            FA_T d = v > FA_C(0.0) ? FA_C(1.0) : a;
+            d = v != v ? v : d;
+            gx[i] = gi * d;
+            double p = (double)gi * (double)v;
+            bs += v > FA_C(0.0) ? 0.0 : p;
         }
         FN(fa_pr_kahan)(&s, &c, bs);
         plain += bs;
