@@ -592,15 +592,15 @@ FA_INLINE FA_T FN(fa_softplus_by)(FA_T g, FA_T y, const FA_T *p)
 /* ----------------------------------------------------------- softsign */
 /* |x| <= 1: x / (1 + |x|); beyond: sign(x) (1 - 1/(1 + |x|)), which is
  * monotone under rounding (x / fl(1 + |x|) is not near 2^53) and gives
- * +-1 at +-inf. */
+ * +-1 at +-inf.  The two quotients share their divisor: one division, of
+ * |x| or of 1 (a NaN x: NaN / NaN). */
 FA_INLINE FA_T FN(fa_softsign_fwd)(FA_T x, const FA_T *p)
 {
     (void)p;
     FA_T ax = FN(fa_abs)(x);
-    FA_T d = FA_C(1.0) + ax;
-    FA_T small = x / d;
-    FA_T big = FN(fa_copysign)(FA_C(1.0) - FA_C(1.0) / d, x);
-    return ax > FA_C(1.0) ? big : small;
+    int big = ax > FA_C(1.0);
+    FA_T q = FN(fa_pick)(big, FA_C(1.0), ax) / (FA_C(1.0) + ax);
+    return FN(fa_copysign)(big ? FA_C(1.0) - q : q, x);
 }
 FA_INLINE FA_T FN(fa_softsign_bx)(FA_T g, FA_T x, const FA_T *p)
 {
@@ -780,10 +780,18 @@ FA_INLINE FA_T FN(fa_tanhshrink_fwd)(FA_T x, const FA_T *p)
         M = N;
         N = Nn;
     }
-    FA_T small = (as * x2) * M / FN(fa_mad)(x2, M, N);
-    FA_T E = FN(fa_exp)(ax + ax);
-    FA_T big = (ax - FA_C(1.0)) + FA_C(2.0) / (FA_C(1.0) + E);
-    FA_T r = ax > FA_C(1.0) ? big : small;
+    /* 2/(1 + e^2|x|) = 2e/(1 + e), e = e^-2|x| (0 where it would not be
+     * a normal number, far below an ulp of |x| - 1); one division for
+     * both branches */
+#if FA_DOUBLE
+    FA_T e = FN(fa_exp_k)(-(ax + ax), FA_C(0.0), 0, -708.0, (FA_T)INFINITY, 0);
+#else
+    FA_T e = FN(fa_exp_k)(-(ax + ax), FA_C(0.0), 0, -87.0f, (FA_T)INFINITY, 0);
+#endif
+    int big = ax > FA_C(1.0);
+    FA_T q = FN(fa_pick)(big, e + e, (as * x2) * M) /
+             FN(fa_pick)(big, FA_C(1.0) + e, FN(fa_mad)(x2, M, N));
+    FA_T r = big ? (ax - FA_C(1.0)) + q : q;
     r = x != x ? x : r;
     return FN(fa_copysign)(r, x);
 }
@@ -816,41 +824,58 @@ FA_INLINE FA_T FN(fa_binary_step_bx)(FA_T g, FA_T x, const FA_T *p)
 }
 
 /* --------------------------------------------------------- squareplus */
-/* p[0] = b (>= 0).  s = sqrt(x^2 + b) as a hypot of |x| and sqrt(b) (no
- * overflow for huge |x|, no underflow of x^2 for tiny |x|):
- * m = max, t = min/max, s = m sqrt(1 + t^2).  x >= 0: x/2 + s/2;
+/* p[0] = b (>= 0).  s = sqrt(x^2 + b) with one square root: |x| and b are
+ * scaled by a power of two (exact) where x^2 or b would overflow (|x| >
+ * 2^60 / 2^500, b > 2^120 / 2^1000) or where x^2 would underflow below a
+ * b too small to absorb it (|x| < 2^-60 / 2^-500 and b < 2^-120 /
+ * 2^-1000; b = 0 included), and s scaled back (x >= 2^-149 / 2^-1074
+ * squares to a normal number after the scaling up).  x >= 0: x/2 + s/2;
  * x < 0: (b/4) / (s/2 + |x|/2) (no cancellation, no overflow). */
-FA_INLINE void FN(fa_squareplus_s)(FA_T x, FA_T b, FA_T *s, FA_T *ratio)
+#if FA_DOUBLE
+#define FA_SQP_BIG 0x1p500
+#define FA_SQP_SMALL 0x1p-500
+#define FA_SQP_DN 0x1p-520
+#define FA_SQP_UP 0x1p563
+#else
+#define FA_SQP_BIG 0x1p60f
+#define FA_SQP_SMALL 0x1p-60f
+#define FA_SQP_DN 0x1p-66f
+#define FA_SQP_UP 0x1p90f
+#endif
+FA_INLINE FA_T FN(fa_squareplus_s)(FA_T ax, FA_T b)
 {
-    FA_T rb = FN(fa_sqrt)(b);
-    FA_T ax = FN(fa_abs)(x);
-    int big = ax > rb;
-    FA_T m = big ? ax : rb, mn = big ? rb : ax;
-    FA_T t = mn / m;
-    t = m == FA_C(0.0) ? FA_C(0.0) : t;
-    t = m == (FA_T)INFINITY ? FA_C(0.0) : t;
-    FA_T u = FN(fa_sqrt)(FN(fa_mad)(t, t, FA_C(1.0)));
-    *s = m * u;
-    *ratio = (big ? FA_C(1.0) : t) / u;          /* |x| / s */
+    int dn = (ax > FA_SQP_BIG) | (b > FA_SQP_BIG * FA_SQP_BIG);
+    int up = (ax < FA_SQP_SMALL) & (b < FA_SQP_SMALL * FA_SQP_SMALL);
+    FA_T sc = dn ? FA_SQP_DN : (up ? FA_SQP_UP : FA_C(1.0));
+    FA_T isc = dn ? FA_C(1.0) / FA_SQP_DN : (up ? FA_C(1.0) / FA_SQP_UP : FA_C(1.0));
+    FA_T xs = ax * sc;
+    return FN(fa_sqrt)(FN(fa_mad)(xs, xs, (b * sc) * sc)) * isc;
 }
+#undef FA_SQP_BIG
+#undef FA_SQP_SMALL
+#undef FA_SQP_DN
+#undef FA_SQP_UP
 FA_INLINE FA_T FN(fa_squareplus_fwd)(FA_T x, const FA_T *p)
 {
-    FA_T b = p[0], s, ratio;
-    FN(fa_squareplus_s)(x, b, &s, &ratio);
+    FA_T b = p[0], ax = FN(fa_abs)(x);
+    FA_T s = FN(fa_squareplus_s)(ax, b);
     FA_T pos = FA_C(0.5) * x + FA_C(0.5) * s;
-    FA_T neg = (FA_C(0.25) * b) / (FA_C(0.5) * s + FA_C(0.5) * FN(fa_abs)(x));
-    neg = b == FA_C(0.0) ? FA_C(0.0) : neg;
+    FA_T neg = (FA_C(0.25) * b) / (FA_C(0.5) * s + FA_C(0.5) * ax);
+    neg = b == FA_C(0.0) ? FA_C(0.0) : neg;     /* x = -2^-149: 0 / 0 */
     return x >= FA_C(0.0) ? pos : (x < FA_C(0.0) ? neg : x);
 }
+/* x >= 0: (1 + |x|/s)/2; x < 0: (1 + x/s)/2 = y/s.  |x|/s and y share
+ * one division. */
 FA_INLINE FA_T FN(fa_squareplus_bx)(FA_T g, FA_T x, const FA_T *p)
 {
-    FA_T b = p[0], s, ratio;
-    FN(fa_squareplus_s)(x, b, &s, &ratio);
-    FA_T pos = FA_C(0.5) + FA_C(0.5) * ratio;
-    /* x < 0: (1 + x/s)/2 = y/s */
-    FA_T neg = ((FA_C(0.25) * b) / (FA_C(0.5) * s + FA_C(0.5) * FN(fa_abs)(x))) / s;
-    neg = b == FA_C(0.0) ? FA_C(0.0) : neg;
-    FA_T d = x >= FA_C(0.0) ? pos : neg;
+    FA_T b = p[0], ax = FN(fa_abs)(x);
+    FA_T s = FN(fa_squareplus_s)(ax, b);
+    int pos = x >= FA_C(0.0);
+    FA_T q = FN(fa_pick)(pos, ax, FA_C(0.25) * b) /
+             FN(fa_pick)(pos, s, FA_C(0.5) * s + FA_C(0.5) * ax);
+    FA_T d = pos ? FA_C(0.5) + FA_C(0.5) * q : q / s;
+    d = x == (FA_T)INFINITY ? FA_C(1.0) : d;    /* inf / inf */
+    d = b == FA_C(0.0) && !pos ? FA_C(0.0) : d; /* x = -2^-149: 0 / 0 */
     d = s == FA_C(0.0) ? FA_C(0.5) : d;         /* b = 0, x = 0 */
     return g * FN(fa_nanpass)(x, d);
 }

@@ -120,6 +120,15 @@ FA_INLINE FA_T FN(fa_clamp0)(FA_T v, FA_T hi)
     return FN(fa_from_bits)((FA_U)b);
 }
 
+/* c ? a : b on the bits.  For a quotient of two selects on one condition:
+ * GCC 12 turns (c ? a : b) / (c ? d : e) into two divisions, a / d and a
+ * masked b / e; through the bits it stays one. */
+FA_INLINE FA_T FN(fa_pick)(int c, FA_T a, FA_T b)
+{
+    FA_U m = (FA_U)0 - (FA_U)(c != 0);
+    return FN(fa_from_bits)((FN(fa_bits)(a) & m) | (FN(fa_bits)(b) & ~m));
+}
+
 /* 2^k for an integer k held in the low bits, valid for -BIAS < k <= BIAS. */
 FA_INLINE FA_T FN(fa_pow2i)(FA_I k)
 {
