@@ -201,7 +201,15 @@ FA_INLINE FA_T FN(fa_exp_reduce)(FA_T x, FA_T lo, FA_I *ni, FA_T *nf)
     *ni = (FA_I)(FN(fa_bits)(t) - FN(fa_bits)(FA_MAGIC));
     *nf = n;
     FA_T r = FN(fa_mad)(n, -FA_LN2_HI, x);
-    return FN(fa_mad)(n, -FA_LN2_LO, r) + lo;
+    r = FN(fa_mad)(n, -FA_LN2_LO, r);
+    /* r + 0 is not folded (it turns -0 into +0), an add per element for
+     * the callers without a low part; r = -0 and +0 give the same e^r and
+     * e^r - 1 (1 + q, and 2^n q + (2^n - 1) with n = 0) */
+#if defined(__GNUC__)
+    if (__builtin_constant_p(lo) && lo == FA_C(0.0))
+        return r;
+#endif
+    return r + lo;
 }
 
 /* e^(x + lo) * 2^k (k = 0 or 64), lo the low part of a double-word
