@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
-"""Check a float32 gelu kernel over every float32 input (all 2^32 bit patterns).
+"""Check a float32 gelu or tanh kernel over every float32 input (all 2^32 bit patterns).
 
-    python tools/f32_exhaustive.py [--isa avx512] [--backward] [--stride 1]
+    python tools/f32_exhaustive.py [--func gelu|tanh] [--isa avx512] [--backward] [--stride 1]
 
-Compiles the float32 loops of fa_gelu_fwd_f / fa_gelu_bx_f from
-src/fastact/include with the kernel flags of setup.py and the ISA level's
-flags from _spec.ISA_LEVELS (nothing of the installed package is used, so a
-header change is checked without a rebuild), runs them on every float32
-(or every --stride-th bit pattern) with OpenMP over the cores, and compares
-with a float64 reference from libm (gelu = x erfc(-x/sqrt2)/2, its
-derivative Phi(x) + x phi(x); the double rounding of x/sqrt2 costs 2z^2
-2^-53 relative, below 2^-44 where float32 gelu is not 0).  Prints the
-largest error in ulp of the reference (the test suite's measure: the
-spacing at the reference, subnormal spacing below), where it occurs, and
-the count of wrong special values (NaN, inf, signed zeros).  For the
+Compiles the float32 loops of fa_gelu_fwd_f / fa_gelu_bx_f (or the tanh
+forward: at the avx512 level the table-driven loop of fa_tanh_v16.h, else
+fa_tanh_fwd_f) from src/fastact/include with the kernel flags of setup.py
+and the ISA level's flags from _spec.ISA_LEVELS (nothing of the installed
+package is used, so a header change is checked without a rebuild), runs
+them on every float32 (or every --stride-th bit pattern) with OpenMP over
+the cores, and compares with a float64 reference from libm (gelu = x
+erfc(-x/sqrt2)/2, its derivative Phi(x) + x phi(x); the double rounding of
+x/sqrt2 costs 2z^2 2^-53 relative, below 2^-44 where float32 gelu is not 0;
+tanh from libm's double tanh).  Prints the largest error in ulp of the
+reference (the test suite's measure: the spacing at the reference,
+subnormal spacing below), where it occurs, and the count of wrong special
+values (NaN, inf, signed zeros); for tanh also the count of decreasing
+steps between neighbouring inputs (tanh is monotone).  For the gelu
 backward it also prints the largest error outside [-0.85, -0.65], the zero
 of gelu' near -0.7518 where any float evaluation loses its relative
 accuracy (the tests accept an absolute floor there).
@@ -33,15 +36,41 @@ sys.path.insert(0, str(ROOT))
 
 SOURCE = r"""
 #include "fa_math.h"
+#include "fa_prefetch.h"
 #include <stdio.h>
 #include <stdlib.h>
+#if FA_TANH && defined(__AVX512F__)
+#include "fa_tanh_v16.h"
+static void fwd(const float *x, float *y, long n) { fa_loop_tanh_fwd_f16(x, y, n, 0); }
+#elif FA_TANH
+static void fwd(const float *x, float *y, long n)
+{
+    _Pragma("omp simd") for (long i = 0; i < n; i++) y[i] = fa_tanh_fwd_f(x[i], 0);
+}
+#else
 static void fwd(const float *x, float *y, long n)
 {
     _Pragma("omp simd") for (long i = 0; i < n; i++) y[i] = fa_gelu_fwd_f(x[i], 0);
 }
+#endif
 static void bwd(const float *x, float *y, long n)
 {
+#if FA_TANH
+    (void)x; (void)y; (void)n;
+#else
     _Pragma("omp simd") for (long i = 0; i < n; i++) y[i] = fa_gelu_bx_f(1.0f, x[i], 0);
+#endif
+}
+static double reference(double xd, int back)
+{
+#if FA_TANH
+    (void)back;
+    return tanh(xd);
+#else
+    if (!back) return isinf(xd) ? (xd > 0 ? xd : -0.0) : xd * 0.5 * erfc(-xd * M_SQRT1_2);
+    return isinf(xd) ? (xd > 0 ? 1.0 : 0.0)
+           : 0.5 * erfc(-xd * M_SQRT1_2) + xd * exp(-0.5 * xd * xd) * 0.3989422804014327;
+#endif
 }
 static double ulp_of(double r)
 {
@@ -58,12 +87,12 @@ int main(int argc, char **argv)
     unsigned long long step = strtoull(argv[2], 0, 0);
     const long C = 1 << 20;
     double worst = 0, worst_x = 0, wout = 0, wout_x = 0;
-    long bad = 0;
+    long bad = 0, nonmono = 0;
     #pragma omp parallel
     {
         float *x = malloc(C * sizeof *x), *y = malloc(C * sizeof *y);
         double lw = 0, lx = 0, lo = 0, lox = 0;
-        long lb = 0;
+        long lb = 0, lm = 0;
         #pragma omp for schedule(dynamic)
         for (unsigned long long base = 0; base < (1ull << 32); base += C * step) {
             long n = 0;
@@ -75,9 +104,10 @@ int main(int argc, char **argv)
             for (long i = 0; i < n; i++) {
                 double xd = x[i], ref;
                 if (isnan(xd)) { lb += !isnan(y[i]); continue; }
-                if (!back) ref = isinf(xd) ? (xd > 0 ? xd : -0.0) : xd * 0.5 * erfc(-xd * M_SQRT1_2);
-                else ref = isinf(xd) ? (xd > 0 ? 1.0 : 0.0)
-                         : 0.5 * erfc(-xd * M_SQRT1_2) + xd * exp(-0.5 * xd * xd) * 0.3989422804014327;
+                /* ascending bits: ascending x for x >= +0, descending below */
+                if (FA_TANH && step == 1 && i > 0 && !isnan(x[i - 1]) && x[i - 1] != 0 &&
+                    (xd > 0 ? y[i] < y[i - 1] : y[i] > y[i - 1])) lm++;
+                ref = reference(xd, back);
                 if (isinf(ref) || isinf(y[i]) || isnan(y[i])) { lb += (double)y[i] != ref; continue; }
                 if (!back && ref == 0 && y[i] == 0 && !signbit(ref) != !signbit(y[i])) lb++;
                 double err = fabs((double)y[i] - ref) / ulp_of(ref);
@@ -90,14 +120,17 @@ int main(int argc, char **argv)
             if (lw > worst) { worst = lw; worst_x = lx; }
             if (lo > wout) { wout = lo; wout_x = lox; }
             bad += lb;
+            nonmono += lm;
         }
         free(x); free(y);
     }
-    printf("gelu %s float32, every %llu-th input: max %.3f ulp at x = %.9g (%a); wrong specials %ld",
-           back ? "backward" : "forward", step, worst, worst_x, worst_x, bad);
+    printf("%s %s float32, every %llu-th input: max %.3f ulp at x = %.9g (%a); wrong specials %ld",
+           FA_TANH ? "tanh" : "gelu", back ? "backward" : "forward", step, worst, worst_x,
+           worst_x, bad);
     if (back) printf("; outside [-0.85, -0.65]: max %.3f ulp at x = %.9g", wout, wout_x);
+    if (FA_TANH && step == 1) printf("; decreasing steps %ld", nonmono);
     printf("\n");
-    return bad != 0;
+    return bad != 0 || nonmono != 0;
 }
 """
 
@@ -107,7 +140,8 @@ def main():
     from fastact import _spec
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--isa", default="avx512", choices=[lv.name for lv in _spec.ISA_LEVELS])
-    ap.add_argument("--backward", action="store_true")
+    ap.add_argument("--func", default="gelu", choices=("gelu", "tanh"))
+    ap.add_argument("--backward", action="store_true", help="gelu only")
     ap.add_argument("--stride", type=int, default=1, help="check every N-th bit pattern")
     ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
     a = ap.parse_args()
@@ -116,7 +150,9 @@ def main():
         src = Path(tmp) / "exhaustive.c"
         exe = Path(tmp) / "exhaustive"
         src.write_text(SOURCE)
-        cmd = [a.cc, *setup.KERNEL_FLAGS, *isa.flags, "-fopenmp",
+        if a.func == "tanh" and a.backward:
+            ap.error("--backward: gelu only")
+        cmd = [a.cc, *setup.KERNEL_FLAGS, *isa.flags, "-fopenmp", f"-DFA_TANH={int(a.func == 'tanh')}",
                "-I", str(ROOT / "src" / "fastact" / "include"), str(src), "-o", str(exe), "-lm"]
         subprocess.run(cmd, check=True)
         return subprocess.run([str(exe), str(int(a.backward)), str(a.stride)]).returncode

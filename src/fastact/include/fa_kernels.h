@@ -24,8 +24,15 @@
     T p[FA_MAXP]; \
     for (int k_ = 0; k_ < FA_MAXP; k_++) p[k_] = (T)pd[k_];
 
+/* (unused where an intrinsics loop replaces it, below) */
+#if defined(__GNUC__)
+#define FA_MAYBE_UNUSED __attribute__((unused))
+#else
+#define FA_MAYBE_UNUSED
+#endif
+
 #define FA_DEF_FWD(name, T, s) \
-static void fa_loop_##name##_fwd_##s(const void *xv, void *yv, ptrdiff_t n, const double *pd) \
+static FA_MAYBE_UNUSED void fa_loop_##name##_fwd_##s(const void *xv, void *yv, ptrdiff_t n, const double *pd) \
 { \
     const T *x = (const T *)xv; T *y = (T *)yv; \
     FA_LOAD_PARAMS(T) \
@@ -57,6 +64,13 @@ static void fa_loop_##name##_##which##_##s(const void *gv, const void *xv, void 
     FA_DEF_BY_##has_y(name)
 
 FA_KERNELS(FA_DEF_ALL)
+
+/* Loops written in AVX-512 intrinsics take the place of the generic ones
+ * in the table below (the generic loop is then left unused). */
+#if defined(__AVX512F__)
+#include "fa_tanh_v16.h"
+#define fa_loop_tanh_fwd_f fa_loop_tanh_fwd_f16
+#endif
 
 /* The fused pre-activation x * s + b (fa_table.h: fa_pre_fn): the scale and
  * the bias are periodic in the flat index (a scalar: period 1, kept in a
