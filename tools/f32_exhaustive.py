@@ -1,22 +1,23 @@
 #!/usr/bin/env python3
-"""Check a float32 gelu or tanh kernel over every float32 input (all 2^32 bit patterns).
+"""Check a float32 gelu, tanh or tanhshrink kernel over every float32 input (all 2^32 bit patterns).
 
-    python tools/f32_exhaustive.py [--func gelu|tanh] [--isa avx512] [--backward] [--stride 1]
+    python tools/f32_exhaustive.py [--func gelu|tanh|tanhshrink] [--isa avx512] [--backward]
+                                   [--stride 1]
 
-Compiles the float32 loops of fa_gelu_fwd_f / fa_gelu_bx_f (or the tanh
-forward: at the avx512 level the table-driven loop of fa_tanh_v16.h, else
-fa_tanh_fwd_f) from src/fastact/include with the kernel flags of setup.py
+Compiles the float32 loops of fa_gelu_fwd_f / fa_gelu_bx_f (or the tanh /
+tanhshrink forward: at the avx512 level the table-driven loop of
+fa_tabpoly_v16.h, else fa_tanh_fwd_f / fa_tanhshrink_fwd_f) from src/fastact/include with the kernel flags of setup.py
 and the ISA level's flags from _spec.ISA_LEVELS (nothing of the installed
 package is used, so a header change is checked without a rebuild), runs
 them on every float32 (or every --stride-th bit pattern) with OpenMP over
 the cores, and compares with a float64 reference from libm (gelu = x
 erfc(-x/sqrt2)/2, its derivative Phi(x) + x phi(x); the double rounding of
 x/sqrt2 costs 2z^2 2^-53 relative, below 2^-44 where float32 gelu is not 0;
-tanh from libm's double tanh).  Prints the largest error in ulp of the
+tanh from libm's double tanh, tanhshrink x - tanh x, its series below 1/4).  Prints the largest error in ulp of the
 reference (the test suite's measure: the spacing at the reference,
 subnormal spacing below), where it occurs, and the count of wrong special
-values (NaN, inf, signed zeros); for tanh also the count of decreasing
-steps between neighbouring inputs (tanh is monotone).  For the gelu
+values (NaN, inf, signed zeros); for tanh and tanhshrink also the count of
+decreasing steps between neighbouring inputs (both are monotone).  For the gelu
 backward it also prints the largest error outside [-0.85, -0.65], the zero
 of gelu' near -0.7518 where any float evaluation loses its relative
 accuracy (the tests accept an absolute floor there).
@@ -39,13 +40,15 @@ SOURCE = r"""
 #include "fa_prefetch.h"
 #include <stdio.h>
 #include <stdlib.h>
-#if FA_TANH && defined(__AVX512F__)
-#include "fa_tanh_v16.h"
-static void fwd(const float *x, float *y, long n) { fa_loop_tanh_fwd_f16(x, y, n, 0); }
-#elif FA_TANH
+#define FA_CAT_(a, b, c) a##b##c
+#define FA_CAT(a, b, c) FA_CAT_(a, b, c)
+#if FA_MONO && defined(__AVX512F__)
+#include "fa_tabpoly_v16.h"
+static void fwd(const float *x, float *y, long n) { FA_CAT(fa_loop_, FA_FN, _fwd_f16)(x, y, n, 0); }
+#elif FA_MONO
 static void fwd(const float *x, float *y, long n)
 {
-    _Pragma("omp simd") for (long i = 0; i < n; i++) y[i] = fa_tanh_fwd_f(x[i], 0);
+    _Pragma("omp simd") for (long i = 0; i < n; i++) y[i] = FA_CAT(fa_, FA_FN, _fwd_f)(x[i], 0);
 }
 #else
 static void fwd(const float *x, float *y, long n)
@@ -55,7 +58,7 @@ static void fwd(const float *x, float *y, long n)
 #endif
 static void bwd(const float *x, float *y, long n)
 {
-#if FA_TANH
+#if FA_MONO
     (void)x; (void)y; (void)n;
 #else
     _Pragma("omp simd") for (long i = 0; i < n; i++) y[i] = fa_gelu_bx_f(1.0f, x[i], 0);
@@ -63,8 +66,18 @@ static void bwd(const float *x, float *y, long n)
 }
 static double reference(double xd, int back)
 {
-#if FA_TANH
     (void)back;
+#if FA_TANHSHRINK
+    /* x - tanh x: its series below 1/4 (the difference cancels there) */
+    if (fabs(xd) < 0.25) {
+        static const double c[7] = {1.0 / 3, -2.0 / 15, 17.0 / 315, -62.0 / 2835,
+                                    1382.0 / 155925, -21844.0 / 6081075, 929569.0 / 638512875};
+        double s = xd * xd, p = 0;
+        for (int k = 6; k >= 0; k--) p = p * s + c[k];
+        return xd * s * p;
+    }
+    return isinf(xd) ? xd : xd - tanh(xd);
+#elif FA_MONO
     return tanh(xd);
 #else
     if (!back) return isinf(xd) ? (xd > 0 ? xd : -0.0) : xd * 0.5 * erfc(-xd * M_SQRT1_2);
@@ -105,7 +118,7 @@ int main(int argc, char **argv)
                 double xd = x[i], ref;
                 if (isnan(xd)) { lb += !isnan(y[i]); continue; }
                 /* ascending bits: ascending x for x >= +0, descending below */
-                if (FA_TANH && step == 1 && i > 0 && !isnan(x[i - 1]) && x[i - 1] != 0 &&
+                if (FA_MONO && step == 1 && i > 0 && !isnan(x[i - 1]) && x[i - 1] != 0 &&
                     (xd > 0 ? y[i] < y[i - 1] : y[i] > y[i - 1])) lm++;
                 ref = reference(xd, back);
                 if (isinf(ref) || isinf(y[i]) || isnan(y[i])) { lb += (double)y[i] != ref; continue; }
@@ -125,10 +138,10 @@ int main(int argc, char **argv)
         free(x); free(y);
     }
     printf("%s %s float32, every %llu-th input: max %.3f ulp at x = %.9g (%a); wrong specials %ld",
-           FA_TANH ? "tanh" : "gelu", back ? "backward" : "forward", step, worst, worst_x,
+           FA_NAME, back ? "backward" : "forward", step, worst, worst_x,
            worst_x, bad);
     if (back) printf("; outside [-0.85, -0.65]: max %.3f ulp at x = %.9g", wout, wout_x);
-    if (FA_TANH && step == 1) printf("; decreasing steps %ld", nonmono);
+    if (FA_MONO && step == 1) printf("; decreasing steps %ld", nonmono);
     printf("\n");
     return bad != 0 || nonmono != 0;
 }
@@ -140,7 +153,7 @@ def main():
     from fastact import _spec
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--isa", default="avx512", choices=[lv.name for lv in _spec.ISA_LEVELS])
-    ap.add_argument("--func", default="gelu", choices=("gelu", "tanh"))
+    ap.add_argument("--func", default="gelu", choices=("gelu", "tanh", "tanhshrink"))
     ap.add_argument("--backward", action="store_true", help="gelu only")
     ap.add_argument("--stride", type=int, default=1, help="check every N-th bit pattern")
     ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
@@ -150,9 +163,12 @@ def main():
         src = Path(tmp) / "exhaustive.c"
         exe = Path(tmp) / "exhaustive"
         src.write_text(SOURCE)
-        if a.func == "tanh" and a.backward:
+        if a.func != "gelu" and a.backward:
             ap.error("--backward: gelu only")
-        cmd = [a.cc, *setup.KERNEL_FLAGS, *isa.flags, "-fopenmp", f"-DFA_TANH={int(a.func == 'tanh')}",
+        mono = a.func != "gelu"
+        defs = [f"-DFA_MONO={int(mono)}", f"-DFA_TANHSHRINK={int(a.func == 'tanhshrink')}",
+                f"-DFA_FN={a.func}", f'-DFA_NAME="{a.func}"']
+        cmd = [a.cc, *setup.KERNEL_FLAGS, *isa.flags, "-fopenmp", *defs,
                "-I", str(ROOT / "src" / "fastact" / "include"), str(src), "-o", str(exe), "-lm"]
         subprocess.run(cmd, check=True)
         return subprocess.run([str(exe), str(int(a.backward)), str(a.stride)]).returncode

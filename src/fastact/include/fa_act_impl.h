@@ -789,7 +789,11 @@ FA_INLINE FA_T FN(fa_tanhshrink_fwd)(FA_T x, const FA_T *p)
     FA_T e = FN(fa_exp_k)(-(ax + ax), FA_C(0.0), 0, -87.0f, (FA_T)INFINITY, 0);
 #endif
     int big = ax > FA_C(1.0);
-    FA_T q = FN(fa_pick)(big, e + e, (as * x2) * M) /
+    /* x^3 M with x^2 exact (two-product): one rounding where there were
+     * three (float, over every input: 4.1 -> 3.5 ulp at the avx2 level) */
+    FA_T aM = as * M;
+    FA_T x3M = FN(fa_mad)(x2, aM, FN(fa_mad)(as, as, -x2) * aM);
+    FA_T q = FN(fa_pick)(big, e + e, x3M) /
              FN(fa_pick)(big, FA_C(1.0) + e, FN(fa_mad)(x2, M, N));
     FA_T r = big ? (ax - FA_C(1.0)) + q : q;
     r = x != x ? x : r;

@@ -68,8 +68,9 @@ FA_KERNELS(FA_DEF_ALL)
 /* Loops written in AVX-512 intrinsics take the place of the generic ones
  * in the table below (the generic loop is then left unused). */
 #if defined(__AVX512F__)
-#include "fa_tanh_v16.h"
+#include "fa_tabpoly_v16.h"
 #define fa_loop_tanh_fwd_f fa_loop_tanh_fwd_f16
+#define fa_loop_tanhshrink_fwd_f fa_loop_tanhshrink_fwd_f16
 #endif
 
 /* The fused pre-activation x * s + b (fa_table.h: fa_pre_fn): the scale and
