@@ -108,6 +108,7 @@ static struct {
     int nworkers;               /* workers started in this process */
     int excl_cpu;               /* the CPU the workers are kept off (-1: none) */
     double bo_until, bo_win;    /* contention back-off */
+    double bo_last;             /* serial time of the last call that did not stall */
     /* counters (for measurements; races make them approximate) */
     long n_par __attribute__((aligned(FA_POOL_CL))), n_serial_bo, n_busy, n_stall, blocks_total, blocks_workers;
 #if FA_POOL_THREADS && !defined(__linux__)
@@ -197,7 +198,8 @@ void fastact_pool_set_num_threads(int n) { fa_pool_set_threads(n); }
  * times the call: a stall is a call that waited more than FA_BO_WAIT after
  * its own last block and took longer than the calling thread alone would
  * have (its rate times every block).  After a stall, calls run on the
- * calling thread for a window of time: 1 ms, doubling while the first
+ * calling thread for a window of time: 16 times the stalled call's serial
+ * time, at least 0.1 ms and at most 1 ms, doubling while the first
  * parallel call after each window stalls again (up to 250 ms), halving with
  * each parallel call that did not stall.  A window in time, not in calls:
  * a passing stall (the idle threads of another library's pool spinning
@@ -208,6 +210,12 @@ void fastact_pool_set_num_threads(int n) { fa_pool_set_threads(n); }
 #define FA_BO_WAIT 150e-6
 #define FA_BO_MIN 1e-3
 #define FA_BO_MAX 0.25
+/* the first window: FA_BO_CALLS calls like the one that stalled (at the
+ * calling thread's rate), between FA_BO_FLOOR and FA_BO_MIN, so that a
+ * stall that passes (a worker descheduled once, which a shared machine
+ * does every ~50 ms) costs a 10 us call 16 serial calls, not 100 */
+#define FA_BO_CALLS 16.0
+#define FA_BO_FLOOR 100e-6
 
 static int fa_backoff_off = 0;      /* FASTACT_NO_BACKOFF=1 (measurements) */
 
@@ -229,12 +237,18 @@ static inline void fa_backoff_report(double t0, double t_main, ptrdiff_t n_main,
     double serial = (t_main - t0) * (double)nblocks / (double)n_main;
     if (t_end - t_main > FA_BO_WAIT && t_end - t0 > serial) {
         fa_pool.n_stall++;
+        /* (the stalled call's own estimate may hold the stall: the
+         * calling thread can lose its CPU too) */
+        double ref = fa_pool.bo_last > 0.0 && fa_pool.bo_last < serial ? fa_pool.bo_last : serial;
+        double lo = FA_BO_CALLS * ref;
+        lo = lo < FA_BO_FLOOR ? FA_BO_FLOOR : (lo > FA_BO_MIN ? FA_BO_MIN : lo);
         double w = 2.0 * fa_pool.bo_win;
-        w = w < FA_BO_MIN ? FA_BO_MIN : (w > FA_BO_MAX ? FA_BO_MAX : w);
+        w = w < lo ? lo : (w > FA_BO_MAX ? FA_BO_MAX : w);
         fa_pool.bo_win = w;
         fa_pool.bo_until = t_end + w;
     } else {
-        fa_pool.bo_win = fa_pool.bo_win < 2.0 * FA_BO_MIN ? 0.0 : 0.5 * fa_pool.bo_win;
+        fa_pool.bo_last = serial;
+        fa_pool.bo_win = fa_pool.bo_win < 2.0 * FA_BO_FLOOR ? 0.0 : 0.5 * fa_pool.bo_win;
     }
 }
 
