@@ -198,10 +198,12 @@ void fastact_pool_set_num_threads(int n) { fa_pool_set_threads(n); }
  * times the call: a stall is a call that waited more than FA_BO_WAIT after
  * its own last block and took longer than the calling thread alone would
  * have (its rate times every block).  After a stall, calls run on the
- * calling thread for a window of time: 16 times the stalled call's serial
- * time, at least 0.1 ms and at most 1 ms, doubling while the first
- * parallel call after each window stalls again (up to 250 ms), halving with
- * each parallel call that did not stall.  A window in time, not in calls:
+ * calling thread for a window of time: 16 times the smaller of this
+ * call's serial time and the last unstalled call's (this call's estimate
+ * may hold the stall: the calling thread can lose its CPU too), at least
+ * 0.1 ms and at most 1 ms; doubling while the first parallel call after
+ * each window stalls again (up to 250 ms), halving with each parallel call
+ * that did not stall.  A window in time, not in calls:
  * a passing stall (the idle threads of another library's pool spinning
  * for a millisecond after its call) costs a millisecond of serial calls;
  * longer windows, tried, made every call after a switch between libraries
@@ -210,10 +212,10 @@ void fastact_pool_set_num_threads(int n) { fa_pool_set_threads(n); }
 #define FA_BO_WAIT 150e-6
 #define FA_BO_MIN 1e-3
 #define FA_BO_MAX 0.25
-/* the first window: FA_BO_CALLS calls like the one that stalled (at the
- * calling thread's rate), between FA_BO_FLOOR and FA_BO_MIN, so that a
- * stall that passes (a worker descheduled once, which a shared machine
- * does every ~50 ms) costs a 10 us call 16 serial calls, not 100 */
+/* the first window: FA_BO_CALLS serial calls (as timed above), between
+ * FA_BO_FLOOR and FA_BO_MIN, so that a stall that passes (a worker
+ * descheduled once, which a shared machine does every ~50 ms) costs a
+ * 10 us call about 16 serial calls, not 100 */
 #define FA_BO_CALLS 16.0
 #define FA_BO_FLOOR 100e-6
 
@@ -237,8 +239,6 @@ static inline void fa_backoff_report(double t0, double t_main, ptrdiff_t n_main,
     double serial = (t_main - t0) * (double)nblocks / (double)n_main;
     if (t_end - t_main > FA_BO_WAIT && t_end - t0 > serial) {
         fa_pool.n_stall++;
-        /* (the stalled call's own estimate may hold the stall: the
-         * calling thread can lose its CPU too) */
         double ref = fa_pool.bo_last > 0.0 && fa_pool.bo_last < serial ? fa_pool.bo_last : serial;
         double lo = FA_BO_CALLS * ref;
         lo = lo < FA_BO_FLOOR ? FA_BO_FLOOR : (lo > FA_BO_MIN ? FA_BO_MIN : lo);
