@@ -31,6 +31,20 @@
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
+/* The hot loops accumulate in vectors of the native width (FA_AX_NB
+ * bytes; 64 / FA_AX_NB of them hold the 64 bytes of lanes): GCC lowers a
+ * 64-byte vector on AVX2 or SSE through the stack, a store-forwarding
+ * round trip per add (softmax_backward ran 2.5x slower than torch on an
+ * AVX2 machine).  The lanes and their order are the same at every width. */
+#if defined(__AVX512F__)
+#define FA_AX_NB 64
+#elif defined(__AVX__)
+#define FA_AX_NB 32
+#else
+#define FA_AX_NB 16
+#endif
+typedef float fa_ax_nf __attribute__((vector_size(FA_AX_NB)));
+typedef double fa_ax_nd __attribute__((vector_size(FA_AX_NB)));
 typedef float fa_ax_vf __attribute__((vector_size(64), aligned(64)));
 typedef double fa_ax_vd __attribute__((vector_size(64), aligned(64)));
 typedef int32_t fa_ax_vfi __attribute__((vector_size(64)));

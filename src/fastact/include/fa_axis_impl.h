@@ -99,24 +99,52 @@ static inline FA_T FN(fa_ax_exps)(FA_T x, const int fast)
 #if FA_AX_VEC
 #if FA_DOUBLE
 #define FA_AX_V fa_ax_vd
+#define FA_AX_N fa_ax_nd
 #define FA_AX_FOLD fa_ax_fold_d
 #else
 #define FA_AX_V fa_ax_vf
+#define FA_AX_N fa_ax_nf
 #define FA_AX_FOLD fa_ax_fold_f
 #endif
+/* the L lanes held in K native vectors, folded pairwise in the order of
+ * FA_AX_FOLD (lanes k and k + L/2 first, then k + L/4, ...) */
+static inline FA_T FN(fa_ax_nfold)(FA_AX_N *s)
+{
+    enum { K = 64 / FA_AX_NB, W = FA_AX_NB / sizeof(FA_T) };
+    if (K == 1) {
+        FA_AX_V v;
+        memcpy(&v, s, 64);
+        return FA_AX_FOLD(v);
+    }
+    for (int w = K / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; k++) s[k] += s[k + w];
+    FA_T l[W];
+    memcpy(l, s, FA_AX_NB);
+    for (int w = W / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; k++) l[k] += l[k + w];
+    return l[0];
+}
+
 static inline FA_T FN(fa_ax_vdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
 {
-    enum { L = 64 / sizeof(FA_T) };
-    FA_AX_V s = {0}, t = {0}, va, vb;
+    /* L lanes in K native vectors of W lanes each (fa_axis.h) */
+    enum { L = 64 / sizeof(FA_T), K = 64 / FA_AX_NB, W = FA_AX_NB / sizeof(FA_T) };
+    FA_AX_N s[K], va, vb;
+    for (int k = 0; k < K; k++) s[k] = (FA_AX_N){0};
     ptrdiff_t i = 0;
     if (b) {
         for (; i + L <= n; i += L) {
             FA_PF_R1(a + i); FA_PF_R1(b + i);
-            memcpy(&va, a + i, 64); memcpy(&vb, b + i, 64);
-            s += va * vb;
+            for (int k = 0; k < K; k++) {
+                memcpy(&va, a + i + k * W, FA_AX_NB); memcpy(&vb, b + i + k * W, FA_AX_NB);
+                s[k] += va * vb;
+            }
         }
     } else {
-        for (; i + L <= n; i += L) { FA_PF_R1(a + i); memcpy(&va, a + i, 64); s += va; }
+        for (; i + L <= n; i += L) {
+            FA_PF_R1(a + i);
+            for (int k = 0; k < K; k++) { memcpy(&va, a + i + k * W, FA_AX_NB); s[k] += va; }
+        }
     }
     if (i < n) {                       /* the tail, zero-padded */
         FA_T ta[L], tb[L];
@@ -124,12 +152,15 @@ static inline FA_T FN(fa_ax_vdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
             ta[k] = i + k < n ? a[i + k] : FA_C(0.0);
             tb[k] = b && i + k < n ? b[i + k] : FA_C(1.0);
         }
-        memcpy(&va, ta, 64); memcpy(&vb, tb, 64);
-        t = va * vb;
+        for (int k = 0; k < K; k++) {
+            memcpy(&va, ta + k * W, FA_AX_NB); memcpy(&vb, tb + k * W, FA_AX_NB);
+            s[k] += va * vb;
+        }
     }
-    return FA_AX_FOLD(s + t);
+    return FN(fa_ax_nfold)(s);
 }
 #undef FA_AX_V
+#undef FA_AX_N
 #undef FA_AX_FOLD
 #else
 static inline FA_T FN(fa_ax_vdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
@@ -163,6 +194,54 @@ static inline __m512 fa_ax_expn_v16(__m512 x)
     __m512 q = _mm512_fmadd_ps(r2, p, r);
     return _mm512_scalef_ps(_mm512_add_ps(_mm512_set1_ps(1.0f), q), n);
 }
+#endif
+
+#if !FA_DOUBLE && FA_AX_VEC && !defined(__AVX512F__)
+#ifndef FASTACT_AX_LANESUM_F
+#define FASTACT_AX_LANESUM_F
+/* the sum of e[0 .. n) in double, added as the AVX-512 fa_ax_expsumw adds
+ * it: four accumulators of 16 float lanes over 64-element steps (in native
+ * vectors, fa_axis.h), the remaining 16-element steps into the first, the
+ * last partial step (zero-padded) into the second; then (a0 + a1) + (a2 +
+ * a3), its lanes k and k + 8 added in double, and those 8 folded pairwise */
+static inline double fa_ax_lanesum_f(const float *e, ptrdiff_t n)
+{
+    enum { K = 64 / FA_AX_NB, W = FA_AX_NB / sizeof(float) };
+    fa_ax_nf a[4][K], v;
+    float f[16];
+    double d[8];
+    for (int j = 0; j < 4; j++)
+        for (int k = 0; k < K; k++) a[j][k] = (fa_ax_nf){0};
+    ptrdiff_t i = 0;
+    for (; i + 64 <= n; i += 64)
+        for (int j = 0; j < 4; j++)
+            for (int k = 0; k < K; k++) {
+                memcpy(&v, e + i + 16 * j + W * k, FA_AX_NB);
+                a[0 + j][k] += v;
+            }
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < K; k++) {
+            memcpy(&v, e + i + W * k, FA_AX_NB);
+            a[0][k] += v;
+        }
+    if (i < n) {
+        float t[16] = {0};
+        memcpy(t, e + i, (size_t)(n - i) * sizeof(float));
+        for (int k = 0; k < K; k++) {
+            memcpy(&v, t + W * k, FA_AX_NB);
+            a[1][k] += v;
+        }
+    }
+    for (int k = 0; k < K; k++) {
+        v = (a[0][k] + a[1][k]) + (a[2][k] + a[3][k]);
+        memcpy(f + W * k, &v, FA_AX_NB);
+    }
+    for (int k = 0; k < 8; k++) d[k] = (double)f[k] + (double)f[k + 8];
+    for (int k = 0; k < 4; k++) d[k] += d[k + 4];
+    for (int k = 0; k < 2; k++) d[k] += d[k + 2];
+    return d[0] + d[1];
+}
+#endif
 #endif
 
 /* e[i] = exp(sg x[i] - m) (fast: fa_ax_expn applies); returns their sum in
@@ -221,6 +300,17 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
     __m512d s0 = _mm512_cvtps_pd(_mm512_castps512_ps256(a0));
     __m512d s1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a0), 1)));
     return fa_ax_fold_d((fa_ax_vd)_mm512_add_pd(s0, s1));
+#elif !FA_DOUBLE && FA_AX_VEC
+    /* the exponentials in one vector loop, then their sum as the AVX-512
+     * path adds them (fa_ax_lanesum_f): the same result, where widening
+     * each term to double in the loop did not vectorize on AVX2 */
+    (void)ahead;
+    if (fast) {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_ax_expn)(FA_AX_SHIFT(sg, x[i], m));
+    } else {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m));
+    }
+    return fa_ax_lanesum_f(e, n);
 #else
     double bs = 0.0;
     (void)ahead;     /* a reduction loop: not blocked, not prefetched */
