@@ -217,7 +217,7 @@ static inline double fa_ax_lanesum_f(const float *e, ptrdiff_t n)
         for (int j = 0; j < 4; j++)
             for (int k = 0; k < K; k++) {
                 memcpy(&v, e + i + 16 * j + W * k, FA_AX_NB);
-                a[0 + j][k] += v;
+                a[j][k] += v;
             }
     for (; i + 16 <= n; i += 16)
         for (int k = 0; k < K; k++) {
