@@ -303,12 +303,17 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
 #elif !FA_DOUBLE && FA_AX_VEC
     /* the exponentials in one vector loop, then their sum as the AVX-512
      * path adds them (fa_ax_lanesum_f): the same result, where widening
-     * each term to double in the loop did not vectorize on AVX2 */
-    (void)ahead;
+     * each term to double in the loop did not vectorize on AVX2.  As
+     * there, e is prefetched for writing and x read `ahead` elements on. */
+    const ptrdiff_t ra = ahead * 4 > FA_PF_DIST ? ahead - FA_PF_DIST / 4 : 0;
     if (fast) {
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_ax_expn)(FA_AX_SHIFT(sg, x[i], m));
+        FA_PF_BLOCKS(float, n, b_, e_) {
+            FA_PF_W(e + b_); FA_PF_R(x + ra + b_);
+            FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++)
+                e[i] = FN(fa_ax_expn)(FA_AX_SHIFT(sg, x[i], m));
+        }
     } else {
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) e[i] = FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m));
+        FA_AX_STORE(e, n, FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m)))
     }
     return fa_ax_lanesum_f(e, n);
 #else
