@@ -28,7 +28,7 @@
  * order depends only on n (not on the thread count). */
 #if defined(__GNUC__) || defined(__clang__)
 #define FA_AX_VEC 1
-#if defined(__AVX512F__)
+#if defined(__AVX__)
 #include <immintrin.h>
 #endif
 /* The hot loops accumulate in vectors of the native width (FA_AX_NB
