@@ -208,8 +208,6 @@ static inline double fa_ax_lanesum_f(const float *e, ptrdiff_t n)
 {
     enum { K = 64 / FA_AX_NB, W = FA_AX_NB / sizeof(float) };
     fa_ax_nf a[4][K], v;
-    float f[16];
-    double d[8];
     for (int j = 0; j < 4; j++)
         for (int k = 0; k < K; k++) a[j][k] = (fa_ax_nf){0};
     ptrdiff_t i = 0;
@@ -235,7 +233,6 @@ static inline double fa_ax_lanesum_f(const float *e, ptrdiff_t n)
 #if FA_AX_NB == 32
     /* the same adds in registers: lanes k and k + 8 are lane k of the two
      * halves, widened four at a time */
-    (void)f; (void)d;
     const __m256 lo = (__m256)((a[0][0] + a[1][0]) + (a[2][0] + a[3][0]));
     const __m256 hi = (__m256)((a[0][1] + a[1][1]) + (a[2][1] + a[3][1]));
     __m256d d03 = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(lo)),
@@ -245,7 +242,9 @@ static inline double fa_ax_lanesum_f(const float *e, ptrdiff_t n)
     __m256d d4 = _mm256_add_pd(d03, d47);
     __m128d d2 = _mm_add_pd(_mm256_castpd256_pd128(d4), _mm256_extractf128_pd(d4, 1));
     return _mm_cvtsd_f64(_mm_add_sd(d2, _mm_unpackhi_pd(d2, d2)));
-#endif
+#else
+    float f[16];
+    double d[8];
     for (int k = 0; k < K; k++) {
         v = (a[0][k] + a[1][k]) + (a[2][k] + a[3][k]);
         memcpy(f + W * k, &v, FA_AX_NB);
@@ -254,6 +253,7 @@ static inline double fa_ax_lanesum_f(const float *e, ptrdiff_t n)
     for (int k = 0; k < 4; k++) d[k] += d[k + 4];
     for (int k = 0; k < 2; k++) d[k] += d[k + 2];
     return d[0] + d[1];
+#endif
 }
 #endif
 #endif
@@ -374,14 +374,17 @@ static inline void FN(fa_ax_rminmax)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T *
     }
     *mx = _mm512_reduce_max_ps(hi);
     *mn = _mm512_reduce_min_ps(lo);
-#elif !FA_DOUBLE && FA_AX_VEC && defined(__AVX__)
-    /* the same on 8 lanes with a folded end, the rest of the row (< 8)
-     * as in the loop below */
+#else
+    FA_T lo = (FA_T)INFINITY, hi = -(FA_T)INFINITY;
+    ptrdiff_t i0 = 0;
+#if !FA_DOUBLE && FA_AX_VEC && defined(__AVX__)
+    /* on AVX2: 8 lanes with a folded end as above, the rest of the row
+     * (< 8) in the loop below, not vectorized (a vector reduction would
+     * end lane by lane again) */
     const __m256 vs = _mm256_set1_ps(sg);
     __m256 hv = _mm256_set1_ps(-INFINITY), lv = _mm256_set1_ps(INFINITY);
-    ptrdiff_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 v = _mm256_mul_ps(vs, _mm256_loadu_ps(x + i));
+    for (; i0 + 8 <= n; i0 += 8) {
+        __m256 v = _mm256_mul_ps(vs, _mm256_loadu_ps(x + i0));
         hv = _mm256_max_ps(v, hv);
         lv = _mm256_min_ps(v, lv);
     }
@@ -389,19 +392,12 @@ static inline void FN(fa_ax_rminmax)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T *
     __m128 l = _mm_min_ps(_mm256_castps256_ps128(lv), _mm256_extractf128_ps(lv, 1));
     h = _mm_max_ps(h, _mm_movehl_ps(h, h));
     l = _mm_min_ps(l, _mm_movehl_ps(l, l));
-    float hi = _mm_cvtss_f32(_mm_max_ss(h, _mm_shuffle_ps(h, h, 1)));
-    float lo = _mm_cvtss_f32(_mm_min_ss(l, _mm_shuffle_ps(l, l, 1)));
-    for (; i < n; i++) {
-        float v = sg * x[i];
-        hi = v > hi ? v : hi;
-        lo = v < lo ? v : lo;
-    }
-    *mn = lo;
-    *mx = hi;
+    hi = _mm_cvtss_f32(_mm_max_ss(h, _mm_shuffle_ps(h, h, 1)));
+    lo = _mm_cvtss_f32(_mm_min_ss(l, _mm_shuffle_ps(l, l, 1)));
 #else
-    FA_T lo = (FA_T)INFINITY, hi = -(FA_T)INFINITY;
     FA_AX_PRAGMA(omp simd reduction(min:lo) reduction(max:hi))
-    for (ptrdiff_t i = 0; i < n; i++) {
+#endif
+    for (ptrdiff_t i = i0; i < n; i++) {
         FA_T v = sg * x[i];
         hi = v > hi ? v : hi;
         lo = v < lo ? v : lo;
