@@ -102,7 +102,8 @@ def render_elementwise(spec) -> str:
             docs[s.name + "_backward"] = render_doc(s, backward=True)
     return BANNER.format(src="_elementwise.pyx.tp") + sub(
         tp, specs=spec.SPECS, kernels=spec.KERNELS, kernel_cost=spec.KERNEL_COST,
-        kernel_has_y=spec.KERNEL_HAS_Y, grains=spec.GRAINS, docs=docs)
+        kernel_has_y=spec.KERNEL_HAS_Y, kernel_stream=spec.KERNEL_STREAM,
+        grains=spec.GRAINS, docs=docs)
 
 
 # ------------------------------------------------------------------ docstrings

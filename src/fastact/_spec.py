@@ -66,6 +66,12 @@ class Activation:
     bwd_ulp: int = 8
     # "cheap" (a few flops: memory bound), "exp" (one exp/log), "heavy"
     cost: str = "exp"
+    # the directions ("fwd", "bx": backward from x, "by": from y) whose
+    # kernels are memory bound, so that an output larger than the caches is
+    # written with non-temporal stores (README "Large outputs"); None: every
+    # direction of a cheap kernel, and the backward from y of the others
+    # (a few flops on y).  Measured: docs/performance.md.
+    stream: tuple = None
     # checks between params: e.g. "min_val<=max_val"
     relations: tuple = ()
     # elementwise functions that are piecewise linear (exact or 1-2 roundings)
@@ -231,7 +237,7 @@ SPECS: tuple = (
                ulp=(0, 0), cost="cheap", piecewise=True, monotone=True),
     Activation("squareplus", _E, "(x + sqrt(x^2 + b)) / 2",
                params=(Param("b", 4.0, check=">=0"),), ulp=(3, 3), cost="cheap", monotone=True,
-               dense_f32=True),
+               dense_f32=True, stream=()),  # a square root and a division: compute bound
     Activation("prelu", "channel",
                "x if x > 0 else weight[c] * x (c: index along `axis`)",
                kernel="leaky_relu", ulp=(0, 0), cost="cheap", piecewise=True),
@@ -360,6 +366,18 @@ KERNELS: tuple = tuple(dict.fromkeys(k for s in SPECS if s.kind == _E for k in s
 KERNEL_HAS_Y = {k: any(s.grad_from_output and k in s.kernels for s in SPECS) for k in KERNELS}
 # cost class of a kernel (threading cut-over)
 KERNEL_COST = {k: next(s.cost for s in SPECS if k in s.kernels) for k in KERNELS}
+
+
+def _stream_dirs(s: "Activation") -> tuple:
+    if s.stream is not None:
+        return s.stream
+    return ("fwd", "bx", "by") if s.cost == "cheap" else ("by",)
+
+
+# streaming stores per kernel: a bit mask over (fwd, bx, by), bit 0 = fwd
+KERNEL_STREAM = {k: sum(1 << i for i, d in enumerate(("fwd", "bx", "by"))
+                        if d in _stream_dirs(next(s for s in SPECS if k in s.kernels)))
+                 for k in KERNELS}
 
 
 def kernel_index(name: str) -> int:

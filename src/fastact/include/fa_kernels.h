@@ -17,6 +17,7 @@
 #include "fa_list.h"
 #include "fa_narrow.h"
 #include "fa_prefetch.h"
+#include "fa_stream.h"
 
 #define FA_SIMD _Pragma("omp simd")
 
@@ -130,7 +131,7 @@ FA_NARROW_TABLES
 
 static const fa_table fa_the_table = {
     (int)(sizeof(fa_names) / sizeof(fa_names[0])),
-    fa_names, fa_fwd, fa_bx, fa_by, fa_pre, fa_widen, fa_narrow, FA_ISA_NAME
+    fa_names, fa_fwd, fa_bx, fa_by, fa_pre, fa_widen, fa_narrow, fa_stream_copy, FA_ISA_NAME
 };
 
 static const char fa_capsule_name[] = FA_CAPSULE_NAME;

@@ -22,6 +22,9 @@ typedef void (*fa_pre_fn)(const void *x, void *t, ptrdiff_t n, const void *s, co
  * (widen), or src n float32, dst n narrow (narrow); no overlap */
 typedef void (*fa_widen_fn)(const void *src, void *dst, ptrdiff_t n);
 typedef void (*fa_narrow_fn)(const void *src, void *dst, ptrdiff_t n);
+/* non-temporal copy (include/fa_stream.h): dst and src 64-byte aligned,
+ * bytes a multiple of 64; the caller fences (fa_stream_fence) */
+typedef void (*fa_stream_fn)(void *dst, const void *src, ptrdiff_t bytes);
 
 typedef struct {
     int n;                       /* number of kernels */
@@ -32,6 +35,7 @@ typedef struct {
     const fa_pre_fn *pre;        /* 2 entries (float32, float64): x * s + b */
     const fa_widen_fn *widen;    /* 2 entries (FA_BF16, FA_F16): narrow -> float32 */
     const fa_narrow_fn *narrow;  /* 2 entries: float32 -> narrow, nearest even */
+    fa_stream_fn stream;         /* non-temporal copy of whole cache lines */
     const char *isa;             /* the level this module was built for */
 } fa_table;
 
