@@ -2,9 +2,10 @@
 
 The streamed path must give the very bits of the ordinary one: every head
 and tail split (out at each element offset from a cache line), both
-dtypes, 1 and 2 threads, every instruction-set level, the ufuncs; calls
-that overwrite an input and kernels that do not stream take the ordinary
-path.  The threshold is lowered here so that small arrays stream.
+dtypes, 1 and 2 threads, every instruction-set level, the ufuncs and the
+GLU forwards; calls that overwrite an input and kernels that do not stream
+take the ordinary path.  The threshold is lowered here so that small
+arrays stream.
 """
 
 import os
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 import fastact as fa
-from fastact import _dispatch, _elementwise
+from fastact import _dispatch, _fastact_pool
 from fastact._spec import BY_NAME, KERNEL_STREAM
 
 from conftest import same_bits
@@ -24,17 +25,17 @@ from conftest import same_bits
 @pytest.fixture
 def stream_all():
     """every eligible call streams (threshold 1 byte) while the test runs"""
-    old = _elementwise._set_stream_bytes(1)
+    old = _fastact_pool._set_stream_bytes(1)
     yield
-    _elementwise._set_stream_bytes(old)
+    _fastact_pool._set_stream_bytes(old)
 
 
 def _plain(fn):
-    old = _elementwise._set_stream_bytes(0)
+    old = _fastact_pool._set_stream_bytes(0)
     try:
         return fn()
     finally:
-        _elementwise._set_stream_bytes(old)
+        _fastact_pool._set_stream_bytes(old)
 
 
 def _data(n, dtype, seed=0):
@@ -112,6 +113,30 @@ def test_ufunc_streams(stream_all):
     same_bits(ufunc.sigmoid_backward_y(g, x), _plain(lambda: fa.sigmoid_backward(g, y=x)))
 
 
+@pytest.mark.parametrize("name,kw", [("glu", {}), ("swiglu", {}), ("geglu", {}),
+                                     ("geglu", {"approximate": "tanh"})])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_glu_forwards(stream_all, name, kw, dtype, threads):
+    # runs of the pair kernels start anywhere in a line of out: odd halves,
+    # an axis that is not the last, an out view at an odd offset
+    fn = getattr(fa, name)
+    with fa.num_threads(threads):
+        for shape, axis in (((37, 2 * 1031), -1), ((3, 2 * 20011), -1), ((2 * 5, 7, 129), 0)):
+            x = _data(int(np.prod(shape)), dtype).reshape(shape)
+            want = _plain(lambda: fn(x, axis=axis, **kw))
+            same_bits(fn(x, axis=axis, **kw), want)
+            buf = np.full(want.size + 3, 7.0, dtype)
+            out = buf[3:].reshape(want.shape)
+            assert fn(x, axis=axis, out=out, **kw) is out
+            same_bits(out, want)
+            assert np.all(buf[:3] == 7.0)
+    for isa in _dispatch.supported_isas():
+        with _dispatch.using(isa):
+            x = _data(2 * 2 * 4099, dtype).reshape(2, -1)
+            same_bits(fn(x, **kw), _plain(lambda: fn(x, **kw)))
+
+
 def test_stream_directions_from_the_spec():
     # every direction of a cheap kernel, the backward from y of the others,
     # none for squareplus (compute bound)
@@ -123,19 +148,19 @@ def test_stream_directions_from_the_spec():
 
 
 def test_threshold_setting():
-    assert _elementwise._stream_bytes() == 16 << 20
-    old = _elementwise._set_stream_bytes(123)
+    assert _fastact_pool._stream_bytes() == 16 << 20
+    old = _fastact_pool._set_stream_bytes(123)
     try:
-        assert old == 16 << 20 and _elementwise._stream_bytes() == 123
+        assert old == 16 << 20 and _fastact_pool._stream_bytes() == 123
     finally:
-        _elementwise._set_stream_bytes(old)
+        _fastact_pool._set_stream_bytes(old)
 
 
 @pytest.mark.parametrize("value,expect", [("4096", "4096"), ("0", "0"), (" ", str(16 << 20))])
 def test_environment_variable(value, expect):
     env = dict(os.environ, FASTACT_STREAM_BYTES=value)
     r = subprocess.run([sys.executable, "-c",
-                        "from fastact import _elementwise as e; print(e._stream_bytes())"],
+                        "from fastact import _fastact_pool as p; print(p._stream_bytes())"],
                        env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == expect

@@ -12,3 +12,7 @@ cdef void run(items_fn fn, void *ctx, Py_ssize_t nitems, Py_ssize_t work, Py_ssi
 
 # the thread setting
 cdef int threads() noexcept nogil
+
+# an output of out_bytes is written with non-temporal stores (the setting
+# FASTACT_STREAM_BYTES; fastact/_fastact_pool.pyx)
+cdef bint streams(Py_ssize_t out_bytes) noexcept nogil

@@ -20,6 +20,8 @@ cdef extern from "fa_pool.h":
     int fa_pool_nworkers() noexcept nogil
     void fa_pool_counters(long *c) noexcept nogil
 
+import os
+
 fa_pool_init()
 
 MAX_THREADS = FA_POOL_MAXT
@@ -32,6 +34,42 @@ cdef void run(items_fn fn, void *ctx, Py_ssize_t nitems, Py_ssize_t work, Py_ssi
 
 cdef int threads() noexcept nogil:
     return fa_pool_threads()
+
+
+# Large outputs (include/fa_stream.h, README "Large outputs"): the output
+# size in bytes from which the families write with non-temporal stores
+# (0 or less: never); FASTACT_STREAM_BYTES at import.
+cdef Py_ssize_t _STREAM_BYTES = 16 << 20
+
+
+cdef bint streams(Py_ssize_t out_bytes) noexcept nogil:
+    return 0 < _STREAM_BYTES <= out_bytes
+
+
+def _stream_bytes():
+    return _STREAM_BYTES
+
+
+def _set_stream_bytes(Py_ssize_t nbytes):
+    """Set the output size from which calls stream; returns the previous
+    value (for tests and measurements)."""
+    global _STREAM_BYTES
+    old = _STREAM_BYTES
+    _STREAM_BYTES = nbytes
+    return old
+
+
+def _env_stream_bytes():
+    v = os.environ.get("FASTACT_STREAM_BYTES", "").strip()
+    if v:
+        try:
+            _set_stream_bytes(int(v))
+        except ValueError:
+            raise ValueError(f"FASTACT_STREAM_BYTES={v!r}: expected an integer number of bytes "
+                             "(0 turns streaming stores off)") from None
+
+
+_env_stream_bytes()
 
 
 def get_num_threads():
