@@ -24,7 +24,7 @@ from cpython.pycapsule cimport PyCapsule_GetPointer
 
 cnp.import_array()
 
-from fastact._fastact_pool cimport run as pool_run, streams
+from fastact._fastact_pool cimport run as pool_run
 from fastact._fast cimport (fast_in, fast_narrow, narrow_type, dims_equal, out_fits,
                             disjoint_or_same)
 from libc.stdlib cimport malloc, free
@@ -63,7 +63,6 @@ cdef extern from "fa_axis_table.h":
         double sg
         const fa_ax_mask *mk
         const fa_ax_pre *pre
-        int stream
     ctypedef void (*fa_ax_fn)(const fa_ax_job *j, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil
     ctypedef struct fa_ax_table:
         int nops
@@ -196,13 +195,10 @@ cdef Py_ssize_t _plan(int op, Py_ssize_t isz, const void *x, const void *g, void
     job.mk = NULL
     job.pre = pre
     job.cols = 0
-    job.stream = False
     if op == FA_AX_OP_maxout or op == FA_AX_OP_maxout_b or (FA_AX_GLU <= op < FA_AX_EXTRA):
         job.cols = (n // (pieces if op >= FA_AX_EXTRA else 2)) * inner
         job.W = PAIR_ITEM
         items = outer * ((job.cols + PAIR_ITEM - 1) // PAIR_ITEM)
-        # the GLU forwards (the ops that read the flag) stream a large output
-        job.stream = streams(outer * job.cols * isz)
     elif op == FA_AX_OP_softmax_jacobian:
         job.W = 1
         items = outer

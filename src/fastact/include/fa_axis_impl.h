@@ -1711,15 +1711,10 @@ FA_AX_FLAT static void FN(fa_ax_##NAME)(const fa_ax_job *j, ptrdiff_t i0, ptrdif
 { \
     const FA_T *x = (const FA_T *)j->x; \
     FA_T *out = (FA_T *)j->out; \
-    FA_T sbuf[FA_AX_PRUN] __attribute__((aligned(64))); \
     FA_AX_PAIR_RUNS( \
         const FA_T *a = x + o * 2 * cols + e, *b = a + cols; \
-        FA_T *y = j->stream ? sbuf : out + o * cols + e; \
-        FA_AX_FRUN(UNSAFE, EXPR, XF, a[i], b[i], y, ws) \
-        if (j->stream) \
-            fa_stream_span(out + o * cols + e, sbuf, ws * (ptrdiff_t)sizeof(FA_T));) \
-    if (j->stream) \
-        fa_stream_fence(); \
+        FA_T *y = out + o * cols + e; \
+        FA_AX_FRUN(UNSAFE, EXPR, XF, a[i], b[i], y, ws)) \
 } \
 FA_AX_FLAT static void FN(fa_ax_##NAME##_m)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1) \
 { \

@@ -37,8 +37,6 @@ typedef struct {
     double sg;          /* +1, or -1 for softmin (softmax of -x) */
     const struct fa_ax_mask *mk;  /* the *_m / *_mb ops: scale, bias, where; else unused */
     const struct fa_ax_pre *pre;  /* the GLU family's *_m / *_mb ops; else unused */
-    int stream;         /* out is large: the GLU forwards write it with
-                           non-temporal stores (include/fa_stream.h) */
 } fa_ax_job;
 
 /* The fused pre-activation of the GLU family's *_m and *_mb ops: the pair

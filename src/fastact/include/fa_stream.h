@@ -11,11 +11,9 @@
  * "Large outputs"); the values are those of the ordinary path bit for bit,
  * only the way they reach memory differs.
  *
- * fa_stream_copy: dst 64-byte aligned, bytes a multiple of 64, no overlap
- * (src any alignment).  fa_stream_span: any dst and length; the partial
- * lines at its ends are copied with ordinary stores.  Compiled once per
- * instruction-set module (the vector width of that level); a plain copy
- * where x86 streaming stores do not exist.
+ * fa_stream_copy: dst and src 64-byte aligned, bytes a multiple of 64, no
+ * overlap.  Compiled once per instruction-set module (the vector width of
+ * that level); a plain copy where x86 streaming stores do not exist.
  * fa_stream_fence: after the last copy of a range, before the range is
  * handed back (the pool's hand-back orders only ordinary stores).  Once
  * per range, not per copy: a fence waits until every line written so far
@@ -25,7 +23,6 @@
 #define FASTACT_STREAM_H
 
 #include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -35,27 +32,16 @@ static inline void fa_stream_copy(void *dst, const void *src, ptrdiff_t bytes)
 {
 #if defined(__AVX512F__)
     for (ptrdiff_t o = 0; o < bytes; o += 64)
-        _mm512_stream_ps((float *)((char *)dst + o), _mm512_loadu_ps((const float *)((const char *)src + o)));
+        _mm512_stream_ps((float *)((char *)dst + o), _mm512_load_ps((const float *)((const char *)src + o)));
 #elif defined(__AVX__)
     for (ptrdiff_t o = 0; o < bytes; o += 32)
-        _mm256_stream_ps((float *)((char *)dst + o), _mm256_loadu_ps((const float *)((const char *)src + o)));
+        _mm256_stream_ps((float *)((char *)dst + o), _mm256_load_ps((const float *)((const char *)src + o)));
 #elif defined(__SSE2__)
     for (ptrdiff_t o = 0; o < bytes; o += 16)
-        _mm_stream_ps((float *)((char *)dst + o), _mm_loadu_ps((const float *)((const char *)src + o)));
+        _mm_stream_ps((float *)((char *)dst + o), _mm_load_ps((const float *)((const char *)src + o)));
 #else
     memcpy(dst, src, (size_t)bytes);
 #endif
-}
-
-static inline void fa_stream_span(void *dst, const void *src, ptrdiff_t bytes)
-{
-    ptrdiff_t h = (ptrdiff_t)((0 - (uintptr_t)dst) & 63), w;
-    if (h > bytes)
-        h = bytes;
-    memcpy(dst, src, (size_t)h);
-    w = (bytes - h) & ~(ptrdiff_t)63;
-    fa_stream_copy((char *)dst + h, (const char *)src + h, w);
-    memcpy((char *)dst + h + w, (const char *)src + h + w, (size_t)(bytes - h - w));
 }
 
 static inline void fa_stream_fence(void)
