@@ -88,7 +88,7 @@ def test_show_config(capsys):
     cfg = fa.show_config()
     out = capsys.readouterr().out
     assert isinstance(cfg, dict)
-    for k in ("thread_pool", "threads", "cpus", "isa"):
+    for k in ("thread_pool", "threads", "cpus", "stream_bytes", "isa"):
         assert k in cfg, k
         assert k in out
     assert cfg["threads"] == fa.get_num_threads()

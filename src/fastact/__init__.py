@@ -70,8 +70,10 @@ ACTIVATIONS = _build_registry()
 
 def show_config(print_out: bool = True) -> dict:
     """Print (and return) how fastact was built and what it runs now:
-    whether the thread pool is built, the thread count, the compiler, the
-    instruction-set levels built, the one in use and its flags."""
+    whether the thread pool is built, the thread count, the output size
+    from which memory-bound calls write with streaming stores (README
+    "Large outputs"), the compiler, the instruction-set levels built, the
+    one in use and its flags."""
     from fastact._build_info import BUILD
 
     isa = _dispatch.current()
@@ -80,6 +82,7 @@ def show_config(print_out: bool = True) -> dict:
         "thread_pool": BUILD["threads"] and _fastact_pool.have_threads(),
         "threads": get_num_threads(),
         "cpus": _fastact_pool.num_cpus(),
+        "stream_bytes": _fastact_pool._stream_bytes(),
         "compiler": BUILD["compiler"],
         "machine": BUILD["machine"],
         "isas_built": list(BUILD["isas"]),

@@ -37,8 +37,8 @@ cdef int threads() noexcept nogil:
 
 
 # Large outputs (include/fa_stream.h, README "Large outputs"): the output
-# size in bytes from which the families write with non-temporal stores
-# (0 or less: never); FASTACT_STREAM_BYTES at import.
+# size in bytes from which the memory-bound elementwise calls write with
+# non-temporal stores (0 or less: never); FASTACT_STREAM_BYTES at import.
 cdef Py_ssize_t _STREAM_BYTES = 16 << 20
 
 

@@ -70,7 +70,7 @@ class Activation:
     # kernels are memory bound, so that an output larger than the caches is
     # written with non-temporal stores (README "Large outputs"); None: every
     # direction of a cheap kernel, and the backward from y of the others
-    # (a few flops on y).  Measured: docs/performance.md.
+    # (a few flops on y).  Measured: docs/design.md, "streaming stores".
     stream: tuple = None
     # checks between params: e.g. "min_val<=max_val"
     relations: tuple = ()
