@@ -114,12 +114,13 @@ def test_ufunc_streams(stream_all):
 
 def test_stream_directions_from_the_spec():
     # every direction of a cheap kernel, the backward from y of the others,
-    # none for squareplus (compute bound)
+    # none for squareplus and the two whose backward from y is an expm1
     assert KERNEL_STREAM["relu"] == 0b111
     assert KERNEL_STREAM["sigmoid"] == 0b100
     assert KERNEL_STREAM["gelu"] == 0b100
     assert KERNEL_STREAM["squareplus"] == 0
     assert BY_NAME["squareplus"].stream == ()
+    assert KERNEL_STREAM["log_sigmoid"] == KERNEL_STREAM["softplus"] == 0
 
 
 @pytest.mark.skipif("FASTACT_STREAM_BYTES" in os.environ, reason="the setting comes from the "

@@ -70,7 +70,8 @@ class Activation:
     # kernels are memory bound, so that an output larger than the caches is
     # written with non-temporal stores (README "Large outputs"); None: every
     # direction of a cheap kernel, and the backward from y of the others
-    # (a few flops on y).  Measured: docs/design.md, "streaming stores".
+    # (a few flops on y; where it has an exponential of its own, say ()).
+    # Measured: docs/design.md, "streaming stores".
     stream: tuple = None
     # checks between params: e.g. "min_val<=max_val"
     relations: tuple = ()
@@ -159,7 +160,8 @@ SPECS: tuple = (
     Activation("sigmoid", _E, "1 / (1 + exp(-x))", grad_from_output=True, ulp=(3, 3),
                monotone=True, dense_f32=True),
     Activation("log_sigmoid", _E, "log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))", ulp=(3, 3),
-               grad_from_output=True, monotone=True, dense_f32=True),
+               grad_from_output=True, monotone=True, dense_f32=True,
+               stream=()),  # its backward from y is an expm1: compute bound
     Activation("tanh", _E, "tanh(x)", grad_from_output=True, ulp=(3, 3), monotone=True,
                dense_f32=True),
     Activation("relu", _E, "max(0, x)", grad_from_output=True, ulp=(0, 0), cost="cheap",
@@ -194,6 +196,7 @@ SPECS: tuple = (
                "log1p(exp(beta * x)) / beta; x where beta * x > threshold",
                params=(Param("beta", 1.0, check=">0"), Param("threshold", 20.0)), ulp=(3, 3),
                grad_from_output=True, monotone=True, dense_f32=True,
+               stream=(),  # its backward from y is an expm1: compute bound
                notes="From y: 1 - exp(-beta y), and 1 where beta y > threshold; in float64, "
                      "within about exp(-threshold) relative below threshold / beta, y cannot "
                      "tell the branches apart and the gradient is 1 (not 1 - 2e-9)."),
