@@ -16,7 +16,7 @@ import pytest
 
 import fastact as fa
 from fastact import _dispatch, _fastact_pool
-from fastact._spec import BY_NAME, KERNEL_STREAM
+from fastact._spec import AXIS_OPS, AXIS_STREAM, BY_NAME, KERNEL_STREAM
 
 from conftest import same_bits
 
@@ -150,3 +150,79 @@ def test_environment_variable_bad_value():
                        text=True)
     assert r.returncode != 0
     assert "FASTACT_STREAM_BYTES='lots'" in r.stderr and "integer number of bytes" in r.stderr
+
+
+# ---------------------------------------------------------------- the softmax family
+# the row ops of the spec's AXIS_STREAM (inner == 1) stream a row (or a
+# group of short rows) at a time through a row buffer: short rows (groups),
+# long rows, rows longer than the buffer (the ordinary stores); every
+# direction is compared (the others take the ordinary path both ways)
+
+AXIS_CASES = [("softmax", "fwd"), ("log_softmax", "fwd"), ("softmin", "fwd"),
+              ("softmax", "bx"), ("softmax", "by"), ("log_softmax", "bx"),
+              ("log_softmax", "by")]
+
+
+def _axis_call(name, direction, x, g, out):
+    if direction == "fwd":
+        return getattr(fa, name)(x, axis=-1, out=out)
+    bw = getattr(fa, name + "_backward")
+    if direction == "by":
+        return bw(g, y=x, axis=-1, out=out)
+    return bw(g, x, axis=-1, out=out)
+
+
+def _rows(shape, dtype, seed=0):
+    x = _data(int(np.prod(shape)), dtype, seed).reshape(shape)
+    x[1] = -np.inf                       # a row of -inf (the general row code)
+    return x
+
+
+@pytest.mark.parametrize("name,direction", AXIS_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_axis_rows_bitwise(stream_all, name, direction, dtype, threads):
+    line = 64 // np.dtype(dtype).itemsize
+    with fa.num_threads(threads):
+        for rows, n in ((37, 64), (9, 1000), (5, 1500), (3, 5000)):
+            x = _rows((rows, n), dtype)
+            g = _data(rows * n, dtype, seed=1).reshape(rows, n)
+            if direction == "by":
+                x = fa.log_softmax(x, axis=-1) if name == "log_softmax" else fa.softmax(x, axis=-1)
+            want = _plain(lambda: _axis_call(name, direction, x, g, None))
+            for off in (0, 1, line - 1):
+                buf = np.full(rows * n + line, 7.0, dtype)
+                out = buf[off:off + rows * n].reshape(rows, n)
+                got = _axis_call(name, direction, x, g, out)
+                assert got is out
+                same_bits(got, want)
+                assert np.all(buf[:off] == 7.0) and np.all(buf[off + rows * n:] == 7.0)
+
+
+def test_axis_stream_ops_from_the_spec():
+    from fastact._axis import STREAM_ROW_BYTES
+    assert AXIS_STREAM == {"softmax": ("float32",), "log_softmax": ("float32",),
+                           "softmax_by": ("float32", "float64")}
+    assert set(AXIS_STREAM) <= set(AXIS_OPS)
+    assert STREAM_ROW_BYTES == 16384
+
+
+def test_axis_in_place_and_columns(stream_all):
+    x = _rows((40, 1000), np.float32)
+    want = _plain(lambda: fa.softmax(x, axis=-1))
+    y = x.copy()
+    same_bits(fa.softmax(y, axis=-1, out=y), want)       # in place: the ordinary path
+    same_bits(fa.log_softmax(x, axis=0), _plain(lambda: fa.log_softmax(x, axis=0)))
+
+
+def test_axis_every_isa_level_and_ufunc(stream_all):
+    from fastact import ufunc
+    x = _rows((24, 700), np.float32)
+    g = _data(x.size, np.float32, seed=5).reshape(x.shape)
+    y = fa.softmax(x, axis=-1)
+    for isa in _dispatch.supported_isas():
+        with _dispatch.using(isa):
+            same_bits(fa.softmax(x, axis=-1), _plain(lambda: fa.softmax(x, axis=-1)))
+            same_bits(fa.softmax_backward(g, y=y, axis=-1),
+                      _plain(lambda: fa.softmax_backward(g, y=y, axis=-1)))
+    same_bits(ufunc.log_softmax(x), _plain(lambda: fa.log_softmax(x, axis=-1)))

@@ -24,11 +24,12 @@ from cpython.pycapsule cimport PyCapsule_GetPointer
 
 cnp.import_array()
 
-from fastact._fastact_pool cimport run as pool_run
+from fastact._fastact_pool cimport run as pool_run, streams as pool_streams
 from fastact._fast cimport (fast_in, fast_narrow, narrow_type, dims_equal, out_fits,
                             disjoint_or_same)
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
+from libc.stdint cimport uintptr_t
 
 import numpy as np
 
@@ -63,6 +64,7 @@ cdef extern from "fa_axis_table.h":
         double sg
         const fa_ax_mask *mk
         const fa_ax_pre *pre
+        int stream
     ctypedef void (*fa_ax_fn)(const fa_ax_job *j, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil
     ctypedef struct fa_ax_table:
         int nops
@@ -72,6 +74,7 @@ cdef extern from "fa_axis_table.h":
     const char *FA_AX_CAPSULE_NAME
     int FA_AX_NOPS
     int FA_AX_WMAX
+    int FA_AX_SROW
     int FA_AX_GLU
 
 cdef extern from "fa_table.h":
@@ -91,6 +94,18 @@ cdef const fa_narrow_fn *_narrow = NULL
 # the op codes of fa_axis_table.h, by name (the spec's AXIS_OPS)
 from fastact._spec import AXIS_OPS as OPS
 OP = {name: i for i, name in enumerate(OPS)}
+
+# a streaming job's longest row, in bytes (include/fa_axis_table.h)
+STREAM_ROW_BYTES = FA_AX_SROW
+
+# the ops that stream a large output (the spec's AXIS_STREAM): bit 0
+# float32, bit 1 float64
+from fastact._spec import AXIS_STREAM as _AXIS_STREAM
+cdef int _STREAM_OP[64]
+assert len(OPS) <= 64
+for _i in range(len(OPS)):
+    _STREAM_OP[_i] = sum(1 << _k for _k, _t in enumerate(("float32", "float64"))
+                         if _t in _AXIS_STREAM.get(OPS[_i], ()))
 
 # threading cut-over in elements (the spec's GRAINS)
 from fastact._spec import GRAINS as _GRAINS
@@ -195,6 +210,7 @@ cdef Py_ssize_t _plan(int op, Py_ssize_t isz, const void *x, const void *g, void
     job.mk = NULL
     job.pre = pre
     job.cols = 0
+    job.stream = 0
     if op == FA_AX_OP_maxout or op == FA_AX_OP_maxout_b or (FA_AX_GLU <= op < FA_AX_EXTRA):
         job.cols = (n // (pieces if op >= FA_AX_EXTRA else 2)) * inner
         job.W = PAIR_ITEM
@@ -212,6 +228,23 @@ cdef Py_ssize_t _plan(int op, Py_ssize_t isz, const void *x, const void *g, void
     return items
 
 
+# Large outputs (README "Large outputs"): the row ops of the spec's
+# AXIS_STREAM (include/fa_axis_impl.h, fa_ax_rows) write an output that
+# reaches the stream setting (fastact._fastact_pool.streams) with
+# non-temporal stores, a row at a time through a buffer, when it overlaps
+# neither input and its rows are whole (inner == 1).  Results are bitwise
+# those of the ordinary stores.
+cdef inline bint _streams(Py_ssize_t isz, const void *x, const void *g, void *out,
+                          Py_ssize_t work, Py_ssize_t inner) noexcept nogil:
+    cdef Py_ssize_t b = work * isz
+    cdef const char *o = <const char *>out
+    cdef const char *a = <const char *>x
+    cdef const char *q = <const char *>g
+    return (inner == 1 and pool_streams(b) and (<uintptr_t>out) % <uintptr_t>isz == 0
+            and (o + b <= a or a + b <= o)
+            and (g == NULL or o + b <= q or q + b <= o))
+
+
 cdef void _job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, void *out,
               Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner, double sg,
               Py_ssize_t pieces=1, const fa_ax_pre *pre=NULL) noexcept nogil:
@@ -222,6 +255,7 @@ cdef void _job(int op, bint d, Py_ssize_t isz, const void *x, const void *g, voi
     c.f = _tab.fns[2 * op + d]
     cdef Py_ssize_t items = _plan(op, isz, x, g, out, outer, n, inner, sg, pieces, pre, &c.job,
                                   &work)
+    c.job.stream = (_STREAM_OP[op] >> d) & 1 and _streams(isz, x, g, out, work, inner)
     if items > 0:
         pool_run(_ax_items, &c, items, work, GRAIN, MIN_BLOCK)
 
@@ -350,6 +384,7 @@ cdef void _nw_run(const nw_ctx *c, float *bx, float *bg, float *bo, Py_ssize_t r
         job.sg = 1.0
         job.pre = NULL
         job.mk = mk2
+        job.stream = 0
         D = mk.dim[mk.nd - 1] if mk.nd > 0 else k
         while r < k:
             rr = r0 + r

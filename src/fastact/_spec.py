@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = ["Param", "Activation", "SPECS", "KERNELS", "BY_NAME", "GUFUNCS", "GRAINS", "AXIS_OPS",
+           "AXIS_STREAM",
            "ISA_LEVELS", "IsaLevel", "kernel_index"]
 
 REQUIRED = object()
@@ -308,6 +309,17 @@ AXIS_OPS: tuple = ("softmax", "log_softmax", "logsumexp", "softmax_bx", "softmax
                    "glu_m", "glu_mb", "swiglu_m", "swiglu_mb", "geglu_m", "geglu_mb",
                    "geglu_tanh_m", "geglu_tanh_mb",
                    "maxout", "maxout_b", "sparsemax", "sparsemax_b", "softmax_jacobian")
+
+# The along-axis ops whose output, when large, is written with non-temporal
+# stores (README "Large outputs"; rows of inner == 1 up to the row buffer,
+# include/fa_axis_table.h FA_AX_SROW), and for which dtypes: the float32
+# forwards (softmin: softmax's op) and softmax's backward from y, measured
+# 1.0-1.3x at 1.6e7 elements.  Not the float64 forwards (an exponential in
+# float64 an element, compute bound: 0.89-0.96x), the backward from x or
+# log_softmax's from y (an exponential an element: 0.89-1.08x)
+# (docs/design.md, "Memory: streaming stores").
+AXIS_STREAM: dict = {"softmax": ("float32",), "log_softmax": ("float32",),
+                     "softmax_by": ("float32", "float64")}
 
 # The threading cut-over, in float32 elements (float64: half): per cost class
 # of the elementwise kernels, and of the along-axis and PReLU families.

@@ -14,6 +14,7 @@
 #include "fa_axis_table.h"
 #include "fa_math.h"
 #include "fa_prefetch.h"
+#include "fa_stream.h"
 
 /* elements per block of a row sum: lane-parallel sums in the vector lanes
  * (8 or 16), Kahan between blocks.  1024 rather than 256: the horizontal

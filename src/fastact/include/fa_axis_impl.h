@@ -34,8 +34,10 @@
  * functions this size and calls it once per element (scalar, 10x slower). */
 #if defined(__GNUC__) || defined(__clang__)
 #define FA_AX_FLAT __attribute__((flatten))
+#define FA_AX_NOINLINE __attribute__((noinline))
 #else
 #define FA_AX_FLAT
+#define FA_AX_NOINLINE
 #endif
 #define FA_AX_PRAGMA(x) _Pragma(#x)
 #define FA_AX_SIMD _Pragma("omp simd")
@@ -47,6 +49,21 @@
 #define FA_AX_STORE(dst, n, EXPR) \
     FA_PF_BLOCKS(FA_T, n, b_, e_) { \
         FA_PF_W((dst) + b_); \
+        FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++) (dst)[i] = (EXPR); \
+    }
+/* FA_AX_STORE for the last pass of softmax's backward from y over a row
+ * or a group of rows: it also fetches, block by block, the same span of
+ * the rows the caller handles next (nx, ny: g and y there).  That pass
+ * computes from L1 and, when out is streamed, waits on no memory read;
+ * the next rows then arrive during it rather than at the start of their
+ * first pass (at 1.6e7 float32 elements, streamed: 11.8 -> 9.6-10.0 ms,
+ * docs/design.md; the float32 forwards read the next rows ahead in
+ * fa_ax_expsumw).  A prefetch past the end of the array never faults. */
+#define FA_AX_STORE_NEXT(dst, n, EXPR, nx, ny) \
+    FA_PF_BLOCKS(FA_T, n, b_, e_) { \
+        FA_PF_W((dst) + b_); \
+        FA_PF_SPAN((nx) + b_, FA_PF_LINES * 64, 0); \
+        FA_PF_SPAN((ny) + b_, FA_PF_LINES * 64, 0); \
         FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++) (dst)[i] = (EXPR); \
     }
 
@@ -690,7 +707,7 @@ static void FN(fa_ax_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrd
 static void FN(fa_ax_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n, FA_T sg)
 {
     FA_T d = (FA_T)FN(fa_ax_rdot)(g, y, n);
-    FA_AX_STORE(o, n, sg * (y[i] * (g[i] - d)))
+    FA_AX_STORE_NEXT(o, n, sg * (y[i] * (g[i] - d)), g + n, y + n)
 }
 
 /* g - softmax(x) sum(g) */
@@ -739,7 +756,7 @@ static void FN(fa_ax_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o, pt
     for (ptrdiff_t r = 0; r < nr; r++) {
         const FA_T *gr = g + r * n, *yr = y + r * n;
         FA_T *orow = o + r * n, dr = d[r];
-        FA_AX_STORE(orow, n, sg * (yr[i] * (gr[i] - dr)))
+        FA_AX_STORE_NEXT(orow, n, sg * (yr[i] * (gr[i] - dr)), gr + nr * n, yr + nr * n)
     }
 }
 
@@ -894,6 +911,121 @@ static inline ptrdiff_t FN(fa_ax_block)(const fa_ax_job *j, ptrdiff_t it, ptrdif
     return j->inner - c0 < j->W ? j->inner - c0 : j->W;
 }
 
+/* ------------------------------------------------ rows (inner == 1) */
+
+/* The row ops of the softmax family as functions of rows [r, r + nr) into
+ * o (their nr * n outputs, contiguous): what fa_ax_rows hands them. */
+typedef void (*FN(fa_ax_rows_fn))(const fa_ax_job *j, ptrdiff_t r, ptrdiff_t nr, FA_T *o);
+
+/* dst[0, len) = src[0, len): the whole cache lines of dst with streaming
+ * stores, the partial lines at either end with ordinary ones (dst is
+ * aligned to its element, as the driver checks) */
+static inline void FN(fa_ax_stream_put)(FA_T *dst, const FA_T *src, ptrdiff_t len)
+{
+    ptrdiff_t h = (ptrdiff_t)(((64 - ((uintptr_t)dst & 63)) & 63) / sizeof(FA_T));
+    if (h > len) h = len;
+    ptrdiff_t body = (ptrdiff_t)(((size_t)(len - h) * sizeof(FA_T)) & ~(size_t)63);
+    ptrdiff_t t = h + body / (ptrdiff_t)sizeof(FA_T);
+    for (ptrdiff_t i = 0; i < h; i++) dst[i] = src[i];
+    fa_stream_copy(dst + h, src + h, body);
+    for (ptrdiff_t i = t; i < len; i++) dst[i] = src[i];
+}
+
+/* the streamed form of fa_ax_rows: each group of rows into a buffer in L1,
+ * then to out (fa_ax_stream_put); one fence for the range.  The row code
+ * is the same, so are the results, bit for bit. */
+static FA_AX_NOINLINE void FN(fa_ax_rows_streamed)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1,
+                                                FN(fa_ax_rows_fn) f, ptrdiff_t gz)
+{
+    FA_T buf[FA_AX_SROW / sizeof(FA_T)] __attribute__((aligned(64)));
+    FA_T *out = (FA_T *)j->out;
+    ptrdiff_t n = j->n;
+    for (ptrdiff_t r = i0; r < i1; r += gz) {
+        ptrdiff_t nr = i1 - r < gz ? i1 - r : gz;
+        f(j, r, nr, buf);
+        FN(fa_ax_stream_put)(out + r * n, buf, nr * n);
+    }
+    fa_stream_fence();
+}
+
+/* rows [i0, i1) of a row op, FA_AX_GRP-size groups of short rows (n <=
+ * FA_AX_BLK) where the op has a group form (grouped), else one by one;
+ * streamed where the job says so (the driver decides per op, from the
+ * spec's AXIS_STREAM) */
+static inline void FN(fa_ax_rows)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1,
+                                  FN(fa_ax_rows_fn) f, int grouped)
+{
+    ptrdiff_t n = j->n, gz = grouped && n <= FA_AX_BLK ? FN(fa_ax_grp)(n) : 1;
+    FA_T *out = (FA_T *)j->out;
+    if (j->stream && n * (ptrdiff_t)sizeof(FA_T) <= FA_AX_SROW) {
+        FN(fa_ax_rows_streamed)(j, i0, i1, f, gz);
+        return;
+    }
+    for (ptrdiff_t r = i0; r < i1; r += gz) f(j, r, i1 - r < gz ? i1 - r : gz, out + r * n);
+}
+
+/* the rows functions: x (or y) and g of row r on, results to o.  Flattened
+ * as the table entries are, and never inlined: the ordinary and the
+ * streamed form of fa_ax_rows call the same code (a NaN's sign depends on
+ * the operand order GCC picks where it inlines) */
+#define FA_AX_ROWS_HEAD \
+    ptrdiff_t n = j->n; \
+    const FA_T *x = (const FA_T *)j->x + r * n; \
+    const FA_T *g = j->g ? (const FA_T *)j->g + r * n : NULL; \
+    FA_T sg = (FA_T)j->sg; \
+    (void)g; (void)sg;
+
+FA_AX_FLAT FA_AX_NOINLINE static void FN(fa_ax_softmax_rows)(const fa_ax_job *j, ptrdiff_t r,
+                                                             ptrdiff_t nr, FA_T *o)
+{
+    FA_AX_ROWS_HEAD
+    if (n <= FA_AX_BLK) { FN(fa_ax_softmax_short)(x, o, n, nr, sg); return; }
+    for (ptrdiff_t k = 0; k < nr; k++) FN(fa_ax_softmax_row)(x + k * n, o + k * n, n, sg);
+}
+
+FA_AX_FLAT FA_AX_NOINLINE static void FN(fa_ax_log_softmax_rows)(const fa_ax_job *j, ptrdiff_t r,
+                                                                 ptrdiff_t nr, FA_T *o)
+{
+    FA_AX_ROWS_HEAD
+    if (n <= FA_AX_BLK) { FN(fa_ax_log_softmax_short)(x, o, n, nr, sg); return; }
+    for (ptrdiff_t k = 0; k < nr; k++) FN(fa_ax_log_softmax_row)(x + k * n, o + k * n, n, sg);
+}
+
+FA_AX_FLAT FA_AX_NOINLINE static void FN(fa_ax_softmax_bx_rows)(const fa_ax_job *j, ptrdiff_t r,
+                                                                ptrdiff_t nr, FA_T *o)
+{
+    FA_AX_ROWS_HEAD
+    for (ptrdiff_t k = 0; k < nr; k++)
+        FN(fa_ax_softmax_bx_row)(g + k * n, x + k * n, o + k * n, n, sg);
+}
+
+FA_AX_FLAT FA_AX_NOINLINE static void FN(fa_ax_softmax_by_rows)(const fa_ax_job *j, ptrdiff_t r,
+                                                                ptrdiff_t nr, FA_T *o)
+{
+    FA_AX_ROWS_HEAD
+    if (n <= FA_AX_BLK) { FN(fa_ax_softmax_by_short)(g, x, o, n, nr, sg); return; }
+    for (ptrdiff_t k = 0; k < nr; k++)
+        FN(fa_ax_softmax_by_row)(g + k * n, x + k * n, o + k * n, n, sg);
+}
+
+FA_AX_FLAT FA_AX_NOINLINE static void FN(fa_ax_log_softmax_bx_rows)(const fa_ax_job *j, ptrdiff_t r,
+                                                                    ptrdiff_t nr, FA_T *o)
+{
+    FA_AX_ROWS_HEAD
+    for (ptrdiff_t k = 0; k < nr; k++)
+        FN(fa_ax_log_softmax_bx_row)(g + k * n, x + k * n, o + k * n, n);
+}
+
+FA_AX_FLAT FA_AX_NOINLINE static void FN(fa_ax_log_softmax_by_rows)(const fa_ax_job *j, ptrdiff_t r,
+                                                                    ptrdiff_t nr, FA_T *o)
+{
+    FA_AX_ROWS_HEAD
+    if (n <= FA_AX_BLK) { FN(fa_ax_log_softmax_by_short)(g, x, o, n, nr); return; }
+    for (ptrdiff_t k = 0; k < nr; k++)
+        FN(fa_ax_log_softmax_by_row)(g + k * n, x + k * n, o + k * n, n);
+}
+#undef FA_AX_ROWS_HEAD
+
 /* ------------------------------------------------------ table entries */
 
 FA_AX_FLAT static void FN(fa_ax_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1)
@@ -902,16 +1034,7 @@ FA_AX_FLAT static void FN(fa_ax_softmax)(const fa_ax_job *j, ptrdiff_t i0, ptrdi
     FA_T *out = (FA_T *)j->out;
     FA_T sg = (FA_T)j->sg;
     ptrdiff_t n = j->n, inner = j->inner;
-    if (inner == 1) {
-        if (n <= FA_AX_BLK) {
-            for (ptrdiff_t r = i0, gz = FN(fa_ax_grp)(n); r < i1; r += gz)
-                FN(fa_ax_softmax_short)(x + r * n, out + r * n, n,
-                                        i1 - r < gz ? i1 - r : gz, sg);
-            return;
-        }
-        for (ptrdiff_t r = i0; r < i1; r++) FN(fa_ax_softmax_row)(x + r * n, out + r * n, n, sg);
-        return;
-    }
+    if (inner == 1) { FN(fa_ax_rows)(j, i0, i1, FN(fa_ax_softmax_rows), 1); return; }
     FA_T m[FA_AX_WMAX], sf[FA_AX_WMAX];
     FA_T s[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
@@ -932,17 +1055,7 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax)(const fa_ax_job *j, ptrdiff_t i0, p
     FA_T *out = (FA_T *)j->out;
     FA_T sg = (FA_T)j->sg;
     ptrdiff_t n = j->n, inner = j->inner;
-    if (inner == 1) {
-        if (n <= FA_AX_BLK) {
-            for (ptrdiff_t r = i0, gz = FN(fa_ax_grp)(n); r < i1; r += gz)
-                FN(fa_ax_log_softmax_short)(x + r * n, out + r * n, n,
-                                            i1 - r < gz ? i1 - r : gz, sg);
-            return;
-        }
-        for (ptrdiff_t r = i0; r < i1; r++)
-            FN(fa_ax_log_softmax_row)(x + r * n, out + r * n, n, sg);
-        return;
-    }
+    if (inner == 1) { FN(fa_ax_rows)(j, i0, i1, FN(fa_ax_log_softmax_rows), 1); return; }
     FA_T m[FA_AX_WMAX], ls[FA_AX_WMAX];
     FA_T s[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
@@ -995,11 +1108,7 @@ FA_AX_FLAT static void FN(fa_ax_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, pt
     FA_T *out = (FA_T *)j->out;
     FA_T sg = (FA_T)j->sg;
     ptrdiff_t n = j->n, inner = j->inner;
-    if (inner == 1) {
-        for (ptrdiff_t r = i0; r < i1; r++)
-            FN(fa_ax_softmax_bx_row)(g + r * n, x + r * n, out + r * n, n, sg);
-        return;
-    }
+    if (inner == 1) { FN(fa_ax_rows)(j, i0, i1, FN(fa_ax_softmax_bx_rows), 0); return; }
     FA_T m[FA_AX_WMAX], sf[FA_AX_WMAX], df[FA_AX_WMAX];
     FA_T s[FA_AX_WMAX], d[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
@@ -1032,17 +1141,7 @@ FA_AX_FLAT static void FN(fa_ax_softmax_by)(const fa_ax_job *j, ptrdiff_t i0, pt
     FA_T *out = (FA_T *)j->out;
     FA_T sg = (FA_T)j->sg;
     ptrdiff_t n = j->n, inner = j->inner;
-    if (inner == 1) {
-        if (n <= FA_AX_BLK) {
-            for (ptrdiff_t r = i0, gz = FN(fa_ax_grp)(n); r < i1; r += gz)
-                FN(fa_ax_softmax_by_short)(g + r * n, y + r * n, out + r * n, n,
-                                           i1 - r < gz ? i1 - r : gz, sg);
-            return;
-        }
-        for (ptrdiff_t r = i0; r < i1; r++)
-            FN(fa_ax_softmax_by_row)(g + r * n, y + r * n, out + r * n, n, sg);
-        return;
-    }
+    if (inner == 1) { FN(fa_ax_rows)(j, i0, i1, FN(fa_ax_softmax_by_rows), 1); return; }
     FA_T df[FA_AX_WMAX];
     FA_T d[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
@@ -1063,11 +1162,7 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0
     const FA_T *x = (const FA_T *)j->x, *g = (const FA_T *)j->g;
     FA_T *out = (FA_T *)j->out;
     ptrdiff_t n = j->n, inner = j->inner;
-    if (inner == 1) {
-        for (ptrdiff_t r = i0; r < i1; r++)
-            FN(fa_ax_log_softmax_bx_row)(g + r * n, x + r * n, out + r * n, n);
-        return;
-    }
+    if (inner == 1) { FN(fa_ax_rows)(j, i0, i1, FN(fa_ax_log_softmax_bx_rows), 0); return; }
     FA_T m[FA_AX_WMAX], sf[FA_AX_WMAX], gf[FA_AX_WMAX];
     FA_T s[FA_AX_WMAX], gs[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
@@ -1096,17 +1191,7 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax_by)(const fa_ax_job *j, ptrdiff_t i0
     const FA_T *y = (const FA_T *)j->x, *g = (const FA_T *)j->g;
     FA_T *out = (FA_T *)j->out;
     ptrdiff_t n = j->n, inner = j->inner;
-    if (inner == 1) {
-        if (n <= FA_AX_BLK) {
-            for (ptrdiff_t r = i0, gz = FN(fa_ax_grp)(n); r < i1; r += gz)
-                FN(fa_ax_log_softmax_by_short)(g + r * n, y + r * n, out + r * n, n,
-                                               i1 - r < gz ? i1 - r : gz);
-            return;
-        }
-        for (ptrdiff_t r = i0; r < i1; r++)
-            FN(fa_ax_log_softmax_by_row)(g + r * n, y + r * n, out + r * n, n);
-        return;
-    }
+    if (inner == 1) { FN(fa_ax_rows)(j, i0, i1, FN(fa_ax_log_softmax_by_rows), 1); return; }
     FA_T gf[FA_AX_WMAX];
     FA_T gs[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {

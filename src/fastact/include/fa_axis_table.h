@@ -24,6 +24,11 @@
 
 #define FA_AX_WMAX 512
 
+/* A job that streams (fa_ax_job.stream) writes rows of at most this many
+ * bytes through a row buffer (a group of short rows, FA_AX_GRP: at most
+ * 8 KiB); longer rows take ordinary stores (fa_axis_impl.h, fa_ax_rows). */
+#define FA_AX_SROW 16384
+
 struct fa_ax_mask;
 struct fa_ax_pre;
 
@@ -37,6 +42,11 @@ typedef struct {
     double sg;          /* +1, or -1 for softmin (softmax of -x) */
     const struct fa_ax_mask *mk;  /* the *_m / *_mb ops: scale, bias, where; else unused */
     const struct fa_ax_pre *pre;  /* the GLU family's *_m / *_mb ops; else unused */
+    int stream;         /* nonzero: a row op of the softmax family (inner == 1)
+                         * writes out with non-temporal stores (fa_axis_impl.h,
+                         * fa_ax_rows); the driver sets it for the ops of the
+                         * spec's AXIS_STREAM on a large output that overlaps
+                         * no input; the other ops ignore it */
 } fa_ax_job;
 
 /* The fused pre-activation of the GLU family's *_m and *_mb ops: the pair

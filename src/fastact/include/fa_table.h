@@ -22,7 +22,7 @@ typedef void (*fa_pre_fn)(const void *x, void *t, ptrdiff_t n, const void *s, co
  * (widen), or src n float32, dst n narrow (narrow); no overlap */
 typedef void (*fa_widen_fn)(const void *src, void *dst, ptrdiff_t n);
 typedef void (*fa_narrow_fn)(const void *src, void *dst, ptrdiff_t n);
-/* non-temporal copy (include/fa_stream.h): dst and src 64-byte aligned,
+/* non-temporal copy (include/fa_stream.h): dst 64-byte aligned (src any),
  * bytes a multiple of 64; the caller fences (fa_stream_fence) */
 typedef void (*fa_stream_fn)(void *dst, const void *src, ptrdiff_t bytes);
 
