@@ -52,19 +52,25 @@
         FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++) (dst)[i] = (EXPR); \
     }
 /* FA_AX_STORE for the last pass of softmax's backward from y over a row
- * or a group of rows: it also fetches, block by block, the same span of
- * the rows the caller handles next (nx, ny: g and y there).  That pass
- * computes from L1 and, when out is streamed, waits on no memory read;
- * the next rows then arrive during it rather than at the start of their
- * first pass (at 1.6e7 float32 elements, streamed: 11.8 -> 9.6-10.0 ms,
- * docs/design.md; the float32 forwards read the next rows ahead in
- * fa_ax_expsumw).  A prefetch past the end of the array never faults. */
-#define FA_AX_STORE_NEXT(dst, n, EXPR, nx, ny) \
-    FA_PF_BLOCKS(FA_T, n, b_, e_) { \
-        FA_PF_W((dst) + b_); \
-        FA_PF_SPAN((nx) + b_, FA_PF_LINES * 64, 0); \
-        FA_PF_SPAN((ny) + b_, FA_PF_LINES * 64, 0); \
-        FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++) (dst)[i] = (EXPR); \
+ * or a group of rows: where pf (the job streams), it also fetches, block
+ * by block, the same span of the rows the caller handles next (nx, ny: g
+ * and y there).  That pass computes from L1 and, when out is streamed,
+ * waits on no memory read; the next rows then arrive during it rather
+ * than at the start of their first pass (at 1.6e7 float32 elements,
+ * streamed: 11.8 -> 9.4-10.3 ms, docs/design.md; the float32 forwards read
+ * the next rows ahead in fa_ax_expsumw).  Not on data in cache: (100,
+ * 1000) and (16384, 64) float32 ran 10% slower with it.  A prefetch past
+ * the end of the array never faults. */
+#define FA_AX_STORE_NEXT(dst, n, EXPR, nx, ny, pf) \
+    if (pf) { \
+        FA_PF_BLOCKS(FA_T, n, b_, e_) { \
+            FA_PF_W((dst) + b_); \
+            FA_PF_SPAN((nx) + b_, FA_PF_LINES * 64, 0); \
+            FA_PF_SPAN((ny) + b_, FA_PF_LINES * 64, 0); \
+            FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++) (dst)[i] = (EXPR); \
+        } \
+    } else { \
+        FA_AX_STORE(dst, n, EXPR) \
     }
 
 /* sg x - m for sg = +-1 (softmax, softmin): sg x is exact, so one FMA
@@ -704,10 +710,11 @@ static void FN(fa_ax_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrd
     }
 }
 
-static void FN(fa_ax_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n, FA_T sg)
+static void FN(fa_ax_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n, FA_T sg,
+                                     int pf)
 {
     FA_T d = (FA_T)FN(fa_ax_rdot)(g, y, n);
-    FA_AX_STORE_NEXT(o, n, sg * (y[i] * (g[i] - d)), g + n, y + n)
+    FA_AX_STORE_NEXT(o, n, sg * (y[i] * (g[i] - d)), g + n, y + n, pf)
 }
 
 /* g - softmax(x) sum(g) */
@@ -749,14 +756,14 @@ static void FN(fa_ax_log_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, 
  * of the group first (independent reductions overlap), then the outputs;
  * the same arithmetic as the row functions above. */
 static void FN(fa_ax_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n,
-                                       ptrdiff_t nr, FA_T sg)
+                                       ptrdiff_t nr, FA_T sg, int pf)
 {
     FA_T d[FA_AX_GRP];
     for (ptrdiff_t r = 0; r < nr; r++) d[r] = (FA_T)FN(fa_ax_rdot)(g + r * n, y + r * n, n);
     for (ptrdiff_t r = 0; r < nr; r++) {
         const FA_T *gr = g + r * n, *yr = y + r * n;
         FA_T *orow = o + r * n, dr = d[r];
-        FA_AX_STORE_NEXT(orow, n, sg * (yr[i] * (gr[i] - dr)), gr + nr * n, yr + nr * n)
+        FA_AX_STORE_NEXT(orow, n, sg * (yr[i] * (gr[i] - dr)), gr + nr * n, yr + nr * n, pf)
     }
 }
 
@@ -1003,9 +1010,9 @@ FA_AX_FLAT FA_AX_NOINLINE static void FN(fa_ax_softmax_by_rows)(const fa_ax_job 
                                                                 ptrdiff_t nr, FA_T *o)
 {
     FA_AX_ROWS_HEAD
-    if (n <= FA_AX_BLK) { FN(fa_ax_softmax_by_short)(g, x, o, n, nr, sg); return; }
+    if (n <= FA_AX_BLK) { FN(fa_ax_softmax_by_short)(g, x, o, n, nr, sg, j->stream); return; }
     for (ptrdiff_t k = 0; k < nr; k++)
-        FN(fa_ax_softmax_by_row)(g + k * n, x + k * n, o + k * n, n, sg);
+        FN(fa_ax_softmax_by_row)(g + k * n, x + k * n, o + k * n, n, sg, j->stream);
 }
 
 FA_AX_FLAT FA_AX_NOINLINE static void FN(fa_ax_log_softmax_bx_rows)(const fa_ax_job *j, ptrdiff_t r,
@@ -1494,8 +1501,8 @@ static void FN(fa_ax_masked)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1, int
         for (ptrdiff_t k = 0; k < nr; k++)
             if (!live[k]) FN(fa_ax_mfill)(o + k * n, n, FA_C(0.0));
         if (kind == 0) {
-            if (n <= FA_AX_BLK) FN(fa_ax_softmax_by_short)(zs, o, o, n, nr, sc);
-            else FN(fa_ax_softmax_by_row)(zs, o, o, n, sc);
+            if (n <= FA_AX_BLK) FN(fa_ax_softmax_by_short)(zs, o, o, n, nr, sc, 0);
+            else FN(fa_ax_softmax_by_row)(zs, o, o, n, sc, 0);
             continue;
         }
         for (ptrdiff_t k = 0; k < nr; k++) {
