@@ -786,35 +786,7 @@ static void FN(fa_ax_log_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o
     }
 }
 
-/* g e / s for e = e^(x - m), where e / s as FA_T is subnormal or 0: g e / s
- * can still be a normal number (g large), which the rounded e / s would
- * give with few correct bits (float32 logsumexp_backward, g 1000, x - m =
- * -100: 453 ulp).  float32: in double; float64: on e scaled by 2^64
- * (fa_exp2w_s64, exact down to x - m = -752; below, g e / s is 0 to
- * within g e^-752).  Used in the rows and columns with an argument below
- * the fast range; a row in that range with e / s subnormal (e near 2^-126
- * and s > 1) is not caught (tests/test_axis.py, the xfail beside). */
-static inline FA_T FN(fa_ax_lse_tiny)(FA_T gv, FA_T x, FA_T m, FA_T s)
-{
-#if FA_DOUBLE
-    return ((gv * fa_exp2w_s64_d(x - m, 0.0)) / s) * 0x1p-64;
-#else
-    return (float)(((double)gv * fa_exp_d((double)x - (double)m)) / (double)s);
-#endif
-}
-#undef FA_AX_NORMAL_MIN
-#if FA_DOUBLE
-#define FA_AX_NORMAL_MIN 0x1p-1022
-#else
-#define FA_AX_NORMAL_MIN 0x1p-126f
-#endif
-/* g e / s, and fa_ax_lse_tiny where e / s is below the normal range */
-#define FA_AX_LSE_B(gv, xv, m, s, e) \
-    ((e) / (s) < FA_AX_NORMAL_MIN ? FN(fa_ax_lse_tiny)(gv, xv, m, s) : (gv) * ((e) / (s)))
-
-/* g * softmax(x); a row of only -inf (logsumexp = -inf, a constant) gets 0.
- * A row with an argument below the fast range (rare) is recomputed from x
- * in its last pass (FA_AX_LSE_B; out may be x). */
+/* g * softmax(x); a row of only -inf (logsumexp = -inf, a constant) gets 0 */
 static void FN(fa_ax_logsumexp_b_row)(FA_T gv, const FA_T *x, FA_T *o, ptrdiff_t n)
 {
     FA_T mn, m;
@@ -824,15 +796,7 @@ static void FN(fa_ax_logsumexp_b_row)(FA_T gv, const FA_T *x, FA_T *o, ptrdiff_t
         for (ptrdiff_t i = 0; i < n; i++) o[i] = f;
         return;
     }
-    if (!(mn - m >= FA_AX_XLO)) {
-        FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, NULL, n, FA_C(1.0), m, NULL, 0);
-        for (ptrdiff_t i = 0; i < n; i++) {
-            FA_T e = FN(fa_exp)(FA_AX_SHIFT(FA_C(1.0), x[i], m));
-            o[i] = FA_AX_LSE_B(gv, x[i], m, s, e);
-        }
-        return;
-    }
-    FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, o, n, FA_C(1.0), m, NULL, 1);
+    FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, o, n, FA_C(1.0), m, NULL, mn - m >= FA_AX_XLO);
     FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = gv * (o[i] / s);
 }
 
@@ -1293,33 +1257,20 @@ FA_AX_FLAT static void FN(fa_ax_logsumexp_b)(const fa_ax_job *j, ptrdiff_t i0, p
                 } else {
                     FA_T mk = m[k];
                     double sk = 0.0, ck = 0.0;
-                    for (ptrdiff_t r = 0; r < n; r++)
-                        FN(fa_ax_kahan)(&sk, &ck, (double)FN(fa_exp)(xc[r * inner] - mk));
-                    FA_T sf = (FA_T)(sk - ck), gv = g[ro + k];
                     for (ptrdiff_t r = 0; r < n; r++) {
-                        FA_T xv = xc[r * inner], v = FN(fa_exp)(xv - mk);
-                        oc[r * inner] = FA_AX_LSE_B(gv, xv, mk, sf, v);
+                        FA_T v = FN(fa_exp)(xc[r * inner] - mk);
+                        oc[r * inner] = v;
+                        FN(fa_ax_kahan)(&sk, &ck, (double)v);
                     }
-                }
-            }
-            continue;
-        }
-        const FA_T *gk = g + ro;
-        if (!fast) {    /* rare: recomputed from x in the last pass (FA_AX_LSE_B) */
-            FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, FA_C(1.0), m, s, NULL, 0);
-            for (ptrdiff_t k = 0; k < w; k++) q[k] = (FA_T)s[k];
-            for (ptrdiff_t r = 0; r < n; r++) {
-                const FA_T *xr = x + xo + r * inner;
-                FA_T *orow = out + xo + r * inner;
-                for (ptrdiff_t k = 0; k < w; k++) {
-                    FA_T v = FN(fa_exp)(FA_AX_SHIFT(FA_C(1.0), xr[k], m[k]));
-                    orow[k] = FA_AX_LSE_B(gk[k], xr[k], m[k], q[k], v);
+                    FA_T sf = (FA_T)(sk - ck), gv = g[ro + k];
+                    for (ptrdiff_t r = 0; r < n; r++) oc[r * inner] = gv * (oc[r * inner] / sf);
                 }
             }
             continue;
         }
         FN(fa_ax_csum)(x + xo, NULL, out + xo, n, inner, w, FA_C(1.0), m, s, NULL, fast);
         for (ptrdiff_t k = 0; k < w; k++) q[k] = (FA_T)s[k];
+        const FA_T *gk = g + ro;
         for (ptrdiff_t r = 0; r < n; r++) {
             FA_T *orow = out + xo + r * inner;
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) orow[k] = gk[k] * (orow[k] / q[k]);
