@@ -46,9 +46,12 @@
 #define FA_AX_SIMD_MAX(a) FA_AX_PRAGMA(omp simd reduction(max:a))
 /* for i in [0, n): dst[i] = EXPR, vectorized, dst prefetched ahead for
  * writing (fa_prefetch.h); the loops that write a row's output first */
-#define FA_AX_STORE(dst, n, EXPR) \
+#define FA_AX_STORE(dst, n, EXPR) FA_AX_STORE_PF(dst, n, EXPR, (void)0)
+/* FA_AX_STORE with PF (a statement on the block [b_, e_)) before each block */
+#define FA_AX_STORE_PF(dst, n, EXPR, PF) \
     FA_PF_BLOCKS(FA_T, n, b_, e_) { \
         FA_PF_W((dst) + b_); \
+        PF; \
         FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++) (dst)[i] = (EXPR); \
     }
 /* FA_AX_STORE for the last pass of softmax's backward from y over a row
@@ -63,12 +66,8 @@
  * the end of the array never faults. */
 #define FA_AX_STORE_NEXT(dst, n, EXPR, nx, ny, pf) \
     if (pf) { \
-        FA_PF_BLOCKS(FA_T, n, b_, e_) { \
-            FA_PF_W((dst) + b_); \
-            FA_PF_SPAN((nx) + b_, FA_PF_LINES * 64, 0); \
-            FA_PF_SPAN((ny) + b_, FA_PF_LINES * 64, 0); \
-            FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++) (dst)[i] = (EXPR); \
-        } \
+        FA_AX_STORE_PF(dst, n, EXPR, FA_PF_SPAN((nx) + b_, FA_PF_LINES * 64, 0); \
+                                     FA_PF_SPAN((ny) + b_, FA_PF_LINES * 64, 0)) \
     } else { \
         FA_AX_STORE(dst, n, EXPR) \
     }
