@@ -126,9 +126,11 @@ static inline FA_T FN(fa_ax_expz)(FA_T x)
     return x == -(FA_T)INFINITY ? FA_C(0.0) : FN(fa_ax_expn)(x);
 }
 
-static inline FA_T FN(fa_ax_expsz)(FA_T x, const int fast)
+/* the exponential by a compile-time constant `fast`: 2 fa_ax_expz (the
+ * backward kernels' fast range), 1 fa_ax_expn, 0 fa_exp */
+static inline FA_T FN(fa_ax_expc)(FA_T t, const int fast)
 {
-    return fast ? FN(fa_ax_expz)(x) : FN(fa_exp)(x);
+    return fast == 2 ? FN(fa_ax_expz)(t) : FN(fa_ax_exps)(t, fast);
 }
 
 /* e^t f for t <= 0 (or NaN, -inf: 0 f), without forming e^t first where
@@ -232,9 +234,10 @@ static inline FA_T FN(fa_ax_vdot_k)(const FA_T *a, const FA_T *b, ptrdiff_t n, c
 /* softmax's backward from y over nr <= FA_AX_GRP short rows whose length
  * is a multiple of the L lanes: fa_ax_softmax_by_short's arithmetic (the
  * dots in vdot's lanes and fold, so the same bits) in native vectors with
- * no tail code, no read-ahead and no prefetch for writing: in cache, the
- * generic loops ran 20-25% slower (16384 rows of 64 floats: 290 -> 235
- * us, AVX2) */
+ * no tail code, no read-ahead and no prefetch for writing (pf: the job
+ * streams, the next rows are fetched as in FA_AX_STORE_NEXT).  For data
+ * in cache (FA_AX_NEAR): the generic loops ran 20-25% slower there (16384
+ * rows of 64 floats: 290 -> 235 us, AVX2) */
 static inline void FN(fa_ax_softmax_by_even)(const FA_T *g, const FA_T *y, FA_T *o,
                                              ptrdiff_t n, ptrdiff_t nr, FA_T sg, const int pf)
 {
@@ -611,7 +614,8 @@ static inline double FN(fa_ax_rsumexp_k)(const FA_T *x, const FA_T *g, FA_T *sto
         ptrdiff_t len = n - b < FA_AX_BLK ? n - b : FA_AX_BLK;
         const FA_T *xb = x + b;
         FA_T *e = store ? store + b : buf;
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) e[i] = FN(fa_ax_expsz)(FA_AX_SHIFT(sg, xb[i], m), fast);
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++)
+            e[i] = FN(fa_ax_expc)(FA_AX_SHIFT(sg, xb[i], m), fast ? 2 : 0);
         FA_T bs = FN(fa_ax_vdot)(e, NULL, len);
         FN(fa_ax_kahan)(&s, &c, (double)bs);
         if (g && fast) {
@@ -1052,13 +1056,6 @@ static inline int FN(fa_ax_cmax_z)(const FA_T *x, ptrdiff_t n, ptrdiff_t inner, 
  * across the columns (compensated: error ~ 2 eps whatever n). */
 #define FA_AX_KAHAN_K(S, C, V) do { FA_T y_ = (V) - C[k], t_ = S[k] + y_; \
     C[k] = (t_ - S[k]) - y_; S[k] = t_; } while (0)
-
-/* the exponential for fa_ax_csum_k's fast (a compile-time constant): 2
- * fa_ax_expz (fa_ax_cmax_z), 1 fa_ax_expn, 0 fa_exp */
-static inline FA_T FN(fa_ax_expc)(FA_T t, const int fast)
-{
-    return fast == 2 ? FN(fa_ax_expz)(t) : FN(fa_ax_exps)(t, fast);
-}
 
 static inline void FN(fa_ax_csum_k)(const FA_T *x, const FA_T *g, FA_T *store, ptrdiff_t n,
                                     ptrdiff_t inner, ptrdiff_t w, FA_T sg, const FA_T *m,
