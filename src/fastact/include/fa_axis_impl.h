@@ -656,16 +656,9 @@ static inline double FN(fa_ax_rdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
  * short row's backward is a chain of a few dozen operations per row,
  * which these were a third of (16384 rows of 64 floats: 1.25 -> 1.0x
  * torch's time) */
-static inline FA_T FN(fa_ax_rdot1)(const FA_T *a, const FA_T *b, ptrdiff_t n)
+static inline FA_T FN(fa_ax_rdot1)(const FA_T *a, const FA_T *b, ptrdiff_t n, const int pf)
 {
-    FA_T v = FN(fa_ax_vdot_k)(a, b, n, 0);
-    return (v - v) + v;
-}
-
-/* fa_ax_rdot1 reading 2 KB ahead (data out of cache) */
-static inline FA_T FN(fa_ax_rdot1_pf)(const FA_T *a, const FA_T *b, ptrdiff_t n)
-{
-    FA_T v = FN(fa_ax_vdot_k)(a, b, n, 1);
+    FA_T v = FN(fa_ax_vdot_k)(a, b, n, pf);
     return (v - v) + v;
 }
 
@@ -949,8 +942,8 @@ static void FN(fa_ax_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o, pt
 #endif
     FA_T d[FA_AX_GRP];
     for (ptrdiff_t r = 0; r < nr; r++)
-        d[r] = near ? FN(fa_ax_rdot1)(g + r * n, y + r * n, n)
-                    : FN(fa_ax_rdot1_pf)(g + r * n, y + r * n, n);
+        d[r] = near ? FN(fa_ax_rdot1)(g + r * n, y + r * n, n, 0)
+                    : FN(fa_ax_rdot1)(g + r * n, y + r * n, n, 1);
     for (ptrdiff_t r = 0; r < nr; r++) {
         const FA_T *gr = g + r * n, *yr = y + r * n;
         FA_T *orow = o + r * n, dr = d[r];
@@ -963,7 +956,7 @@ static void FN(fa_ax_log_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o
 {
     FA_T gs[FA_AX_GRP], mn[FA_AX_GRP], mx[FA_AX_GRP], mnz[FA_AX_GRP];
     for (ptrdiff_t r = 0; r < nr; r++) {
-        gs[r] = FN(fa_ax_rdot1)(g + r * n, NULL, n);
+        gs[r] = FN(fa_ax_rdot1)(g + r * n, NULL, n, 0);
         FN(fa_ax_rminmax_z)(y + r * n, n, FA_C(1.0), &mn[r], &mx[r], &mnz[r]);
     }
     for (ptrdiff_t r = 0; r < nr; r++) {
