@@ -686,11 +686,15 @@ def test_against_torch(name):
             # (torch's tanh-form gelu loses digits in the lower tail: atol)
             np.testing.assert_allclose(call_bwd(name, g, x, axis, **kw), t.grad.numpy(),
                                        rtol=1e-12, atol=1e-14 if approx == "none" else 1e-13)
-            # float32 against torch float32
+            # float32 against torch float32: as close to the float64 values
+            # as torch's, or within 2e-6 of them (torch float32 loses
+            # digits where gelu(a) b or a sigmoid(b) is small against its
+            # factors: 8e-5 relative on some draws)
             t32 = torch.tensor(x, dtype=torch.float32)
-            np.testing.assert_allclose(call(name, x.astype(np.float32), axis, **kw),
-                                       _torch_fn(name, torch, axis, approx)(t32).numpy(),
-                                       rtol=2e-6, atol=1e-6)
+            ref = y.detach().numpy()
+            err = np.abs(call(name, x.astype(np.float32), axis, **kw) - ref)
+            terr = np.abs(_torch_fn(name, torch, axis, approx)(t32).numpy() - ref)
+            assert np.all(err <= np.maximum(terr, 2e-6 * np.abs(ref) + 1e-6)), name
 
 
 def test_torch_special_rows():

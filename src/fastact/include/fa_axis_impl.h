@@ -2140,10 +2140,18 @@ FA_AX_FLAT static void FN(fa_ax_##NAME##_mb)(const fa_ax_job *j, ptrdiff_t i0, p
 #define FA_AX_GEGLU_BWD_UNSAFE(LO) ((av < (LO)) | FA_AX_TINY(av) | FA_AX_BIG(gv, bv))
 #endif
 
+/* sigmoid(b) from e = e^-|b| as fa_sigmoid_bx computes it: on glu's safe
+ * lanes (e normal) fa_sigmoid's value, with the exponential shared with
+ * fa_sigmoid_bx's (the compiler merges the two) */
+FA_INLINE FA_T FN(fa_ax_sigmoid_e)(FA_T b, FA_T e)
+{
+    return (b >= FA_C(0.0) ? FA_C(1.0) : e) / (FA_C(1.0) + e);
+}
 /* glu: a sigmoid(b); d/da = sigmoid(b), d/db = a sigmoid'(b) */
 FA_AX_PAIR_FWD(glu, FA_AX_GLU_FWD_UNSAFE, av * FN(fa_sigmoid)(bv), FN(fa_ax_glu_x))
 FA_AX_PAIR_BWD(glu, FA_AX_GLU_BWD_UNSAFE,
-               gv * FN(fa_sigmoid)(bv), FN(fa_sigmoid_bx)(gv * av, bv, 0), FN(fa_ax_glu_bxx))
+               gv * FN(fa_ax_sigmoid_e)(bv, FN(fa_exp)(-FN(fa_abs)(bv))),
+               FN(fa_sigmoid_bx)(gv * av, bv, 0), FN(fa_ax_glu_bxx))
 /* swiglu: silu(a) b */
 FA_AX_PAIR_FWD(swiglu, FA_AX_SWIGLU_FWD_UNSAFE, FN(fa_silu_fwd)(av, 0) * bv, FN(fa_ax_swiglu_x))
 FA_AX_PAIR_BWD(swiglu, FA_AX_SWIGLU_BWD_UNSAFE,
