@@ -377,9 +377,10 @@ static inline double fa_ax_lanesum_f(const float *e, ptrdiff_t n)
 #endif
 #endif
 
-/* e[i] = exp(sg x[i] - m) (fast: fa_ax_expn applies); returns their sum in
- * double (float32 AVX-512: lane sums of n / 64 terms, then double).  x is
- * prefetched `ahead` elements on (the caller's next block or rows). */
+/* e[i] = exp(sg x[i] - m) (fast: 1 fa_ax_expn applies, 2 fa_ax_expz, 0
+ * neither: fa_ax_fastmode); returns their sum in double (float32 AVX-512:
+ * lane sums of n / 64 terms, then double).  x is prefetched `ahead`
+ * elements on (the caller's next block or rows). */
 static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T sg, FA_T m,
                                        int fast, ptrdiff_t ahead)
 {
@@ -393,7 +394,7 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
      * sum is within a few eps, and a short row pays one widening. */
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     ptrdiff_t i = 0;
-    if (fast) {
+    if (fast == 1) {
         /* one pass, fa_ax_expn written out (fa_ax_expn_v16); x is read
          * `ahead` elements on (at least FA_PF_DIST bytes), so the caller's
          * next block or group of rows is in cache for its first pass
@@ -417,8 +418,10 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
             a1 = _mm512_mask_add_ps(a1, k, a1, v);
         }
     } else {
-        /* rare (an argument below the fast range): no read-ahead */
-        FA_AX_STORE(e, n, FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m)))
+        /* -inf entries (masked logits: fa_ax_expz), or an argument below
+         * the fast range (rare): the generic loop, no read-ahead */
+        if (fast) FA_AX_STORE(e, n, FN(fa_ax_expz)(FA_AX_SHIFT(sg, x[i], m)))
+        else FA_AX_STORE(e, n, FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m)))
         for (; i + 64 <= n; i += 64) {
             a0 = _mm512_add_ps(a0, _mm512_loadu_ps(e + i));
             a1 = _mm512_add_ps(a1, _mm512_loadu_ps(e + i + 16));
@@ -439,11 +442,17 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
      * each term to double in the loop did not vectorize on AVX2.  As
      * there, e is prefetched for writing and x read `ahead` elements on. */
     const ptrdiff_t ra = ahead * 4 > FA_PF_DIST ? ahead - FA_PF_DIST / 4 : 0;
-    if (fast) {
+    if (fast == 1) {
         FA_PF_BLOCKS(float, n, b_, e_) {
             FA_PF_W(e + b_); FA_PF_R(x + ra + b_);
             FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++)
                 e[i] = FN(fa_ax_expn)(FA_AX_SHIFT(sg, x[i], m));
+        }
+    } else if (fast) {
+        FA_PF_BLOCKS(float, n, b_, e_) {
+            FA_PF_W(e + b_); FA_PF_R(x + ra + b_);
+            FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++)
+                e[i] = FN(fa_ax_expz)(FA_AX_SHIFT(sg, x[i], m));
         }
     } else {
         FA_AX_STORE(e, n, FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m)))
@@ -452,9 +461,15 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
 #else
     double bs = 0.0;
     (void)ahead;     /* a reduction loop: not blocked, not prefetched */
-    if (fast) {
+    if (fast == 1) {
         FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < n; i++) {
             FA_T v = FN(fa_ax_expn)(FA_AX_SHIFT(sg, x[i], m));
+            e[i] = v;
+            bs += (double)v;
+        }
+    } else if (fast) {
+        FA_AX_SIMD_SUM(bs) for (ptrdiff_t i = 0; i < n; i++) {
+            FA_T v = FN(fa_ax_expz)(FA_AX_SHIFT(sg, x[i], m));
             e[i] = v;
             bs += (double)v;
         }
@@ -468,6 +483,32 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
     return bs;
 #endif
 }
+
+#if !FA_DOUBLE && FA_AX_VEC && defined(__AVX__) && !defined(__AVX512F__)
+#ifndef FASTACT_AX_FOLD8
+#define FASTACT_AX_FOLD8
+/* the max / min of 8 float lanes (pairwise; vmaxps / vminps return the
+ * second operand where either is NaN: the lanes hold no NaN here) */
+static inline float fa_ax_hmax8(__m256 v)
+{
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_max_ss(h, _mm_shuffle_ps(h, h, 1)));
+}
+static inline float fa_ax_hmin8(__m256 v)
+{
+    __m128 l = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    l = _mm_min_ps(l, _mm_movehl_ps(l, l));
+    return _mm_cvtss_f32(_mm_min_ss(l, _mm_shuffle_ps(l, l, 1)));
+}
+/* v, with +inf where v is -inf (a lane's min over the entries above -inf) */
+static inline __m256 fa_ax_zinf8(__m256 v)
+{
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    return _mm256_blendv_ps(v, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(v, ninf, _CMP_EQ_OQ));
+}
+#endif
+#endif
 
 /* min and max of sg * x over a row, ignoring NaN (+inf / -inf when empty) */
 static inline void FN(fa_ax_rminmax_k)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T *mn, FA_T *mx,
@@ -508,25 +549,15 @@ static inline void FN(fa_ax_rminmax_k)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T
      * end lane by lane again) */
     const __m256 vs = _mm256_set1_ps(sg);
     __m256 hv = _mm256_set1_ps(-INFINITY), lv = _mm256_set1_ps(INFINITY), lzv = lv;
-    const __m256 ninf = _mm256_set1_ps(-INFINITY), pinf = lv;
     for (; i0 + 8 <= n; i0 += 8) {
         __m256 v = _mm256_mul_ps(vs, _mm256_loadu_ps(x + i0));
         hv = _mm256_max_ps(v, hv);
         lv = _mm256_min_ps(v, lv);
-        if (z) lzv = _mm256_min_ps(_mm256_blendv_ps(v, pinf, _mm256_cmp_ps(v, ninf, _CMP_EQ_OQ)),
-                                   lzv);
+        if (z) lzv = _mm256_min_ps(fa_ax_zinf8(v), lzv);
     }
-    __m128 h = _mm_max_ps(_mm256_castps256_ps128(hv), _mm256_extractf128_ps(hv, 1));
-    __m128 l = _mm_min_ps(_mm256_castps256_ps128(lv), _mm256_extractf128_ps(lv, 1));
-    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-    l = _mm_min_ps(l, _mm_movehl_ps(l, l));
-    hi = _mm_cvtss_f32(_mm_max_ss(h, _mm_shuffle_ps(h, h, 1)));
-    lo = _mm_cvtss_f32(_mm_min_ss(l, _mm_shuffle_ps(l, l, 1)));
-    if (z) {
-        __m128 q = _mm_min_ps(_mm256_castps256_ps128(lzv), _mm256_extractf128_ps(lzv, 1));
-        q = _mm_min_ps(q, _mm_movehl_ps(q, q));
-        loz = _mm_cvtss_f32(_mm_min_ss(q, _mm_shuffle_ps(q, q, 1)));
-    }
+    hi = fa_ax_hmax8(hv);
+    lo = fa_ax_hmin8(lv);
+    if (z) loz = fa_ax_hmin8(lzv);
 #else
     FA_AX_PRAGMA(omp simd reduction(min:lo, loz) reduction(max:hi))
 #endif
@@ -564,6 +595,26 @@ static inline void FN(fa_ax_rminmax_z)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T
 static inline int FN(fa_ax_zfast)(FA_T mnz, FA_T m)
 {
     return m > -(FA_T)INFINITY && m < (FA_T)INFINITY && mnz - m >= FA_AX_XLO;
+}
+
+/* fa_ax_expsumw's mode for a row or block of sg x whose min and max
+ * (fa_ax_rminmax) are mn, mx, the max taken as m = mx: 1 when every
+ * argument sg x - m is in the fast range, 2 when the only ones below it
+ * are -inf (masked logits: exact zeros, fa_ax_expz; found by a second
+ * pass over x, in cache, only where mn is -inf), else 0 */
+static inline int FN(fa_ax_fastmode)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T mn, FA_T mx)
+{
+    if (mn - mx >= FA_AX_XLO) return 1;
+    if (mn != -(FA_T)INFINITY) return 0;
+    FA_T a, b, mnz;
+    FN(fa_ax_rminmax_z)(x, n, sg, &a, &b, &mnz);
+    return FN(fa_ax_zfast)(mnz, mx) ? 2 : 0;
+}
+
+/* the same where the min over the entries above -inf, mnz, is known */
+static inline int FN(fa_ax_fastmode_z)(FA_T mn, FA_T mnz, FA_T mx)
+{
+    return mn - mx >= FA_AX_XLO ? 1 : FN(fa_ax_zfast)(mnz, mx) ? 2 : 0;
 }
 
 /* max of sg * x over a row, ignoring NaN; -inf for an empty row */
@@ -706,7 +757,8 @@ static inline double FN(fa_ax_online)(const FA_T *x, FA_T *store, ptrdiff_t n, F
             if (FN(fa_ax_rhasnan)(xb, len)) { s = (double)NAN; }
             continue;
         }
-        double bs = FN(fa_ax_expsumw)(xb, e, len, sg, m, bn - m >= FA_AX_XLO, len);
+        double bs = FN(fa_ax_expsumw)(xb, e, len, sg, m, FN(fa_ax_fastmode)(xb, len, sg, bn, m),
+                                      len);
         FN(fa_ax_kahan)(&s, &c, (double)bs);
     }
     *mfin = m;
@@ -807,7 +859,8 @@ static inline void FN(fa_ax_short_stats)(const FA_T *x, FA_T *store, ptrdiff_t n
         ok[r] = mx > -(FA_T)INFINITY && mx < (FA_T)INFINITY;
         s[r] = 1.0;
         if (!ok[r]) continue;
-        s[r] = FN(fa_ax_expsumw)(xr, e, n, sg, mx, mn - mx >= FA_AX_XLO, nr * n);
+        s[r] = FN(fa_ax_expsumw)(xr, e, n, sg, mx, FN(fa_ax_fastmode)(xr, n, sg, mn, mx),
+                                 nr * n);
     }
 }
 
@@ -1535,19 +1588,52 @@ static inline void FN(fa_ax_moff)(const fa_ax_mask *mk, ptrdiff_t r, ptrdiff_t *
 /* lz[i] = x[i] sc + b[i], or -inf where masked; with gm: gm[i] = g[i], or 0
  * where masked; with mf: mf[i] = 1 where masked, else 0.  Returns 1 when
  * some entry is not masked.  Without g, *mn and *mx receive the min and max
- * of the logits (ignoring NaN, as fa_ax_rminmax).  hb, hw: b, w given,
+ * of the logits (ignoring NaN, as fa_ax_rminmax) and *mnz their min over
+ * the entries above -inf (fa_ax_rminmax_z).  hb, hw: b, w given,
  * contiguous (constants after inlining). */
 static inline int FN(fa_ax_mlogits_k)(const FA_T *x, const FA_T *b, const unsigned char *w,
                                       const FA_T *g, FA_T *lz, FA_T *gm, unsigned char *mf,
-                                      ptrdiff_t n, FA_T sc, FA_T *mn, FA_T *mx, const int hb,
-                                      const int hw)
+                                      ptrdiff_t n, FA_T sc, FA_T *mn, FA_T *mx, FA_T *mnz,
+                                      const int hb, const int hw)
 {
     const FA_T ninf = -(FA_T)INFINITY;
     int live = 0;
     if (!g) {
-        FA_T lo = (FA_T)INFINITY, hi = ninf;
-        FA_AX_PRAGMA(omp simd reduction(|:live) reduction(min:lo) reduction(max:hi))
-        for (ptrdiff_t i = 0; i < n; i++) {
+        FA_T lo = (FA_T)INFINITY, hi = ninf, loz = (FA_T)INFINITY;
+        ptrdiff_t i0 = 0;
+#if !FA_DOUBLE && FA_AX_VEC && defined(__AVX2__) && !defined(__AVX512F__)
+        /* on AVX2, 8 lanes in intrinsics: GCC widens where's bytes for the
+         * loop below in steps through the stack (where= cost ~0.7 ns an
+         * element, more than the softmax after it) */
+        const __m256 vsc = _mm256_set1_ps(sc), vn = _mm256_set1_ps(-INFINITY);
+        __m256 hv = vn, lv = _mm256_set1_ps(INFINITY), lzv = lv, kv = _mm256_setzero_ps();
+        for (; i0 + 8 <= n; i0 += 8) {
+            __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i0), vsc);
+            __m256 keep = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+            if (hb) {
+                __m256 bv = _mm256_loadu_ps(b + i0);
+                v = _mm256_add_ps(v, bv);
+                keep = _mm256_cmp_ps(bv, vn, _CMP_NEQ_UQ);
+            }
+            if (hw) {
+                __m256i wi = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w + i0)));
+                keep = _mm256_andnot_ps(
+                    _mm256_castsi256_ps(_mm256_cmpeq_epi32(wi, _mm256_setzero_si256())), keep);
+            }
+            v = _mm256_blendv_ps(vn, v, keep);
+            _mm256_storeu_ps(lz + i0, v);
+            hv = _mm256_max_ps(v, hv);
+            lv = _mm256_min_ps(v, lv);
+            lzv = _mm256_min_ps(fa_ax_zinf8(v), lzv);
+            kv = _mm256_or_ps(kv, keep);
+        }
+        hi = fa_ax_hmax8(hv);
+        lo = fa_ax_hmin8(lv);
+        loz = fa_ax_hmin8(lzv);
+        live = _mm256_movemask_ps(kv) != 0;
+#endif
+        FA_AX_PRAGMA(omp simd reduction(|:live) reduction(min:lo, loz) reduction(max:hi))
+        for (ptrdiff_t i = i0; i < n; i++) {
             FA_T v = x[i] * sc;
             int keep = 1;
             if (hb) { v = v + b[i]; keep = b[i] != ninf; }
@@ -1556,10 +1642,13 @@ static inline int FN(fa_ax_mlogits_k)(const FA_T *x, const FA_T *b, const unsign
             lz[i] = v;
             hi = v > hi ? v : hi;
             lo = v < lo ? v : lo;
+            FA_T vz = v == ninf ? (FA_T)INFINITY : v;
+            loz = vz < loz ? vz : loz;
             live |= keep;
         }
         *mn = lo;
         *mx = hi;
+        *mnz = loz;
         return live;
     }
     for (ptrdiff_t i = 0; i < n; i++) {
@@ -1575,10 +1664,10 @@ static inline int FN(fa_ax_mlogits_k)(const FA_T *x, const FA_T *b, const unsign
     return live;
 }
 
-/* the same for row r, any strides along the row (mn, mx: without g) */
+/* the same for row r, any strides along the row (mn, mx, mnz: without g) */
 static int FN(fa_ax_mlogits)(const fa_ax_mask *mk, ptrdiff_t r, const FA_T *x, const FA_T *g,
                              FA_T *lz, FA_T *gm, unsigned char *mf, ptrdiff_t n, FA_T *mn,
-                             FA_T *mx)
+                             FA_T *mx, FA_T *mnz)
 {
     ptrdiff_t bo, wo;
     FN(fa_ax_moff)(mk, r, &bo, &wo);
@@ -1586,10 +1675,10 @@ static int FN(fa_ax_mlogits)(const fa_ax_mask *mk, ptrdiff_t r, const FA_T *x, c
     const unsigned char *w = mk->where ? mk->where + wo : NULL;
     FA_T sc = (FA_T)mk->scale;
     if ((!b || mk->bsn == 1) && (!w || mk->wsn == 1)) {
-        if (b && w) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, 1, 1);
-        if (b) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, 1, 0);
-        if (w) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, 0, 1);
-        return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, 0, 0);
+        if (b && w) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, mnz, 1, 1);
+        if (b) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, mnz, 1, 0);
+        if (w) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, mnz, 0, 1);
+        return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, mnz, 0, 0);
     }
     const FA_T ninf = -(FA_T)INFINITY;
     int live = 0;
@@ -1603,21 +1692,22 @@ static int FN(fa_ax_mlogits)(const fa_ax_mask *mk, ptrdiff_t r, const FA_T *x, c
         if (mf) mf[i] = (unsigned char)!keep;
         live |= keep;
     }
-    if (!g) FN(fa_ax_rminmax)(lz, n, FA_C(1.0), mn, mx);
+    if (!g) FN(fa_ax_rminmax_z)(lz, n, FA_C(1.0), mn, mx, mnz);
     return live;
 }
 
 /* softmax (0) or log_softmax (1) of a short row of logits whose min and
- * max are mn, mx, in place: the arithmetic of fa_ax_softmax_short and
- * fa_ax_log_softmax_short (their row code when the max is not finite) */
-static inline void FN(fa_ax_mshort)(FA_T *o, ptrdiff_t n, FA_T mn, FA_T mx, int kind)
+ * max are mn, mx (mnz: the min above -inf), in place: the arithmetic of
+ * fa_ax_softmax_short and fa_ax_log_softmax_short (their row code when
+ * the max is not finite) */
+static inline void FN(fa_ax_mshort)(FA_T *o, ptrdiff_t n, FA_T mn, FA_T mx, FA_T mnz, int kind)
 {
     if (!(mx > -(FA_T)INFINITY && mx < (FA_T)INFINITY)) {
         if (kind == 0) FN(fa_ax_softmax_row)(o, o, n, FA_C(1.0));
         else FN(fa_ax_log_softmax_row)(o, o, n, FA_C(1.0));
         return;
     }
-    int fast = mn - mx >= FA_AX_XLO;
+    int fast = FN(fa_ax_fastmode_z)(mn, mnz, mx);
     if (kind == 0) {
         FA_T sf = FN(fa_ax_recip)(FN(fa_ax_expsumw)(o, o, n, FA_C(1.0), mx, fast, n));
         FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = o[i] * sf;
@@ -1684,16 +1774,16 @@ static void FN(fa_ax_masked)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1, int
         ptrdiff_t nr = i1 - r0 < gz ? i1 - r0 : gz;
         FA_T *o = out + r0 * n;
         int live[FA_AX_GRP];
-        FA_T mn, mx;
+        FA_T mn, mx, mnz;
         if (!bwd && kind != 2 && n <= FA_AX_BLK) {
             /* one row at a time: logits, min and max in one loop, then the
              * exponentials while the row is in L1 */
             for (ptrdiff_t k = 0; k < nr; k++) {
                 FA_T *ok = o + k * n;
                 int lv = FN(fa_ax_mlogits)(mk, r0 + k, x + (r0 + k) * n, NULL, ok, NULL, NULL, n,
-                                           &mn, &mx);
+                                           &mn, &mx, &mnz);
                 if (!lv) FN(fa_ax_mfill)(ok, n, kind == 0 ? FA_C(0.0) : ninf);
-                else FN(fa_ax_mshort)(ok, n, mn, mx, kind);
+                else FN(fa_ax_mshort)(ok, n, mn, mx, mnz, kind);
             }
             continue;
         }
@@ -1703,7 +1793,8 @@ static void FN(fa_ax_masked)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1, int
             live[k] = FN(fa_ax_mlogits)(mk, r, x + r * n, gm ? g + r * n : NULL,
                                         (kind == 2 && !bwd) ? zs + k * n : o + k * n,
                                         gm ? zs + k * n : NULL,
-                                        gm && kind == 1 ? fs + k * n : NULL, n, &mn, &mx);
+                                        gm && kind == 1 ? fs + k * n : NULL, n, &mn, &mx,
+                                        &mnz);
         }
         if (!bwd) {
             if (kind == 2) {
@@ -1742,7 +1833,7 @@ static void FN(fa_ax_masked)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1, int
             if (!redo[k]) continue;
             ptrdiff_t r = r0 + k;
             (void)FN(fa_ax_mlogits)(mk, r, x + r * n, kind == 0 ? g + r * n : NULL, ok,
-                                    kind == 0 ? zs + k * n : NULL, NULL, n, &mn, &mx);
+                                    kind == 0 ? zs + k * n : NULL, NULL, n, &mn, &mx, &mnz);
             if (kind == 0) {
                 FN(fa_ax_softmax_bx_row)(zs + k * n, ok, ok, n, FA_C(1.0));
                 FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) ok[i] = sc * ok[i];
