@@ -111,7 +111,7 @@ def _narrow(op: str, a, res, ax: int, others=(), pieces=1, rows=False):
         f = a.flags.f_contiguous and not a.flags.c_contiguous
         if math.prod(a.shape[:ax] if f else a.shape[ax + 1:]) != 1:
             return None
-    bwd = op.endswith(("_b", "_bx", "_by", "_mb"))
+    bwd = op.endswith(("_b", "_bx", "_by", "_mb", "_mby"))
     return dt if _axis.narrow_fits(_axis.OP[op], a.shape[ax], pieces, bwd) else None
 
 
@@ -395,10 +395,10 @@ def _operand(fname, name, arr, shape, comp):
                             f"pass a comparison such as mask != 0")
     else:
         _arrays.dtypes(a.dtype, fname, name)
-    try:
-        ok = np.broadcast_shapes(a.shape, shape) == tuple(shape)
-    except ValueError:
-        ok = False
+    # broadcasts to shape without growing it (np.broadcast_shapes(a.shape,
+    # shape) == shape, at a fraction of its cost)
+    ok = a.ndim <= len(shape) and all(d == 1 or d == s for d, s in
+                                      zip(a.shape[::-1], shape[::-1]))
     if not ok:
         raise ValueError(f"{fname}(): {name} has shape {a.shape}, which does not broadcast to "
                          f"x's shape {tuple(shape)} without growing it")
@@ -434,17 +434,6 @@ class _Masks:
                 lb = np.log(bw)
             self.bias = lb if self.bias is None else np.add(self.bias, lb)
 
-    def masked(self, shape):
-        """where each entry is masked (bool, shape), or None without masks"""
-        if self.bias is None and self.where is None:
-            return None
-        m = np.zeros(shape, bool)
-        if self.bias is not None:
-            m |= self.bias == -np.inf
-        if self.where is not None:
-            m |= ~self.where
-        return m
-
     def run(self, op, xr, gr, t, ax, shape):
         """the fused op over the rows xr (x's shape with axis `ax` last)"""
         nd = len(shape)
@@ -454,9 +443,13 @@ class _Masks:
             if arr is None:
                 views.append((None, 0, (0,) * (nd - 1)))
                 continue
-            v = np.moveaxis(np.broadcast_to(arr, shape), ax, -1)
-            isz = v.itemsize
-            views.append((v, v.strides[-1] // isz, tuple(s // isz for s in v.strides[:-1])))
+            # its strides broadcast against x's shape, in elements (0 along
+            # the dims it lacks or has as 1: np.broadcast_to's, without its
+            # cost: a few microseconds a call)
+            isz, lead = arr.itemsize, nd - arr.ndim
+            st = [0] * lead + [0 if d == 1 else s // isz
+                               for d, s in zip(arr.shape, arr.strides)]
+            views.append((arr, st[ax], tuple(st[:ax] + st[ax + 1:])))
         (bv, bsn, bst), (wv, wsn, wst) = views
         dims, bs, ws = [], [], []                # the outer dims, coalesced
         for d, sb, sw in zip(outer_shape, bst, wst):
@@ -477,7 +470,11 @@ class _Masks:
 
 def _rows(a, comp, ax):
     """a in dtype comp as C-contiguous rows along axis ax (moved last)"""
-    return _arrays.dense(np.moveaxis(a, ax, -1), comp, "C")
+    if ax != a.ndim - 1:
+        a = np.moveaxis(a, ax, -1)
+    if a.dtype == comp and a.flags.c_contiguous and a.flags.aligned:
+        return a
+    return _arrays.dense(a, comp, "C")
 
 
 def _row_target(out, shape, comp, ax):
@@ -491,7 +488,7 @@ def _row_target(out, shape, comp, ax):
 def _row_finish(t, out, res, ax):
     if t is out:
         return out
-    return _arrays.finish(np.moveaxis(t, -1, ax), out, res, False)
+    return _arrays.finish(t if ax == t.ndim - 1 else np.moveaxis(t, -1, ax), out, res, False)
 
 
 def _masked_forward(fname, op, x, axis, out, sg, scale, bias, where, dtype=None, b=None,
@@ -544,30 +541,15 @@ def _masked_backward(fname, op, g, x, y, axis, out, sg, scale, bias, where, b=No
         ga = _grad(fname, g, a.shape, comp, xname)
     out = _arrays.check_out(out, a.shape, res, fname,
                             ((a, xname), (ga, "grad_output"), *mk.raw))
-    if from_y:
-        # y is 0 (softmax) or -inf (log_softmax) where masked: the kernels
-        # from y, with grad_output 0 at the masked entries
-        m = mk.masked(a.shape)
-        gc = _arrays.native(ga, comp)
-        if m is not None:
-            gc = np.where(m, comp.type(0), gc)
-        v = _arrays.AxisView(a, comp, ax)
-        gb = v.like(gc)
-        t = v.target(None, a.shape)
-        if a.size:
-            _run(op + "_by", v, v.base, gb, t, mk.sc)
-        r = v.finish(t, None, comp)
-        if op == "log_softmax":
-            r = r * comp.type(mk.sc)
-            if m is not None:
-                r[m] = 0
-        return _arrays.finish(r, out, res, False)
-    rt = _narrow(op + "_mb", a, res, ax, (ga,), rows=True) or comp
+    # from y (0, softmax, or -inf, log_softmax, where masked): the "_mby"
+    # ops, the kernels from y with grad_output 0 at the masked entries
+    kop = op + ("_mby" if from_y else "_mb")
+    rt = _narrow(kop, a, res, ax, (ga,), rows=True) or comp
     t = _row_target(out, a.shape, rt, ax)
     if a.size:
         gr = (_arrays.dense(ga.reshape(kshape), rt, "C") if op == "logsumexp"
               else _rows(ga, rt, ax))
-        mk.run(op + "_mb", _rows(a, rt, ax), gr, t, ax, a.shape)
+        mk.run(kop, _rows(a, rt, ax), gr, t, ax, a.shape)
     return _row_finish(t, out, res, ax)
 
 

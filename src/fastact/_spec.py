@@ -295,7 +295,7 @@ BY_NAME = {s.name: s for s in SPECS}
 # The kernels of the along-axis family, in table order (include/fa_axis_list.h
 # is generated from this): the softmax family and logsumexp (forward,
 # backward from x "_bx" or from y "_by", logsumexp's "_b"; with scale=, bias=,
-# where=: forward "_m" and backward from x "_mb"), then from "glu" on
+# where=: forward "_m", backward from x "_mb" and from y "_mby"), then from "glu" on
 # the elementwise pairs of the GLU family (forward, backward "_b"; with
 # scale=, bias=: forward "_m", backward "_mb").  softmin runs softmax's ops on -x.
 # From "maxout" on: the ops of include/fa_axis_extra_impl.h (maxout and sparsemax,
@@ -303,7 +303,8 @@ BY_NAME = {s.name: s for s in SPECS}
 AXIS_OPS: tuple = ("softmax", "log_softmax", "logsumexp", "softmax_bx", "softmax_by",
                    "log_softmax_bx", "log_softmax_by", "logsumexp_b",
                    "softmax_m", "log_softmax_m", "logsumexp_m",
-                   "softmax_mb", "log_softmax_mb", "logsumexp_mb",
+                   "softmax_mb", "log_softmax_mb", "logsumexp_mb", "softmax_mby",
+                   "log_softmax_mby",
                    "glu", "glu_b", "swiglu", "swiglu_b", "geglu", "geglu_b", "geglu_tanh",
                    "geglu_tanh_b",
                    "glu_m", "glu_mb", "swiglu_m", "swiglu_mb", "geglu_m", "geglu_mb",

@@ -501,6 +501,22 @@ static inline float fa_ax_hmin8(__m256 v)
     l = _mm_min_ps(l, _mm_movehl_ps(l, l));
     return _mm_cvtss_f32(_mm_min_ss(l, _mm_shuffle_ps(l, l, 1)));
 }
+#if defined(__AVX2__)
+/* the entries of 8 that a mask keeps: bias b not -inf, where w true (hb,
+ * hw: given; constants after inlining) */
+static inline __m256 fa_ax_keep8(const float *b, const unsigned char *w, const int hb,
+                                 const int hw)
+{
+    __m256 keep = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+    if (hb) keep = _mm256_cmp_ps(_mm256_loadu_ps(b), _mm256_set1_ps(-INFINITY), _CMP_NEQ_UQ);
+    if (hw) {
+        __m256i wi = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)w));
+        keep = _mm256_andnot_ps(
+            _mm256_castsi256_ps(_mm256_cmpeq_epi32(wi, _mm256_setzero_si256())), keep);
+    }
+    return keep;
+}
+#endif
 /* v, with +inf where v is -inf (a lane's min over the entries above -inf) */
 static inline __m256 fa_ax_zinf8(__m256 v)
 {
@@ -1609,17 +1625,8 @@ static inline int FN(fa_ax_mlogits_k)(const FA_T *x, const FA_T *b, const unsign
         __m256 hv = vn, lv = _mm256_set1_ps(INFINITY), lzv = lv, kv = _mm256_setzero_ps();
         for (; i0 + 8 <= n; i0 += 8) {
             __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i0), vsc);
-            __m256 keep = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
-            if (hb) {
-                __m256 bv = _mm256_loadu_ps(b + i0);
-                v = _mm256_add_ps(v, bv);
-                keep = _mm256_cmp_ps(bv, vn, _CMP_NEQ_UQ);
-            }
-            if (hw) {
-                __m256i wi = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(w + i0)));
-                keep = _mm256_andnot_ps(
-                    _mm256_castsi256_ps(_mm256_cmpeq_epi32(wi, _mm256_setzero_si256())), keep);
-            }
+            __m256 keep = fa_ax_keep8(b + i0, w + i0, hb, hw);
+            if (hb) v = _mm256_add_ps(v, _mm256_loadu_ps(b + i0));
             v = _mm256_blendv_ps(vn, v, keep);
             _mm256_storeu_ps(lz + i0, v);
             hv = _mm256_max_ps(v, hv);
@@ -1696,6 +1703,66 @@ static int FN(fa_ax_mlogits)(const fa_ax_mask *mk, ptrdiff_t r, const FA_T *x, c
     return live;
 }
 
+/* gm[i] = g[i], or 0 where masked; with mf: mf[i] = 1 where masked, else
+ * 0.  Returns 1 when some entry is not masked.  hb, hw: b, w given,
+ * contiguous (constants after inlining). */
+static inline int FN(fa_ax_mgrad_k)(const FA_T *g, const FA_T *b, const unsigned char *w,
+                                    FA_T *gm, unsigned char *mf, ptrdiff_t n, const int hb,
+                                    const int hw)
+{
+    int live = 0;
+    ptrdiff_t i0 = 0;
+#if !FA_DOUBLE && FA_AX_VEC && defined(__AVX2__) && !defined(__AVX512F__)
+    /* on AVX2 in intrinsics, as fa_ax_mlogits_k */
+    __m256 kv = _mm256_setzero_ps();
+    for (; i0 + 8 <= n; i0 += 8) {
+        __m256 keep = fa_ax_keep8(b + i0, w + i0, hb, hw);
+        _mm256_storeu_ps(gm + i0, _mm256_and_ps(keep, _mm256_loadu_ps(g + i0)));
+        kv = _mm256_or_ps(kv, keep);
+        if (mf) {
+            int bits = _mm256_movemask_ps(keep);
+            for (int t = 0; t < 8; t++) mf[i0 + t] = (unsigned char)!((bits >> t) & 1);
+        }
+    }
+    live = _mm256_movemask_ps(kv) != 0;
+#endif
+    for (ptrdiff_t i = i0; i < n; i++) {
+        int keep = 1;
+        if (hb) keep = b[i] != -(FA_T)INFINITY;
+        if (hw) keep &= w[i] != 0;
+        gm[i] = keep ? g[i] : FA_C(0.0);
+        if (mf) mf[i] = (unsigned char)!keep;
+        live |= keep;
+    }
+    return live;
+}
+
+/* the same for row r, any strides along the row */
+static int FN(fa_ax_mgrad)(const fa_ax_mask *mk, ptrdiff_t r, const FA_T *g, FA_T *gm,
+                           unsigned char *mf, ptrdiff_t n)
+{
+    ptrdiff_t bo, wo;
+    FN(fa_ax_moff)(mk, r, &bo, &wo);
+    const FA_T *b = mk->bias ? (const FA_T *)mk->bias + bo : NULL;
+    const unsigned char *w = mk->where ? mk->where + wo : NULL;
+    if ((!b || mk->bsn == 1) && (!w || mk->wsn == 1)) {
+        if (b && w) return FN(fa_ax_mgrad_k)(g, b, w, gm, mf, n, 1, 1);
+        if (b) return FN(fa_ax_mgrad_k)(g, b, w, gm, mf, n, 1, 0);
+        if (w) return FN(fa_ax_mgrad_k)(g, b, w, gm, mf, n, 0, 1);
+        return FN(fa_ax_mgrad_k)(g, b, w, gm, mf, n, 0, 0);
+    }
+    int live = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        int keep = 1;
+        if (b) keep = b[i * mk->bsn] != -(FA_T)INFINITY;
+        if (w) keep &= w[i * mk->wsn] != 0;
+        gm[i] = keep ? g[i] : FA_C(0.0);
+        if (mf) mf[i] = (unsigned char)!keep;
+        live |= keep;
+    }
+    return live;
+}
+
 /* softmax (0) or log_softmax (1) of a short row of logits whose min and
  * max are mn, mx (mnz: the min above -inf), in place: the arithmetic of
  * fa_ax_softmax_short and fa_ax_log_softmax_short (their row code when
@@ -1740,7 +1807,8 @@ static inline void FN(fa_ax_mfill)(FA_T *o, ptrdiff_t n, FA_T v)
 /* kind 0 softmax (softmin: scale < 0), 1 log_softmax, 2 logsumexp; bwd:
  * the gradient with respect to x (g: grad_output, (outer,) for
  * logsumexp), = scale times the gradient with respect to the logits, 0 at
- * masked entries */
+ * masked entries; bwd 2 (softmax, log_softmax): the same from y, which x
+ * then holds (0, softmax, or -inf, log_softmax, at the masked entries) */
 static void FN(fa_ax_masked)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1, int kind, int bwd)
 {
     const fa_ax_mask *mk = j->mk;
@@ -1775,6 +1843,31 @@ static void FN(fa_ax_masked)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1, int
         FA_T *o = out + r0 * n;
         int live[FA_AX_GRP];
         FA_T mn, mx, mnz;
+        if (bwd == 2) {
+            /* grad_output with 0 at the masked entries, then the row code
+             * from y (softmax: its entries are 0 there; log_softmax: its
+             * result is set to 0 there, and scaled) */
+            const FA_T *yr = x + r0 * n;
+            for (ptrdiff_t k = 0; k < nr; k++)
+                (void)FN(fa_ax_mgrad)(mk, r0 + k, g + (r0 + k) * n, zs + k * n,
+                                      kind == 1 ? fs + k * n : NULL, n);
+            if (kind == 0 && n <= FA_AX_BLK) {
+                int near = j->outer * n * (ptrdiff_t)sizeof(FA_T) * 3 <= FA_AX_NEAR;
+                FN(fa_ax_softmax_by_short)(zs, yr, o, n, nr, sc, 0, near);
+            } else if (kind == 0) {
+                FN(fa_ax_softmax_by_row)(zs, yr, o, n, sc, 0);
+            } else {
+                if (n <= FA_AX_BLK) FN(fa_ax_log_softmax_by_short)(zs, yr, o, n, nr);
+                else FN(fa_ax_log_softmax_by_row)(zs, yr, o, n);
+                for (ptrdiff_t k = 0; k < nr; k++) {
+                    FA_T *ok = o + k * n;
+                    const unsigned char *mf = fs + k * n;
+                    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++)
+                        ok[i] = mf[i] ? FA_C(0.0) : sc * ok[i];
+                }
+            }
+            continue;
+        }
         if (!bwd && kind != 2 && n <= FA_AX_BLK) {
             /* one row at a time: logits, min and max in one loop, then the
              * exponentials while the row is in L1 */
@@ -1875,6 +1968,8 @@ FA_AX_MASKED(logsumexp_m, 2, 0)
 FA_AX_MASKED(softmax_mb, 0, 1)
 FA_AX_MASKED(log_softmax_mb, 1, 1)
 FA_AX_MASKED(logsumexp_mb, 2, 1)
+FA_AX_MASKED(softmax_mby, 0, 2)
+FA_AX_MASKED(log_softmax_mby, 1, 2)
 #undef FA_AX_MASKED
 
 /* ------------------------------------------------------- GLU family */
