@@ -1601,108 +1601,6 @@ static inline void FN(fa_ax_moff)(const fa_ax_mask *mk, ptrdiff_t r, ptrdiff_t *
     *wo = w;
 }
 
-/* lz[i] = x[i] sc + b[i], or -inf where masked; with gm: gm[i] = g[i], or 0
- * where masked; with mf: mf[i] = 1 where masked, else 0.  Returns 1 when
- * some entry is not masked.  Without g, *mn and *mx receive the min and max
- * of the logits (ignoring NaN, as fa_ax_rminmax) and *mnz their min over
- * the entries above -inf (fa_ax_rminmax_z).  hb, hw: b, w given,
- * contiguous (constants after inlining). */
-static inline int FN(fa_ax_mlogits_k)(const FA_T *x, const FA_T *b, const unsigned char *w,
-                                      const FA_T *g, FA_T *lz, FA_T *gm, unsigned char *mf,
-                                      ptrdiff_t n, FA_T sc, FA_T *mn, FA_T *mx, FA_T *mnz,
-                                      const int hb, const int hw)
-{
-    const FA_T ninf = -(FA_T)INFINITY;
-    int live = 0;
-    if (!g) {
-        FA_T lo = (FA_T)INFINITY, hi = ninf, loz = (FA_T)INFINITY;
-        ptrdiff_t i0 = 0;
-#if !FA_DOUBLE && FA_AX_VEC && defined(__AVX2__) && !defined(__AVX512F__)
-        /* on AVX2, 8 lanes in intrinsics: GCC widens where's bytes for the
-         * loop below in steps through the stack (where= cost ~0.7 ns an
-         * element, more than the softmax after it) */
-        const __m256 vsc = _mm256_set1_ps(sc), vn = _mm256_set1_ps(-INFINITY);
-        __m256 hv = vn, lv = _mm256_set1_ps(INFINITY), lzv = lv, kv = _mm256_setzero_ps();
-        for (; i0 + 8 <= n; i0 += 8) {
-            __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i0), vsc);
-            __m256 keep = fa_ax_keep8(b + i0, w + i0, hb, hw);
-            if (hb) v = _mm256_add_ps(v, _mm256_loadu_ps(b + i0));
-            v = _mm256_blendv_ps(vn, v, keep);
-            _mm256_storeu_ps(lz + i0, v);
-            hv = _mm256_max_ps(v, hv);
-            lv = _mm256_min_ps(v, lv);
-            lzv = _mm256_min_ps(fa_ax_zinf8(v), lzv);
-            kv = _mm256_or_ps(kv, keep);
-        }
-        hi = fa_ax_hmax8(hv);
-        lo = fa_ax_hmin8(lv);
-        loz = fa_ax_hmin8(lzv);
-        live = _mm256_movemask_ps(kv) != 0;
-#endif
-        FA_AX_PRAGMA(omp simd reduction(|:live) reduction(min:lo, loz) reduction(max:hi))
-        for (ptrdiff_t i = i0; i < n; i++) {
-            FA_T v = x[i] * sc;
-            int keep = 1;
-            if (hb) { v = v + b[i]; keep = b[i] != ninf; }
-            if (hw) keep &= w[i] != 0;
-            v = keep ? v : ninf;
-            lz[i] = v;
-            hi = v > hi ? v : hi;
-            lo = v < lo ? v : lo;
-            FA_T vz = v == ninf ? (FA_T)INFINITY : v;
-            loz = vz < loz ? vz : loz;
-            live |= keep;
-        }
-        *mn = lo;
-        *mx = hi;
-        *mnz = loz;
-        return live;
-    }
-    for (ptrdiff_t i = 0; i < n; i++) {
-        FA_T v = x[i] * sc;
-        int keep = 1;
-        if (hb) { v = v + b[i]; keep = b[i] != ninf; }
-        if (hw) keep &= w[i] != 0;
-        lz[i] = keep ? v : ninf;
-        gm[i] = keep ? g[i] : FA_C(0.0);
-        if (mf) mf[i] = (unsigned char)!keep;
-        live |= keep;
-    }
-    return live;
-}
-
-/* the same for row r, any strides along the row (mn, mx, mnz: without g) */
-static int FN(fa_ax_mlogits)(const fa_ax_mask *mk, ptrdiff_t r, const FA_T *x, const FA_T *g,
-                             FA_T *lz, FA_T *gm, unsigned char *mf, ptrdiff_t n, FA_T *mn,
-                             FA_T *mx, FA_T *mnz)
-{
-    ptrdiff_t bo, wo;
-    FN(fa_ax_moff)(mk, r, &bo, &wo);
-    const FA_T *b = mk->bias ? (const FA_T *)mk->bias + bo : NULL;
-    const unsigned char *w = mk->where ? mk->where + wo : NULL;
-    FA_T sc = (FA_T)mk->scale;
-    if ((!b || mk->bsn == 1) && (!w || mk->wsn == 1)) {
-        if (b && w) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, mnz, 1, 1);
-        if (b) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, mnz, 1, 0);
-        if (w) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, mnz, 0, 1);
-        return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, mnz, 0, 0);
-    }
-    const FA_T ninf = -(FA_T)INFINITY;
-    int live = 0;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        FA_T v = x[i] * sc;
-        int keep = 1;
-        if (b) { FA_T bv = b[i * mk->bsn]; v = v + bv; keep = bv != ninf; }
-        if (w) keep &= w[i * mk->wsn] != 0;
-        lz[i] = keep ? v : ninf;
-        if (g) gm[i] = keep ? g[i] : FA_C(0.0);
-        if (mf) mf[i] = (unsigned char)!keep;
-        live |= keep;
-    }
-    if (!g) FN(fa_ax_rminmax_z)(lz, n, FA_C(1.0), mn, mx, mnz);
-    return live;
-}
-
 /* gm[i] = g[i], or 0 where masked; with mf: mf[i] = 1 where masked, else
  * 0.  Returns 1 when some entry is not masked.  hb, hw: b, w given,
  * contiguous (constants after inlining). */
@@ -1734,6 +1632,106 @@ static inline int FN(fa_ax_mgrad_k)(const FA_T *g, const FA_T *b, const unsigned
         if (mf) mf[i] = (unsigned char)!keep;
         live |= keep;
     }
+    return live;
+}
+
+/* lz[i] = x[i] sc + b[i], or -inf where masked; returns 1 when some entry
+ * is not masked; *mn and *mx receive the min and max of the logits
+ * (ignoring NaN, as fa_ax_rminmax) and *mnz their min over the entries
+ * above -inf (fa_ax_rminmax_z).  hb, hw: b, w given, contiguous
+ * (constants after inlining). */
+static inline int FN(fa_ax_mlz_k)(const FA_T *x, const FA_T *b, const unsigned char *w,
+                                  FA_T *lz, ptrdiff_t n, FA_T sc, FA_T *mn, FA_T *mx,
+                                  FA_T *mnz, const int hb, const int hw)
+{
+    const FA_T ninf = -(FA_T)INFINITY;
+    int live = 0;
+    FA_T lo = (FA_T)INFINITY, hi = ninf, loz = (FA_T)INFINITY;
+    ptrdiff_t i0 = 0;
+#if !FA_DOUBLE && FA_AX_VEC && defined(__AVX2__) && !defined(__AVX512F__)
+    /* on AVX2, 8 lanes in intrinsics: GCC widens where's bytes for the
+     * loop below in steps through the stack (where= cost ~0.7 ns an
+     * element, more than the softmax after it) */
+    const __m256 vsc = _mm256_set1_ps(sc), vn = _mm256_set1_ps(-INFINITY);
+    __m256 hv = vn, lv = _mm256_set1_ps(INFINITY), lzv = lv, kv = _mm256_setzero_ps();
+    for (; i0 + 8 <= n; i0 += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i0), vsc);
+        __m256 keep = fa_ax_keep8(b + i0, w + i0, hb, hw);
+        if (hb) v = _mm256_add_ps(v, _mm256_loadu_ps(b + i0));
+        v = _mm256_blendv_ps(vn, v, keep);
+        _mm256_storeu_ps(lz + i0, v);
+        hv = _mm256_max_ps(v, hv);
+        lv = _mm256_min_ps(v, lv);
+        lzv = _mm256_min_ps(fa_ax_zinf8(v), lzv);
+        kv = _mm256_or_ps(kv, keep);
+    }
+    hi = fa_ax_hmax8(hv);
+    lo = fa_ax_hmin8(lv);
+    loz = fa_ax_hmin8(lzv);
+    live = _mm256_movemask_ps(kv) != 0;
+#endif
+    FA_AX_PRAGMA(omp simd reduction(|:live) reduction(min:lo, loz) reduction(max:hi))
+    for (ptrdiff_t i = i0; i < n; i++) {
+        FA_T v = x[i] * sc;
+        int keep = 1;
+        if (hb) { v = v + b[i]; keep = b[i] != ninf; }
+        if (hw) keep &= w[i] != 0;
+        v = keep ? v : ninf;
+        lz[i] = v;
+        hi = v > hi ? v : hi;
+        lo = v < lo ? v : lo;
+        FA_T vz = v == ninf ? (FA_T)INFINITY : v;
+        loz = vz < loz ? vz : loz;
+        live |= keep;
+    }
+    *mn = lo;
+    *mx = hi;
+    *mnz = loz;
+    return live;
+}
+
+/* fa_ax_mlz_k, and with g: gm[i] = g[i], or 0 where masked (then mn, mx,
+ * mnz are not set); with mf: mf[i] = 1 where masked, else 0 */
+static inline int FN(fa_ax_mlogits_k)(const FA_T *x, const FA_T *b, const unsigned char *w,
+                                      const FA_T *g, FA_T *lz, FA_T *gm, unsigned char *mf,
+                                      ptrdiff_t n, FA_T sc, FA_T *mn, FA_T *mx, FA_T *mnz,
+                                      const int hb, const int hw)
+{
+    if (!g) return FN(fa_ax_mlz_k)(x, b, w, lz, n, sc, mn, mx, mnz, hb, hw);
+    FA_T l, h, lzm;
+    (void)FN(fa_ax_mlz_k)(x, b, w, lz, n, sc, &l, &h, &lzm, hb, hw);
+    return FN(fa_ax_mgrad_k)(g, b, w, gm, mf, n, hb, hw);
+}
+
+/* the same for row r, any strides along the row (mn, mx, mnz: without g) */
+static int FN(fa_ax_mlogits)(const fa_ax_mask *mk, ptrdiff_t r, const FA_T *x, const FA_T *g,
+                             FA_T *lz, FA_T *gm, unsigned char *mf, ptrdiff_t n, FA_T *mn,
+                             FA_T *mx, FA_T *mnz)
+{
+    ptrdiff_t bo, wo;
+    FN(fa_ax_moff)(mk, r, &bo, &wo);
+    const FA_T *b = mk->bias ? (const FA_T *)mk->bias + bo : NULL;
+    const unsigned char *w = mk->where ? mk->where + wo : NULL;
+    FA_T sc = (FA_T)mk->scale;
+    if ((!b || mk->bsn == 1) && (!w || mk->wsn == 1)) {
+        if (b && w) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, mnz, 1, 1);
+        if (b) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, mnz, 1, 0);
+        if (w) return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, mnz, 0, 1);
+        return FN(fa_ax_mlogits_k)(x, b, w, g, lz, gm, mf, n, sc, mn, mx, mnz, 0, 0);
+    }
+    const FA_T ninf = -(FA_T)INFINITY;
+    int live = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        FA_T v = x[i] * sc;
+        int keep = 1;
+        if (b) { FA_T bv = b[i * mk->bsn]; v = v + bv; keep = bv != ninf; }
+        if (w) keep &= w[i * mk->wsn] != 0;
+        lz[i] = keep ? v : ninf;
+        if (g) gm[i] = keep ? g[i] : FA_C(0.0);
+        if (mf) mf[i] = (unsigned char)!keep;
+        live |= keep;
+    }
+    if (!g) FN(fa_ax_rminmax_z)(lz, n, FA_C(1.0), mn, mx, mnz);
     return live;
 }
 
