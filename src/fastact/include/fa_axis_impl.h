@@ -862,8 +862,45 @@ static inline ptrdiff_t FN(fa_ax_grp)(ptrdiff_t n)
     ptrdiff_t g = 8192 / ((n > 0 ? n : 1) * (ptrdiff_t)sizeof(FA_T));
     return g < 1 ? 1 : g > FA_AX_GRP ? FA_AX_GRP : g;
 }
+static inline void FN(fa_ax_mfill)(FA_T *o, ptrdiff_t n, FA_T v)
+{
+    for (ptrdiff_t i = 0; i < n; i++) o[i] = v;
+}
+
+/* The length of a short row of logits sg o (sg = +-1) without its
+ * trailing -inf entries (a causal or padding mask's), in whole 64-element steps (n
+ * when the entries after the last whole step are not all -inf):
+ * fa_ax_expsumw on that prefix adds the same terms in the same float32
+ * lanes as on the row (the 64-element steps of its sum, and of the
+ * AVX-512 loop's; the rest adds exact zeros), so the results are the
+ * row's, bit for bit, for about half the exponentials of a causal mask.
+ * float32 only: float64 sums in a reduction loop whose lanes GCC picks. */
+static inline ptrdiff_t FN(fa_ax_live_len)(const FA_T *o, ptrdiff_t n, FA_T sg)
+{
+#if !FA_DOUBLE && FA_AX_VEC
+    const FA_T ninf = -(FA_T)INFINITY;
+    ptrdiff_t full = n / 64 * 64, e = full;
+    for (ptrdiff_t i = full; i < n; i++)
+        if (sg * o[i] != ninf) return n;
+    while (e > 0) {
+        int all = 1;
+        FA_AX_PRAGMA(omp simd reduction(&:all))
+        for (ptrdiff_t k = e - 64; k < e; k++) all &= sg * o[k] == ninf;
+        if (!all) break;
+        e -= 64;
+    }
+    return e;
+#else
+    (void)o;
+    (void)sg;
+    return n;
+#endif
+}
+
+/* (len[r]: the length summed, fa_ax_live_len; the exponentials from there
+ * on are 0 and not stored) */
 static inline void FN(fa_ax_short_stats)(const FA_T *x, FA_T *store, ptrdiff_t n, ptrdiff_t nr,
-                                         FA_T sg, FA_T *m, double *s, int *ok)
+                                         FA_T sg, FA_T *m, double *s, int *ok, ptrdiff_t *len)
 {
     FA_T buf[FA_AX_BLK], mnr[FA_AX_GRP];
     /* the maxima of all rows first: independent reductions overlap */
@@ -874,9 +911,11 @@ static inline void FN(fa_ax_short_stats)(const FA_T *x, FA_T *store, ptrdiff_t n
         FA_T mn = mnr[r], mx = m[r];
         ok[r] = mx > -(FA_T)INFINITY && mx < (FA_T)INFINITY;
         s[r] = 1.0;
+        len[r] = n;
         if (!ok[r]) continue;
-        s[r] = FN(fa_ax_expsumw)(xr, e, n, sg, mx, FN(fa_ax_fastmode)(xr, n, sg, mn, mx),
-                                 nr * n);
+        int fast = FN(fa_ax_fastmode)(xr, n, sg, mn, mx);
+        if (fast == 2) len[r] = FN(fa_ax_live_len)(xr, n, sg);
+        s[r] = FN(fa_ax_expsumw)(xr, e, len[r], sg, mx, fast, nr * n);
     }
 }
 
@@ -885,12 +924,15 @@ static void FN(fa_ax_softmax_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptrdiff
     FA_T m[FA_AX_GRP];
     double s[FA_AX_GRP];
     int ok[FA_AX_GRP];
-    FN(fa_ax_short_stats)(x, o, n, nr, sg, m, s, ok);
+    ptrdiff_t len[FA_AX_GRP];
+    FN(fa_ax_short_stats)(x, o, n, nr, sg, m, s, ok, len);
     for (ptrdiff_t r = 0; r < nr; r++) {
         FA_T *orow = o + r * n;
         if (!ok[r]) { FN(fa_ax_softmax_row)(x + r * n, orow, n, sg); continue; }
         FA_T sf = FN(fa_ax_recip)(s[r]);
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) orow[i] = orow[i] * sf;
+        ptrdiff_t lr = len[r];
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < lr; i++) orow[i] = orow[i] * sf;
+        FN(fa_ax_mfill)(orow + lr, n - lr, FA_C(0.0) * sf);       /* NaN for a NaN sum */
     }
 }
 
@@ -901,7 +943,8 @@ static void FN(fa_ax_log_softmax_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptr
     int ok[FA_AX_GRP];
     /* the exponentials to o as in fa_ax_log_softmax_row (o, x: the
      * group's rows, which o may overlap only as o == x) */
-    FN(fa_ax_short_stats)(x, o != x ? o : NULL, n, nr, sg, m, s, ok);
+    ptrdiff_t len[FA_AX_GRP];
+    FN(fa_ax_short_stats)(x, o != x ? o : NULL, n, nr, sg, m, s, ok, len);
     FA_AX_SIMD for (ptrdiff_t r = 0; r < nr; r++) ls[r] = (FA_T)FN(fa_ax_logsum)(s[r]);
     for (ptrdiff_t r = 0; r < nr; r++) {
         const FA_T *xr = x + r * n;
@@ -917,7 +960,8 @@ static void FN(fa_ax_logsumexp_short)(const FA_T *x, FA_T *o, ptrdiff_t n, ptrdi
     FA_T m[FA_AX_GRP];
     double s[FA_AX_GRP], ls[FA_AX_GRP];
     int ok[FA_AX_GRP];
-    FN(fa_ax_short_stats)(x, NULL, n, nr, FA_C(1.0), m, s, ok);
+    ptrdiff_t len[FA_AX_GRP];
+    FN(fa_ax_short_stats)(x, NULL, n, nr, FA_C(1.0), m, s, ok, len);
     FA_AX_SIMD for (ptrdiff_t r = 0; r < nr; r++) ls[r] = FN(fa_ax_logsum)(s[r]);
     for (ptrdiff_t r = 0; r < nr; r++)
         o[r] = ok[r] ? (FA_T)((double)m[r] + ls[r]) : FN(fa_ax_logsumexp_row)(x + r * n, n);
@@ -1651,10 +1695,14 @@ static inline int FN(fa_ax_mlz_k)(const FA_T *x, const FA_T *b, const unsigned c
 #if !FA_DOUBLE && FA_AX_VEC && defined(__AVX2__) && !defined(__AVX512F__)
     /* on AVX2, 8 lanes in intrinsics: GCC widens where's bytes for the
      * loop below in steps through the stack (where= cost ~0.7 ns an
-     * element, more than the softmax after it) */
+     * element, more than the softmax after it).  x's next row (the
+     * caller's next) is fetched meanwhile: nothing else reads ahead on
+     * this path ((16, 1024, 1024) float32 waited on memory here a third
+     * of its time) */
     const __m256 vsc = _mm256_set1_ps(sc), vn = _mm256_set1_ps(-INFINITY);
     __m256 hv = vn, lv = _mm256_set1_ps(INFINITY), lzv = lv, kv = _mm256_setzero_ps();
     for (; i0 + 8 <= n; i0 += 8) {
+        FA_PF_SPAN(x + n + i0, 32, 0);
         __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i0), vsc);
         __m256 keep = fa_ax_keep8(b + i0, w + i0, hb, hw);
         if (hb) v = _mm256_add_ps(v, _mm256_loadu_ps(b + i0));
@@ -1773,14 +1821,17 @@ static inline void FN(fa_ax_mshort)(FA_T *o, ptrdiff_t n, FA_T mn, FA_T mx, FA_T
         return;
     }
     int fast = FN(fa_ax_fastmode_z)(mn, mnz, mx);
+    ptrdiff_t len = fast == 2 ? FN(fa_ax_live_len)(o, n, FA_C(1.0)) : n;
     if (kind == 0) {
-        FA_T sf = FN(fa_ax_recip)(FN(fa_ax_expsumw)(o, o, n, FA_C(1.0), mx, fast, n));
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = o[i] * sf;
+        FA_T sf = FN(fa_ax_recip)(FN(fa_ax_expsumw)(o, o, len, FA_C(1.0), mx, fast, len));
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) o[i] = o[i] * sf;
+        FN(fa_ax_mfill)(o + len, n - len, FA_C(0.0) * sf);        /* NaN for a NaN sum */
         return;
     }
     FA_T buf[FA_AX_BLK];
-    FA_T ls = (FA_T)FN(fa_ax_logsum)(FN(fa_ax_expsumw)(o, buf, n, FA_C(1.0), mx, fast, n));
-    FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = (o[i] - mx) - ls;
+    FA_T ls = (FA_T)FN(fa_ax_logsum)(FN(fa_ax_expsumw)(o, buf, len, FA_C(1.0), mx, fast, len));
+    FA_AX_SIMD for (ptrdiff_t i = 0; i < len; i++) o[i] = (o[i] - mx) - ls;
+    FN(fa_ax_mfill)(o + len, n - len, (-(FA_T)INFINITY - mx) - ls);
 }
 
 /* softmax (0) or log_softmax (1) of nr rows in place (the row code above) */
@@ -1795,11 +1846,6 @@ static inline void FN(fa_ax_mrows)(FA_T *o, ptrdiff_t n, ptrdiff_t nr, int kind)
         if (kind == 0) FN(fa_ax_softmax_row)(o + r * n, o + r * n, n, FA_C(1.0));
         else FN(fa_ax_log_softmax_row)(o + r * n, o + r * n, n, FA_C(1.0));
     }
-}
-
-static inline void FN(fa_ax_mfill)(FA_T *o, ptrdiff_t n, FA_T v)
-{
-    for (ptrdiff_t i = 0; i < n; i++) o[i] = v;
 }
 
 /* kind 0 softmax (softmin: scale < 0), 1 log_softmax, 2 logsumexp; bwd:
