@@ -738,6 +738,41 @@ static inline double FN(fa_ax_logsum)(double s) { return fa_log_d(s); }
  * product (0.5 ulp); float64: 0.5 ulp more than e / s. */
 static inline FA_T FN(fa_ax_recip)(double s) { return (FA_T)(1.0 / s); }
 
+static inline void FN(fa_ax_mfill)(FA_T *o, ptrdiff_t n, FA_T v)
+{
+    for (ptrdiff_t i = 0; i < n; i++) o[i] = v;
+}
+
+/* The length of a short row of logits sg o (sg = +-1) without its
+ * trailing -inf entries (a causal or padding mask's), in whole 64-element steps (n
+ * when the entries after the last whole step are not all -inf):
+ * fa_ax_expsumw on that prefix adds the same terms in the same float32
+ * lanes as on the row (the 64-element steps of its sum, and of the
+ * AVX-512 loop's; the rest adds exact zeros), so the results are the
+ * row's, bit for bit, for about half the exponentials of a causal mask.
+ * float32 only: float64 sums in a reduction loop whose lanes GCC picks. */
+static inline ptrdiff_t FN(fa_ax_live_len)(const FA_T *o, ptrdiff_t n, FA_T sg)
+{
+#if !FA_DOUBLE && FA_AX_VEC
+    const FA_T ninf = -(FA_T)INFINITY;
+    ptrdiff_t full = n / 64 * 64, e = full;
+    for (ptrdiff_t i = full; i < n; i++)
+        if (sg * o[i] != ninf) return n;
+    while (e > 0) {
+        int all = 1;
+        FA_AX_PRAGMA(omp simd reduction(&:all))
+        for (ptrdiff_t k = e - 64; k < e; k++) all &= sg * o[k] == ninf;
+        if (!all) break;
+        e -= 64;
+    }
+    return e;
+#else
+    (void)o;
+    (void)sg;
+    return n;
+#endif
+}
+
 /* One read of the row from memory (online max-and-sum over blocks): for
  * each block of FA_AX_BLK elements, m = max(m, block max) (the running sum
  * in double is rescaled by exp(m_old - m) when m grows), then the block's
@@ -752,12 +787,23 @@ static inline double FN(fa_ax_online)(const FA_T *x, FA_T *store, ptrdiff_t n, F
     FA_T buf[FA_AX_BLK];
     FA_T m = -(FA_T)INFINITY;
     double s = 0.0, c = 0.0;
+    /* the trailing -inf arguments (fa_ax_live_len): a block past them
+     * adds an exact 0 (its Kahan step kept), one across them is summed
+     * to there */
+    ptrdiff_t live = FN(fa_ax_live_len)(x, n, sg);
     for (ptrdiff_t b = 0, k = 0; b < n; b += FA_AX_BLK, k++) {
         ptrdiff_t len = n - b < FA_AX_BLK ? n - b : FA_AX_BLK;
+        ptrdiff_t ln = live - b < len ? (live > b ? live - b : 0) : len;
         const FA_T *xb = x + b;
         FA_T *e = store ? store + b : buf;
+        if (ln == 0 && m != -(FA_T)INFINITY) {
+            if (mb) mb[k] = m;
+            if (store) FN(fa_ax_mfill)(e, len, FA_C(0.0));
+            FN(fa_ax_kahan)(&s, &c, 0.0);
+            continue;
+        }
         FA_T bn, bm;
-        FN(fa_ax_rminmax)(xb, len, sg, &bn, &bm);
+        FN(fa_ax_rminmax)(xb, ln, sg, &bn, &bm);
         if (bm > m) {
             if (m != -(FA_T)INFINITY) {
                 double f = fa_exp_d((double)m - (double)bm);
@@ -773,8 +819,9 @@ static inline double FN(fa_ax_online)(const FA_T *x, FA_T *store, ptrdiff_t n, F
             if (FN(fa_ax_rhasnan)(xb, len)) { s = (double)NAN; }
             continue;
         }
-        double bs = FN(fa_ax_expsumw)(xb, e, len, sg, m, FN(fa_ax_fastmode)(xb, len, sg, bn, m),
+        double bs = FN(fa_ax_expsumw)(xb, e, ln, sg, m, FN(fa_ax_fastmode)(xb, ln, sg, bn, m),
                                       len);
+        if (store) FN(fa_ax_mfill)(e + ln, len - ln, FA_C(0.0));
         FN(fa_ax_kahan)(&s, &c, (double)bs);
     }
     *mfin = m;
@@ -862,41 +909,6 @@ static inline ptrdiff_t FN(fa_ax_grp)(ptrdiff_t n)
     ptrdiff_t g = 8192 / ((n > 0 ? n : 1) * (ptrdiff_t)sizeof(FA_T));
     return g < 1 ? 1 : g > FA_AX_GRP ? FA_AX_GRP : g;
 }
-static inline void FN(fa_ax_mfill)(FA_T *o, ptrdiff_t n, FA_T v)
-{
-    for (ptrdiff_t i = 0; i < n; i++) o[i] = v;
-}
-
-/* The length of a short row of logits sg o (sg = +-1) without its
- * trailing -inf entries (a causal or padding mask's), in whole 64-element steps (n
- * when the entries after the last whole step are not all -inf):
- * fa_ax_expsumw on that prefix adds the same terms in the same float32
- * lanes as on the row (the 64-element steps of its sum, and of the
- * AVX-512 loop's; the rest adds exact zeros), so the results are the
- * row's, bit for bit, for about half the exponentials of a causal mask.
- * float32 only: float64 sums in a reduction loop whose lanes GCC picks. */
-static inline ptrdiff_t FN(fa_ax_live_len)(const FA_T *o, ptrdiff_t n, FA_T sg)
-{
-#if !FA_DOUBLE && FA_AX_VEC
-    const FA_T ninf = -(FA_T)INFINITY;
-    ptrdiff_t full = n / 64 * 64, e = full;
-    for (ptrdiff_t i = full; i < n; i++)
-        if (sg * o[i] != ninf) return n;
-    while (e > 0) {
-        int all = 1;
-        FA_AX_PRAGMA(omp simd reduction(&:all))
-        for (ptrdiff_t k = e - 64; k < e; k++) all &= sg * o[k] == ninf;
-        if (!all) break;
-        e -= 64;
-    }
-    return e;
-#else
-    (void)o;
-    (void)sg;
-    return n;
-#endif
-}
-
 /* (len[r]: the length summed, fa_ax_live_len; the exponentials from there
  * on are 0 and not stored) */
 static inline void FN(fa_ax_short_stats)(const FA_T *x, FA_T *store, ptrdiff_t n, ptrdiff_t nr,
