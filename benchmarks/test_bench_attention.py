@@ -16,7 +16,7 @@ pytest.importorskip("pytest_benchmark")
 sys.path.insert(0, str(Path(__file__).parent))
 import attention_softmax as att  # noqa: E402
 
-CASES = att.cases(use_where=True)
+CASES = att.cases(use_where=True, backward=True)
 
 
 @pytest.mark.parametrize("case", list(CASES))
