@@ -230,6 +230,64 @@ def test_backward_vs_torch(name, dt, axis):
             np.testing.assert_allclose(bwd(g, y=y, axis=axis, scale=s, **kw), want, **tol)
 
 
+@pytest.mark.parametrize("n", [256, 1024, 2500])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp"])
+def test_trailing_masked_entries_exact(name, n):
+    """float32 rows whose last entries are masked (a causal or padding
+    mask; the kernels skip them in whole 64-element steps): bitwise the
+    unmasked rows of the kept length when that is a multiple of 64 (the
+    same terms summed in the same lanes), 0 / -inf after; NaN rows stay
+    NaN throughout, as the whole-row arithmetic gives"""
+    keep_len = [64, n // 2 // 64 * 64, n - n % 64 if n % 64 else n - 64]
+    x = RNG.standard_normal((3, n)).astype(np.float32) * 4
+    w = np.arange(n)[None, :] < np.array(keep_len)[:, None]
+    f = getattr(fa, name)
+    xm = np.where(w, x, -np.inf).astype(np.float32)
+    for got in (f(x, where=w), f(xm), f(x, bias=np.where(w, 0, -np.inf).astype(np.float32))):
+        for r, k in enumerate(keep_len):
+            want = f(x[r:r + 1, :k])
+            if name == "logsumexp":
+                np.testing.assert_array_equal(got[r:r + 1], want)
+                continue
+            np.testing.assert_array_equal(got[r, :k], want[0])
+            assert np.all(got[r, k:] == (0.0 if name == "softmax" else -np.inf))
+    xn = x.copy()
+    xn[:, 1] = np.nan
+    got = f(xn, where=w)
+    assert np.isnan(got).all()
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_masked_backward_from_y_is_the_masked_composition(name, dt):
+    """the masked backward from y (its own row kernel): bitwise the
+    unmasked backward from y on grad_output with 0 at the masked entries
+    (softmax's y is 0 there), the log_softmax result then times scale and
+    0 at the masked entries; a NaN or inf grad_output at a masked entry
+    changes nothing"""
+    x = RNG.standard_normal((4, 5, 70)).astype(dt)
+    w = RNG.random((5, 70)) > 0.3
+    w[2] = False                               # a fully masked row
+    bias = RNG.standard_normal(70).astype(dt)
+    bias[::9] = -np.inf
+    g = RNG.standard_normal(x.shape).astype(dt)
+    m = np.broadcast_to(~w, x.shape) | np.broadcast_to(bias == -np.inf, x.shape)
+    g[m & (RNG.random(x.shape) < 0.2)] = np.inf
+    g[m & (RNG.random(x.shape) < 0.2)] = np.nan
+    s = -0.6
+    y = getattr(fa, name)(x, scale=s, bias=bias, where=w)
+    bwd = getattr(fa, name + "_backward")
+    got = bwd(g, y=y, scale=s, bias=bias, where=w)
+    g0 = np.where(m, dt(0), g)
+    if name == "log_softmax":
+        want = fa.log_softmax_backward(g0, y=y) * dt(s)
+        want[m] = 0
+    else:                                      # softmin: the factor -scale
+        want = fa.softmax_backward(g0, y=y) * dt(-s if name == "softmin" else s)
+    np.testing.assert_array_equal(got, want)
+    assert not np.isnan(got).any()
+
+
 @pytest.mark.parametrize("name", FWD)
 def test_backward_finite_differences_and_full_rows(name):
     x = RNG.standard_normal((4, 6))
