@@ -743,14 +743,15 @@ static inline void FN(fa_ax_mfill)(FA_T *o, ptrdiff_t n, FA_T v)
     for (ptrdiff_t i = 0; i < n; i++) o[i] = v;
 }
 
-/* The length of a short row of logits sg o (sg = +-1) without its
- * trailing -inf entries (a causal or padding mask's), in whole 64-element steps (n
- * when the entries after the last whole step are not all -inf):
- * fa_ax_expsumw on that prefix adds the same terms in the same float32
- * lanes as on the row (the 64-element steps of its sum, and of the
- * AVX-512 loop's; the rest adds exact zeros), so the results are the
- * row's, bit for bit, for about half the exponentials of a causal mask.
- * float32 only: float64 sums in a reduction loop whose lanes GCC picks. */
+/* The length of a row of logits sg o (sg = +-1) without its trailing
+ * -inf entries (a causal or padding mask's), in whole 64-element steps
+ * (n when the entries after the last whole step are not all -inf):
+ * fa_ax_expsumw on that prefix (of a row, or of fa_ax_online's block)
+ * adds the same terms in the same float32 lanes as on the whole (the
+ * 64-element steps of its sum, and of the AVX-512 loop's; the rest adds
+ * exact zeros), so the results are bit for bit the same, for about half
+ * the exponentials of a causal mask.  float32 only: float64 sums in a
+ * reduction loop whose lanes GCC picks. */
 static inline ptrdiff_t FN(fa_ax_live_len)(const FA_T *o, ptrdiff_t n, FA_T sg)
 {
 #if !FA_DOUBLE && FA_AX_VEC
