@@ -1056,6 +1056,10 @@ static void FN(fa_ax_log_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, 
  * MB: 0.31 vs 0.24 ms the other way).  A streamed call is never near at
  * the default stream setting; streamed or not, a call runs the same code. */
 #define FA_AX_NEAR ((ptrdiff_t)16 << 20)
+static inline int FN(fa_ax_near)(const fa_ax_job *j)
+{
+    return j->outer * j->n * (ptrdiff_t)sizeof(FA_T) * 3 <= FA_AX_NEAR;
+}
 static void FN(fa_ax_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n,
                                        ptrdiff_t nr, FA_T sg, int pf, int near)
 {
@@ -1350,8 +1354,7 @@ FA_AX_FLAT FA_AX_NOINLINE static void FN(fa_ax_softmax_by_rows)(const fa_ax_job 
 {
     FA_AX_ROWS_HEAD
     if (n <= FA_AX_BLK) {
-        int near = j->outer * n * (ptrdiff_t)sizeof(FA_T) * 3 <= FA_AX_NEAR;
-        FN(fa_ax_softmax_by_short)(g, x, o, n, nr, sg, j->stream, near);
+        FN(fa_ax_softmax_by_short)(g, x, o, n, nr, sg, j->stream, FN(fa_ax_near)(j));
         return;
     }
     for (ptrdiff_t k = 0; k < nr; k++)
@@ -1909,8 +1912,7 @@ static void FN(fa_ax_masked)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1, int
                 (void)FN(fa_ax_mgrad)(mk, r0 + k, g + (r0 + k) * n, zs + k * n,
                                       kind == 1 ? fs + k * n : NULL, n);
             if (kind == 0 && n <= FA_AX_BLK) {
-                int near = j->outer * n * (ptrdiff_t)sizeof(FA_T) * 3 <= FA_AX_NEAR;
-                FN(fa_ax_softmax_by_short)(zs, yr, o, n, nr, sc, 0, near);
+                FN(fa_ax_softmax_by_short)(zs, yr, o, n, nr, sc, 0, FN(fa_ax_near)(j));
             } else if (kind == 0) {
                 FN(fa_ax_softmax_by_row)(zs, yr, o, n, sc, 0);
             } else {
