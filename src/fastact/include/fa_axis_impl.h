@@ -319,11 +319,60 @@ static inline __m512 fa_ax_expn_v16(__m512 x)
 #if !FA_DOUBLE && FA_AX_VEC && !defined(__AVX512F__)
 #ifndef FASTACT_AX_LANESUM_F
 #define FASTACT_AX_LANESUM_F
-/* the sum of e[0 .. n) in double, added as the AVX-512 fa_ax_expsumw adds
- * it: four accumulators of 16 float lanes over 64-element steps (in native
- * vectors, fa_axis.h), the remaining 16-element steps into the first, the
- * last partial step (zero-padded) into the second; then (a0 + a1) + (a2 +
- * a3), its lanes k and k + 8 added in double, and those 8 folded pairwise */
+/* fa_ax_lanesum_f: the sum of e[0 .. n) in double, added as the AVX-512
+ * fa_ax_expsumw adds it: four accumulators of 16 float lanes over
+ * 64-element steps (in native vectors, fa_axis.h), the remaining
+ * 16-element steps into the first, the last partial step (zero-padded)
+ * into the second; then (a0 + a1) + (a2 + a3), its lanes k and k + 8 added
+ * in double, and those 8 folded pairwise.  In pieces: the accumulators (its
+ * loops, or fa_ax_expsum8_f's exponential loop), the last partial step
+ * (fa_ax_lanetail_f) and the fold (fa_ax_lanefold_f). */
+static inline double fa_ax_lanefold_f(fa_ax_nf a[4][64 / FA_AX_NB])
+{
+    enum { K = 64 / FA_AX_NB, W = FA_AX_NB / sizeof(float) };
+#if FA_AX_NB == 32
+    /* the same adds in registers: lanes k and k + 8 are lane k of the two
+     * halves, widened four at a time */
+    (void)K;
+    (void)W;
+    const __m256 lo = (__m256)((a[0][0] + a[1][0]) + (a[2][0] + a[3][0]));
+    const __m256 hi = (__m256)((a[0][1] + a[1][1]) + (a[2][1] + a[3][1]));
+    __m256d d03 = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(lo)),
+                                _mm256_cvtps_pd(_mm256_castps256_ps128(hi)));
+    __m256d d47 = _mm256_add_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(lo, 1)),
+                                _mm256_cvtps_pd(_mm256_extractf128_ps(hi, 1)));
+    __m256d d4 = _mm256_add_pd(d03, d47);
+    __m128d d2 = _mm_add_pd(_mm256_castpd256_pd128(d4), _mm256_extractf128_pd(d4, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(d2, _mm_unpackhi_pd(d2, d2)));
+#else
+    float f[16];
+    double d[8];
+    fa_ax_nf v;
+    for (int k = 0; k < K; k++) {
+        v = (a[0][k] + a[1][k]) + (a[2][k] + a[3][k]);
+        memcpy(f + W * k, &v, FA_AX_NB);
+    }
+    for (int k = 0; k < 8; k++) d[k] = (double)f[k] + (double)f[k + 8];
+    for (int k = 0; k < 4; k++) d[k] += d[k + 4];
+    for (int k = 0; k < 2; k++) d[k] += d[k + 2];
+    return d[0] + d[1];
+#endif
+}
+/* a[1] += the last partial 16-element step e[i .. n) (n - i < 16), zero-padded */
+static inline void fa_ax_lanetail_f(fa_ax_nf a[4][64 / FA_AX_NB], const float *e, ptrdiff_t i,
+                                    ptrdiff_t n)
+{
+    enum { K = 64 / FA_AX_NB, W = FA_AX_NB / sizeof(float) };
+    if (i < n) {
+        float t[16] = {0};
+        fa_ax_nf v;
+        memcpy(t, e + i, (size_t)(n - i) * sizeof(float));
+        for (int k = 0; k < K; k++) {
+            memcpy(&v, t + W * k, FA_AX_NB);
+            a[1][k] += v;
+        }
+    }
+}
 static inline double fa_ax_lanesum_f(const float *e, ptrdiff_t n)
 {
     enum { K = 64 / FA_AX_NB, W = FA_AX_NB / sizeof(float) };
@@ -342,66 +391,78 @@ static inline double fa_ax_lanesum_f(const float *e, ptrdiff_t n)
             memcpy(&v, e + i + W * k, FA_AX_NB);
             a[0][k] += v;
         }
-    if (i < n) {
-        float t[16] = {0};
-        memcpy(t, e + i, (size_t)(n - i) * sizeof(float));
-        for (int k = 0; k < K; k++) {
-            memcpy(&v, t + W * k, FA_AX_NB);
-            a[1][k] += v;
-        }
-    }
-#if FA_AX_NB == 32
-    /* the same adds in registers: lanes k and k + 8 are lane k of the two
-     * halves, widened four at a time */
-    const __m256 lo = (__m256)((a[0][0] + a[1][0]) + (a[2][0] + a[3][0]));
-    const __m256 hi = (__m256)((a[0][1] + a[1][1]) + (a[2][1] + a[3][1]));
-    __m256d d03 = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(lo)),
-                                _mm256_cvtps_pd(_mm256_castps256_ps128(hi)));
-    __m256d d47 = _mm256_add_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(lo, 1)),
-                                _mm256_cvtps_pd(_mm256_extractf128_ps(hi, 1)));
-    __m256d d4 = _mm256_add_pd(d03, d47);
-    __m128d d2 = _mm_add_pd(_mm256_castpd256_pd128(d4), _mm256_extractf128_pd(d4, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(d2, _mm_unpackhi_pd(d2, d2)));
-#else
-    float f[16];
-    double d[8];
-    for (int k = 0; k < K; k++) {
-        v = (a[0][k] + a[1][k]) + (a[2][k] + a[3][k]);
-        memcpy(f + W * k, &v, FA_AX_NB);
-    }
-    for (int k = 0; k < 8; k++) d[k] = (double)f[k] + (double)f[k + 8];
-    for (int k = 0; k < 4; k++) d[k] += d[k + 4];
-    for (int k = 0; k < 2; k++) d[k] += d[k + 2];
-    return d[0] + d[1];
-#endif
+    fa_ax_lanetail_f(a, e, i, n);
+    return fa_ax_lanefold_f(a);
 }
 #endif
 #endif
 
 #if !FA_DOUBLE && FA_AX_VEC && !defined(__AVX512F__)
-#ifndef FASTACT_AX_EXPSTORE_F
-#define FASTACT_AX_EXPSTORE_F
-/* fa_ax_expsumw's float loops (fast 1 or 2); `one` (a constant after
- * inlining: the caller tests sg == 1) computes x - m as a subtraction, the
- * value of the FMA sg x - m, in one operation off the FMA pipes, which
- * the exponential fills (softmax rows of 4096 ~8% faster) */
-static inline void fa_ax_expstore_f(const float *x, float *e, ptrdiff_t n, float sg, float m,
-                                    const int fast, ptrdiff_t ra, const int one)
+#ifndef FASTACT_AX_EXPSUM8_F
+#define FASTACT_AX_EXPSUM8_F
+#if defined(__AVX2__) && defined(__FMA__)
+/* fa_ax_expn_f on 8 lanes: the same operations in the same order */
+FA_INLINE __m256 fa_ax_expn_v8(__m256 x)
+{
+    const __m256 magic = _mm256_set1_ps(FA_EXPF_MAGIC);
+    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(FA_EXPF_LOG2E), magic);
+    __m256 n = _mm256_sub_ps(t, magic);
+    __m256i ni = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(magic));
+    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-FA_EXPF_LN2_HI), x);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(-FA_EXPF_LN2_LO), r);
+    __m256 r2 = _mm256_mul_ps(r, r);
+    __m256 p01 = _mm256_fmadd_ps(_mm256_set1_ps(FA_EXPF_P1), r, _mm256_set1_ps(FA_EXPF_P0));
+    __m256 p23 = _mm256_fmadd_ps(_mm256_set1_ps(FA_EXPF_P3), r, _mm256_set1_ps(FA_EXPF_P2));
+    __m256 p = _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(FA_EXPF_P4), r2, p23), r2, p01);
+    __m256 q = _mm256_fmadd_ps(r2, p, r);
+    __m256 sc = _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(ni, _mm256_set1_epi32(127)), 23));
+    return _mm256_fmadd_ps(q, sc, sc);
+}
+#endif
+/* fa_ax_expsumw's float loops (fast 1 or 2) and the sum, as fa_ax_lanesum_f
+ * adds it.  `one` (a constant after inlining: the caller tests sg == 1)
+ * computes x - m as a subtraction, the value of the FMA sg x - m, in one
+ * operation off the FMA pipes, which the exponential fills (softmax rows
+ * of 4096 ~8% faster).  AVX2: the exponentials are added to the lane sums
+ * as they are stored (fa_ax_expn_v8), not read back (~5% more). */
+FA_INLINE double fa_ax_expsum8_f(const float *x, float *e, ptrdiff_t n, float sg, float m,
+                                     const int fast, ptrdiff_t ra, const int one)
 {
 #define FA_AX_SHIFT1(v) (one ? (v) - m : fa_mad_f(sg, v, -m))
-    if (fast == 1) {
-        FA_PF_BLOCKS(float, n, b_, e_) {
-            FA_PF_W(e + b_); FA_PF_R(x + ra + b_);
-            FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++)
-                e[i] = fa_ax_expn_f(FA_AX_SHIFT1(x[i]));
-        }
-    } else {
-        FA_PF_BLOCKS(float, n, b_, e_) {
-            FA_PF_W(e + b_); FA_PF_R(x + ra + b_);
-            FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++)
-                e[i] = fa_ax_expz_f(FA_AX_SHIFT1(x[i]));
-        }
+#define FA_AX_EXPF1(v) (fast == 1 ? fa_ax_expn_f(FA_AX_SHIFT1(v)) : fa_ax_expz_f(FA_AX_SHIFT1(v)))
+#if defined(__AVX2__) && defined(__FMA__)
+    const __m256 vs = _mm256_set1_ps(sg), vm = _mm256_set1_ps(m), vnm = _mm256_set1_ps(-m);
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    fa_ax_nf a[4][2];
+    for (int j = 0; j < 4; j++) a[j][0] = a[j][1] = (fa_ax_nf){0};
+    ptrdiff_t i = 0;
+#define FA_AX_E8(off, j, k) { \
+        __m256 t_ = _mm256_loadu_ps(x + i + (off)); \
+        t_ = one ? _mm256_sub_ps(t_, vm) : _mm256_fmadd_ps(vs, t_, vnm); \
+        __m256 v_ = fa_ax_expn_v8(t_); \
+        if (fast == 2) v_ = _mm256_andnot_ps(_mm256_cmp_ps(t_, ninf, _CMP_EQ_OQ), v_); \
+        _mm256_storeu_ps(e + i + (off), v_); \
+        a[j][k] += (fa_ax_nf)v_; }
+    for (; i + 64 <= n; i += 64) {
+        FA_PF_W(e + i); FA_PF_R(x + ra + i);
+        FA_AX_E8(0, 0, 0) FA_AX_E8(8, 0, 1) FA_AX_E8(16, 1, 0) FA_AX_E8(24, 1, 1)
+        FA_AX_E8(32, 2, 0) FA_AX_E8(40, 2, 1) FA_AX_E8(48, 3, 0) FA_AX_E8(56, 3, 1)
     }
+    if (i < n) { FA_PF_W(e + i); FA_PF_R(x + ra + i); }
+    for (; i + 16 <= n; i += 16) { FA_AX_E8(0, 0, 0) FA_AX_E8(8, 0, 1) }
+#undef FA_AX_E8
+    for (ptrdiff_t k = i; k < n; k++) e[k] = FA_AX_EXPF1(x[k]);
+    fa_ax_lanetail_f(a, e, i, n);
+    return fa_ax_lanefold_f(a);
+#else
+    FA_PF_BLOCKS(float, n, b_, e_) {
+        FA_PF_W(e + b_); FA_PF_R(x + ra + b_);
+        FA_AX_SIMD for (ptrdiff_t i = b_; i < e_; i++) e[i] = FA_AX_EXPF1(x[i]);
+    }
+    return fa_ax_lanesum_f(e, n);
+#endif
+#undef FA_AX_EXPF1
 #undef FA_AX_SHIFT1
 }
 #endif
@@ -472,11 +533,11 @@ static inline double FN(fa_ax_expsumw)(const FA_T *x, FA_T *e, ptrdiff_t n, FA_T
      * each term to double in the loop did not vectorize on AVX2.  As
      * there, e is prefetched for writing and x read `ahead` elements on. */
     const ptrdiff_t ra = ahead * 4 > FA_PF_DIST ? ahead - FA_PF_DIST / 4 : 0;
-    if (fast && sg == 1.0f) fa_ax_expstore_f(x, e, n, 1.0f, m, fast, ra, 1);
-    else if (fast) fa_ax_expstore_f(x, e, n, sg, m, fast, ra, 0);
-    else {
-        FA_AX_STORE(e, n, FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m)))
-    }
+    if (fast == 1 && sg == 1.0f) return fa_ax_expsum8_f(x, e, n, 1.0f, m, 1, ra, 1);
+    if (fast == 1) return fa_ax_expsum8_f(x, e, n, sg, m, 1, ra, 0);
+    if (fast && sg == 1.0f) return fa_ax_expsum8_f(x, e, n, 1.0f, m, 2, ra, 1);
+    if (fast) return fa_ax_expsum8_f(x, e, n, sg, m, 2, ra, 0);
+    FA_AX_STORE(e, n, FN(fa_exp)(FA_AX_SHIFT(sg, x[i], m)))
     return fa_ax_lanesum_f(e, n);
 #else
     double bs = 0.0;
