@@ -1,0 +1,91 @@
+"""Two builds of fastact side by side in one process: before / after a kernel change.
+
+    python benchmarks/ab_builds.py OLD NEW [--rounds 8] [--threads 1]
+
+OLD and NEW are directories holding a built `fastact` package (a copy of
+`src/` taken before the change, e.g. `cp -r src/fastact /tmp/old/`, and `src`).
+Both are imported into this process (the extension modules load from their
+own paths), then each case is timed with the builds interleaved, the order
+alternating from round to round: medians of 41 calls of thread CPU time per
+round, the median over the rounds, and old time / new time (above 1: the new
+build is faster).  On a shared machine, separate processes for the two builds
+read 5-10% apart from one another's cache placement and the neighbours' load;
+interleaving in one process takes both out of the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+
+import numpy as np
+
+
+def load(path):
+    """the fastact package under `path`, imported afresh"""
+    for k in [k for k in sys.modules if k == "fastact" or k.startswith("fastact.")]:
+        del sys.modules[k]
+    sys.path.insert(0, path)
+    try:
+        return importlib.import_module("fastact")
+    finally:
+        sys.path.pop(0)
+
+
+def median_ns(f, reps=41, warm_ns=3e6):
+    t = time.thread_time_ns()
+    while time.thread_time_ns() - t < warm_ns:
+        f()
+    ts = []
+    for _ in range(reps):
+        t = time.thread_time_ns()
+        f()
+        ts.append(time.thread_time_ns() - t)
+    return float(np.median(ts))
+
+
+def cases():
+    """(label, function name, input): the softmax family's row shapes, float32,
+    and the exponential-based elementwise functions at 1e5"""
+    rng = np.random.default_rng(0)
+    out = []
+    for shape in ((256, 4096), (16384, 64), (4096, 1000), (64, 50257)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        out += [(f"{nm} float32 {shape}", nm, x) for nm in ("softmax", "log_softmax", "softmin")]
+    x = (rng.standard_normal(100_000) * 4).astype(np.float32)
+    out += [(f"{nm} float32 1e5", nm, x) for nm in ("sigmoid", "silu", "quick_gelu", "softplus", "elu")]
+    x = x.astype(np.float64)
+    out += [(f"{nm} float64 1e5", nm, x) for nm in ("sigmoid", "silu", "softplus")]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("old")
+    ap.add_argument("new")
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    old, new = load(a.old), load(a.new)
+    if old.__file__ == new.__file__:
+        sys.exit(f"ab_builds.py: both directories load {old.__file__}")
+    for m in (old, new):
+        m.set_num_threads(a.threads)
+    todo = cases()
+    times = {label: ([], []) for label, _, _ in todo}
+    for r in range(a.rounds):
+        for label, nm, x in todo:
+            o = np.empty_like(x)
+            for k in ((0, 1) if r % 2 == 0 else (1, 0)):
+                f = getattr((old, new)[k], nm)
+                times[label][k].append(median_ns(lambda: f(x, out=o)))
+    print(f"old {old.__file__}\nnew {new.__file__}\n{a.threads} thread(s), {a.rounds} rounds")
+    for label, (t_old, t_new) in times.items():
+        to, tn = np.median(t_old), np.median(t_new)
+        print(f"{label:32s} old {to / 1e3:9.1f} us  new {tn / 1e3:9.1f} us  old/new {to / tn:.3f}")
+
+
+if __name__ == "__main__":
+    main()
