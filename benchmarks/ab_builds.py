@@ -46,18 +46,30 @@ def median_ns(f, reps=41, warm_ns=3e6):
     return float(np.median(ts))
 
 
-def cases():
-    """(label, function name, input): the softmax family's row shapes, float32,
-    and the exponential-based elementwise functions at 1e5"""
+def cases(which="default"):
+    """(label, function name, arguments, keywords): "default", the softmax
+    family's row shapes, float32, and the exponential-based elementwise
+    functions at 1e5; "float64", the softmax family in float64 forward and
+    backward (from y, as torch) on the report's shapes"""
     rng = np.random.default_rng(0)
     out = []
+    if which == "float64":
+        for shape in ((100, 1000), (4096, 1000), (16384, 64), (256, 4096)):
+            x = rng.standard_normal(shape) * 3
+            g = rng.standard_normal(shape)
+            z = x - x.max(axis=-1, keepdims=True)
+            ly = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+            for nm, y in (("softmax", np.exp(ly)), ("log_softmax", ly)):
+                out += [(f"{nm} float64 {shape}", nm, (x,), {}),
+                        (f"{nm}_backward float64 {shape}", nm + "_backward", (g,), {"y": y})]
+        return out
     for shape in ((256, 4096), (16384, 64), (4096, 1000), (64, 50257)):
         x = rng.standard_normal(shape).astype(np.float32)
-        out += [(f"{nm} float32 {shape}", nm, x) for nm in ("softmax", "log_softmax", "softmin")]
+        out += [(f"{nm} float32 {shape}", nm, (x,), {}) for nm in ("softmax", "log_softmax", "softmin")]
     x = (rng.standard_normal(100_000) * 4).astype(np.float32)
-    out += [(f"{nm} float32 1e5", nm, x) for nm in ("sigmoid", "silu", "quick_gelu", "softplus", "elu")]
+    out += [(f"{nm} float32 1e5", nm, (x,), {}) for nm in ("sigmoid", "silu", "quick_gelu", "softplus", "elu")]
     x = x.astype(np.float64)
-    out += [(f"{nm} float64 1e5", nm, x) for nm in ("sigmoid", "silu", "softplus")]
+    out += [(f"{nm} float64 1e5", nm, (x,), {}) for nm in ("sigmoid", "silu", "softplus")]
     return out
 
 
@@ -67,20 +79,21 @@ def main():
     ap.add_argument("new")
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cases", choices=("default", "float64"), default="default")
     a = ap.parse_args()
     old, new = load(a.old), load(a.new)
     if old.__file__ == new.__file__:
         sys.exit(f"ab_builds.py: both directories load {old.__file__}")
     for m in (old, new):
         m.set_num_threads(a.threads)
-    todo = cases()
-    times = {label: ([], []) for label, _, _ in todo}
+    todo = cases(a.cases)
+    times = {label: ([], []) for label, *_ in todo}
     for r in range(a.rounds):
-        for label, nm, x in todo:
-            o = np.empty_like(x)
+        for label, nm, args, kw in todo:
+            o = np.empty_like(args[0])
             for k in ((0, 1) if r % 2 == 0 else (1, 0)):
                 f = getattr((old, new)[k], nm)
-                times[label][k].append(median_ns(lambda: f(x, out=o)))
+                times[label][k].append(median_ns(lambda: f(*args, **kw, out=o)))
     print(f"old {old.__file__}\nnew {new.__file__}\n{a.threads} thread(s), {a.rounds} rounds")
     for label, (t_old, t_new) in times.items():
         to, tn = np.median(t_old), np.median(t_new)
