@@ -291,10 +291,22 @@ FA_INLINE void FN(fa_scaled_arg)(FA_T x, FA_T b, FA_T *bx, FA_T *bxl)
     *bx = h != h ? nb : h;
     *bxl = FN(fa_abs)(l) < (FA_T)INFINITY ? l : FA_C(0.0);  /* NaN/inf: drop */
 }
+/* the low part of -|bx| for the double-word bx + bxl: -sign(bx) bxl; a
+ * literal 0 (silu) stays a literal, so that fa_exp_reduce adds nothing
+ * (-sign(bx) 0 is a signed 0 the compiler cannot fold; r + +-0 and r
+ * give the same exponential) */
+FA_INLINE FA_T FN(fa_neg_lo)(FA_T bxl, FA_T bx)
+{
+#if defined(__GNUC__)
+    if (__builtin_constant_p(bxl) && bxl == FA_C(0.0))
+        return FA_C(0.0);
+#endif
+    return -FN(fa_mulsign)(bxl, bx);
+}
 /* on bx + bxl = b x (bxl = 0 for silu, where the product is exact) */
 FA_INLINE FA_T FN(fa_swish_core_w)(FA_T x, FA_T bx, FA_T bxl)
 {
-    FA_T es = FN(fa_exp2w_s64_neg)(-FN(fa_abs)(bx), -FN(fa_mulsign)(bxl, bx));
+    FA_T es = FN(fa_exp2w_s64_neg)(-FN(fa_abs)(bx), FN(fa_neg_lo)(bxl, bx));
     FA_T d = FA_C(1.0) + es * FA_TWO_M64;
     FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;          /* inf * 0 -> 0 */
     int pos = bx >= FA_C(0.0);
@@ -310,7 +322,7 @@ FA_INLINE FA_T FN(fa_swish_core_w)(FA_T x, FA_T bx, FA_T bxl)
  * second form on e scaled by 2^64, as the forward). */
 FA_INLINE FA_T FN(fa_swish_dcore_w)(FA_T bx, FA_T bxl)
 {
-    FA_T es = FN(fa_exp2w_s64_neg)(-FN(fa_abs)(bx), -FN(fa_mulsign)(bxl, bx));
+    FA_T es = FN(fa_exp2w_s64_neg)(-FN(fa_abs)(bx), FN(fa_neg_lo)(bxl, bx));
     FA_T e = es * FA_TWO_M64;
     FA_T d = FA_C(1.0) + e;
     FA_T bxs = es == FA_C(0.0) ? FA_C(0.0) : bx;    /* +-inf: the limits */

@@ -1122,6 +1122,21 @@ static void FN(fa_ax_log_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, 
     }
 }
 
+/* o = g - e^y gs over [0, len), the exponential chosen by y's range (mn,
+ * mx, and mnz, the min above -inf).  (Fetching the next rows during this
+ * pass, as FA_AX_STORE_NEXT does for softmax, changed nothing measurable
+ * at 1.6e7 float32 / float64 elements.) */
+#define FA_AX_LSM_BY_STORE(o, len, g, y, gs, mn, mx, mnz) \
+    if ((mn) >= FA_AX_XLO && (mx) <= FA_AX_XHI) { \
+        FA_AX_STORE(o, len, (g)[i] - FN(fa_ax_expn)((y)[i]) * (gs)) \
+    } else if ((mnz) >= FA_AX_XLO && (mx) <= FA_AX_XHI) {   /* and -inf (masked) */ \
+        FA_AX_STORE(o, len, (g)[i] - FN(fa_ax_expz)((y)[i]) * (gs)) \
+    } else if ((mx) <= FA_C(0.0)) { \
+        FA_AX_STORE(o, len, (g)[i] - FN(fa_ax_expmul)((y)[i], gs)) \
+    } else {        /* y > 0: not a log-probability */ \
+        FA_AX_STORE(o, len, (g)[i] - FN(fa_exp)((y)[i]) * (gs)) \
+    }
+
 static void FN(fa_ax_log_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n)
 {
     FA_T gs = (FA_T)FN(fa_ax_rdot)(g, NULL, n);
@@ -1133,15 +1148,7 @@ static void FN(fa_ax_log_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, 
         FA_T *ob = o + b, mn, mx;
         FA_T mnz;
         FN(fa_ax_rminmax_z)(yb, len, FA_C(1.0), &mn, &mx, &mnz);
-        if (mn >= FA_AX_XLO && mx <= FA_AX_XHI) {
-            FA_AX_STORE(ob, len, gb[i] - FN(fa_ax_expn)(yb[i]) * gs)
-        } else if (mnz >= FA_AX_XLO && mx <= FA_AX_XHI) {     /* and -inf (masked) */
-            FA_AX_STORE(ob, len, gb[i] - FN(fa_ax_expz)(yb[i]) * gs)
-        } else if (mx <= FA_C(0.0)) {
-            FA_AX_STORE(ob, len, gb[i] - FN(fa_ax_expmul)(yb[i], gs))
-        } else {        /* y > 0: not a log-probability */
-            FA_AX_STORE(ob, len, gb[i] - FN(fa_exp)(yb[i]) * gs)
-        }
+        FA_AX_LSM_BY_STORE(ob, len, gb, yb, gs, mn, mx, mnz)
     }
 }
 
@@ -1191,15 +1198,7 @@ static void FN(fa_ax_log_softmax_by_short)(const FA_T *g, const FA_T *y, FA_T *o
     for (ptrdiff_t r = 0; r < nr; r++) {
         const FA_T *gr = g + r * n, *yr = y + r * n;
         FA_T *orow = o + r * n, gsr = gs[r];
-        if (mn[r] >= FA_AX_XLO && mx[r] <= FA_AX_XHI) {
-            FA_AX_STORE(orow, n, gr[i] - FN(fa_ax_expn)(yr[i]) * gsr)
-        } else if (mnz[r] >= FA_AX_XLO && mx[r] <= FA_AX_XHI) {
-            FA_AX_STORE(orow, n, gr[i] - FN(fa_ax_expz)(yr[i]) * gsr)
-        } else if (mx[r] <= FA_C(0.0)) {
-            FA_AX_STORE(orow, n, gr[i] - FN(fa_ax_expmul)(yr[i], gsr))
-        } else {
-            FA_AX_STORE(orow, n, gr[i] - FN(fa_exp)(yr[i]) * gsr)
-        }
+        FA_AX_LSM_BY_STORE(orow, n, gr, yr, gsr, mn[r], mx[r], mnz[r])
     }
 }
 
