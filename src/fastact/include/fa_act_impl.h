@@ -400,7 +400,7 @@ FA_INLINE double fa_gelu_tanh_fwd_d(double x, const double *p)
     (void)p;
     double uh, ul;
     fa_gelu_tanh_arg_d(x, &uh, &ul);
-    double es = fa_exp2w_s64_d(-fa_abs_d(uh), -fa_mulsign_d(ul, uh));
+    double es = fa_exp2w_s64_d(-fa_abs_d(uh), fa_neg_lo_d(ul, uh));
     double d = 1.0 + es * 0x1p-64;
     double xs = es == 0.0 ? 0.0 : x;
     double neg = ((xs * es) / d) * 0x1p-64;
@@ -413,7 +413,7 @@ FA_INLINE double fa_gelu_tanh_bx_d(double g, double x, const double *p)
     const double k3 = 3.0 * 0.044715, c2 = 2.0 * 0x1.9884533d43651p-1;
     double uh, ul;
     fa_gelu_tanh_arg_d(x, &uh, &ul);
-    double es = fa_exp2w_s64_d(-fa_abs_d(uh), -fa_mulsign_d(ul, uh));
+    double es = fa_exp2w_s64_d(-fa_abs_d(uh), fa_neg_lo_d(ul, uh));
     double e = es * 0x1p-64;
     double d = 1.0 + e;
     double du = c2 * fa_mad_d(k3 * x, x, 1.0);
@@ -510,7 +510,7 @@ FA_INLINE float fa_gelu_tanh_bx_f(float g, float x, const float *p)
     const float k3 = (float)(3.0 * 0.044715), c2 = FA_GT_CH;
     float uh, ul;
     fa_gelu_tanh_arg_f(x, &uh, &ul);
-    float es = fa_exp2w_s64_f(-fa_abs_f(uh), -fa_mulsign_f(ul, uh));
+    float es = fa_exp2w_s64_f(-fa_abs_f(uh), fa_neg_lo_f(ul, uh));
     float e = es * 0x1p-64f;
     float d = 1.0f + e;
     float rd = 1.0f / d;
@@ -579,7 +579,7 @@ FA_INLINE FA_T FN(fa_softplus_fwd)(FA_T x, const FA_T *p)
 {
     FA_T z, zl;
     FN(fa_prod_w)(p[0], x, &z, &zl);
-    FA_T e = FN(fa_exp2w_s64_neg)(-FN(fa_abs)(z), -FN(fa_mulsign)(zl, z)) * FA_TWO_M64;
+    FA_T e = FN(fa_exp2w_s64_neg)(-FN(fa_abs)(z), FN(fa_neg_lo)(zl, z)) * FA_TWO_M64;
     FA_T m = z > FA_C(0.0) ? z : FA_C(0.0);
     FA_T sp = (m + FN(fa_log1p_01)(e)) / p[0];
     return z > p[1] ? x : sp;
@@ -588,7 +588,7 @@ FA_INLINE FA_T FN(fa_softplus_bx)(FA_T g, FA_T x, const FA_T *p)
 {
     FA_T z, zl;
     FN(fa_prod_w)(p[0], x, &z, &zl);
-    FA_T e = FN(fa_exp2w)(-FN(fa_abs)(z), -FN(fa_mulsign)(zl, z));
+    FA_T e = FN(fa_exp2w)(-FN(fa_abs)(z), FN(fa_neg_lo)(zl, z));
     FA_T s = (z >= FA_C(0.0) ? FA_C(1.0) : e) / (FA_C(1.0) + e);
     return z > p[1] ? g : g * s;
 }

@@ -656,24 +656,18 @@ static inline void FN(fa_ax_rminmax_k)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T
     lo = fa_ax_hmin8(lv);
     if (z) loz = fa_ax_hmin8(lzv);
 #else
-    FA_AX_PRAGMA(omp simd reduction(min:lo, loz) reduction(max:hi))
+    FA_AX_PRAGMA(omp simd reduction(min:lo) reduction(max:hi))
 #endif
     for (ptrdiff_t i = i0; i < n; i++) {
         FA_T v = sg * x[i];
         hi = v > hi ? v : hi;
         lo = v < lo ? v : lo;
-#if FA_AX_VEC && defined(__AVX__) && !FA_DOUBLE
-        if (z) {
-            FA_T vz = v == -(FA_T)INFINITY ? (FA_T)INFINITY : v;
-            loz = vz < loz ? vz : loz;
-        }
-#endif
     }
-#if !(FA_AX_VEC && defined(__AVX__) && !FA_DOUBLE)
-    /* mnz is lo unless the row holds -inf: then a second pass.  (In one
-     * loop GCC merges the -inf test and the min into mask operations on
-     * the loop-carried loz, a chain of ~9 cycles per vector: 40% of a
-     * float64 log_softmax backward.) */
+    /* the min above -inf of [i0, n) is lo unless the row holds -inf: then
+     * a second pass.  (In one loop GCC merges the -inf test and the min
+     * into mask operations on the loop-carried loz, a chain of ~9 cycles
+     * per vector: 40% of a float64 log_softmax backward.)  loz holds the
+     * AVX loop's lanes [0, i0) already, where there are any. */
     if (z && lo == -(FA_T)INFINITY) {
         FA_AX_PRAGMA(omp simd reduction(min:loz))
         for (ptrdiff_t i = i0; i < n; i++) {
@@ -684,7 +678,6 @@ static inline void FN(fa_ax_rminmax_k)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T
     } else if (z) {
         loz = lo < loz ? lo : loz;
     }
-#endif
     *mn = lo;
     *mx = hi;
     if (z) *mnz = loz;
