@@ -1089,9 +1089,7 @@ def _y_in_range(c):
     if c.base in AXIS_Y_RANGE:
         lo, hi = AXIS_Y_RANGE[c.base]
     else:
-        ref = R.REFS[c.base]
-        pk, dt = dict(_pkey(c)), np.dtype(c.comp).type
-        lo, hi = ref.y_range(pk, dt) if callable(ref.y_range) else ref.y_range
+        lo, hi = R.y_range(c.base, dict(_pkey(c)), np.dtype(c.comp).type)
     y = y[~np.isnan(y)]
     return bool(((y >= lo) & (y <= hi)).all())
 
@@ -1231,7 +1229,7 @@ def check_elementwise_values(c, args, kwargs, got):
 
 def _y_derivative(c, y):
     """f' from the output y: the reference record's from_y, in mpmath."""
-    d, t = R.REFS[c.base].from_y(dict(_pkey(c)), np.dtype(c.comp).type)
+    d, t = R.from_y(c.base, dict(_pkey(c)), np.dtype(c.comp).type)
     hi = np.empty(y.shape)
     lo = np.zeros(y.shape)
     terms = np.empty(y.shape)

@@ -248,14 +248,6 @@ _ref("relu",
      torch=lambda t, F, x, p: F.relu(x),
      from_y=lambda p, dt: _same(lambda y: ONE if y > 0 else ZERO), y_range=(0.0, INF))
 
-_ref("relu6",
-     forward=lambda p, dt: (lambda x: min(max(ZERO, x), mpf(6))),
-     derivative=lambda p, dt: _same(lambda x: ONE if 0 < x < 6 else ZERO),
-     limits=((6.0, 0.0), (0.0, 0.0)), kinks=_fixed([0.0, 6.0]),
-     torch=lambda t, F, x, p: F.relu6(x),
-     from_y=lambda p, dt: _same(lambda y: ONE if 0 < y < 6 else ZERO),
-     y_range=(0.0, 6.0))
-
 
 def _leaky(slope_param):
     def forward(p, dt):
@@ -782,6 +774,18 @@ def mp_derivative(name: str, x: float, params: dict, dtype):
     with mpmath.workprec(128):
         terms = float(t(mpf(x)))
     return val, terms
+
+
+def y_range(name: str, params: dict, dtype) -> tuple:
+    """(lo, hi): the outputs the forward gives (params already cast)."""
+    ref, p = _base(name, params, dtype)
+    return ref.y_range(p, dtype) if callable(ref.y_range) else ref.y_range
+
+
+def from_y(name: str, params: dict, dtype):
+    """The record's from_y for these parameters (params already cast)."""
+    ref, p = _base(name, params, dtype)
+    return ref.from_y(p, dtype)
 
 
 def _pointwise(fn, x):

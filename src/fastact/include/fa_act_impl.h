@@ -97,25 +97,6 @@ FA_INLINE FA_T FN(fa_relu_by)(FA_T g, FA_T y, const FA_T *p)
     return g * FN(fa_nanpass)(y, y > FA_C(0.0) ? FA_C(1.0) : FA_C(0.0));
 }
 
-/* -------------------------------------------------------------- relu6 */
-FA_INLINE FA_T FN(fa_relu6_fwd)(FA_T x, const FA_T *p)
-{
-    (void)p;
-    FA_T t = x < FA_C(0.0) ? FA_C(0.0) : x;
-    return t > FA_C(6.0) ? FA_C(6.0) : t;
-}
-FA_INLINE FA_T FN(fa_relu6_bx)(FA_T g, FA_T x, const FA_T *p)
-{
-    (void)p;
-    FA_T d = (x > FA_C(0.0)) & (x < FA_C(6.0)) ? FA_C(1.0) : FA_C(0.0);
-    return g * FN(fa_nanpass)(x, d);
-}
-/* y = relu6(x) lies strictly inside (0, 6) exactly where x does */
-FA_INLINE FA_T FN(fa_relu6_by)(FA_T g, FA_T y, const FA_T *p)
-{
-    return FN(fa_relu6_bx)(g, y, p);
-}
-
 /* --------------------------------------------------------- leaky_relu */
 /* p[0] = negative_slope (also the PReLU kernel, with p[0] = weight[c]) */
 FA_INLINE FA_T FN(fa_leaky_relu_fwd)(FA_T x, const FA_T *p)
@@ -731,7 +712,10 @@ FA_INLINE FA_T FN(fa_sparse_sigmoid_bx)(FA_T g, FA_T x, const FA_T *p)
 }
 
 /* ---------------------------------------------------------- hard_tanh */
-/* p[0] = min_val, p[1] = max_val */
+/* p[0] = min_val, p[1] = max_val; relu6's kernel too (0, 6).  With the
+ * bounds in registers GCC 12 turns the two selects into vmaxps / vminps;
+ * with literal bounds it made a chain of masked compares and blends
+ * (float32 relu6 at 1e5 on data in L2: 8.6 us, hard_tanh 6.3 us) */
 FA_INLINE FA_T FN(fa_hard_tanh_fwd)(FA_T x, const FA_T *p)
 {
     FA_T t = x < p[0] ? p[0] : x;
