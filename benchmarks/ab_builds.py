@@ -1,6 +1,7 @@
 """Two builds of fastact side by side in one process: before / after a kernel change.
 
-    python benchmarks/ab_builds.py OLD NEW [--rounds 8] [--threads 1]
+    python benchmarks/ab_builds.py OLD NEW [--rounds 8] [--threads 1] [--cases default|float64|cheap]
+        [--only TEXT]
 
 OLD and NEW are directories holding a built `fastact` package (a copy of
 `src/` taken before the change, e.g. `cp -r src/fastact /tmp/old/`, and `src`).
@@ -50,9 +51,24 @@ def cases(which="default"):
     """(label, function name, arguments, keywords): "default", the softmax
     family's row shapes, float32, and the exponential-based elementwise
     functions at 1e5; "float64", the softmax family in float64 forward and
-    backward (from y, as torch) on the report's shapes"""
+    backward (from y, as torch) on the report's shapes; "cheap", the
+    elementwise functions of the cheap cost class forward and backward
+    (from x) at 1e5 (float32, float64) and 1.6e7 (float32)"""
     rng = np.random.default_rng(0)
     out = []
+    if which == "cheap":
+        from fastact import _spec
+        specs = [a for a in _spec.SPECS if a.kind == _spec._E and a.cost == "cheap"]
+        for n, dts in ((100_000, (np.float32, np.float64)), (16_000_000, (np.float32,))):
+            for dt in dts:
+                x = (rng.standard_normal(n) * 4).astype(dt)
+                g = rng.standard_normal(n).astype(dt)
+                tag = f"{np.dtype(dt).name} {n:.0e}"
+                for a in specs:
+                    kw = {p.name: 0.5 for p in a.params if p.default is _spec.REQUIRED}  # threshold
+                    out += [(f"{a.name} {tag}", a.name, (x,), kw),
+                            (f"{a.name}_backward {tag}", a.name + "_backward", (g, x), kw)]
+        return out
     if which == "float64":
         for shape in ((100, 1000), (4096, 1000), (16384, 64), (256, 4096)):
             x = rng.standard_normal(shape) * 3
@@ -79,14 +95,15 @@ def main():
     ap.add_argument("new")
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--cases", choices=("default", "float64"), default="default")
+    ap.add_argument("--cases", choices=("default", "float64", "cheap"), default="default")
+    ap.add_argument("--only", default="", help="the cases whose label holds this text")
     a = ap.parse_args()
     old, new = load(a.old), load(a.new)
     if old.__file__ == new.__file__:
         sys.exit(f"ab_builds.py: both directories load {old.__file__}")
     for m in (old, new):
         m.set_num_threads(a.threads)
-    todo = cases(a.cases)
+    todo = [c for c in cases(a.cases) if a.only in c[0]]
     times = {label: ([], []) for label, *_ in todo}
     for r in range(a.rounds):
         for label, nm, args, kw in todo:
