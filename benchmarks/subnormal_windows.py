@@ -22,12 +22,12 @@ Not a test (pytest does not collect it).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-import time
 
 import numpy as np
 
-sys.path.insert(0, __import__("os").path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ab_builds import load, median_ns  # noqa: E402
 
 WINDOWS = [(-4.0, 4.0), (-100.0, -80.0), (-15.0, -8.0), (10.0, 30.0), (80.0, 100.0)]
@@ -42,7 +42,6 @@ def main():
     ap.add_argument("--old", default=None)
     ap.add_argument("--rounds", type=int, default=5)
     a = ap.parse_args()
-    import os
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
     builds = [("new", load(here))]
     if a.old:

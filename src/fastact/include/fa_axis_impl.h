@@ -607,6 +607,28 @@ static inline __m256 fa_ax_zinf8(__m256 v)
 #endif
 #endif
 
+#ifndef FA_AX_MINMAX4
+/* fa_ax_rminmax_k's long rows: four max / min pairs of vectors of type V
+ * (W lanes; LOAD, MUL, MAX, MIN its intrinsics) over x[i ..] in steps of
+ * 4 W while they fit in n, folded into hi and lo (running vectors of V).
+ * One pair is a chain of one vmaxps per vector (2 cycles): a third of a
+ * float32 log_softmax of rows of 1000 in L2.  MAX / MIN return the second
+ * operand where either is NaN, so a NaN in x is passed over. */
+#define FA_AX_MINMAX4(V, W, LOAD, MUL, MAX, MIN, x, i, n, vs, hi, lo) { \
+        V h1_ = hi, h2_ = hi, h3_ = hi, l1_ = lo, l2_ = lo, l3_ = lo; \
+        for (; i + 4 * (W) <= (n); i += 4 * (W)) { \
+            V v0_ = MUL(vs, LOAD((x) + i)), v1_ = MUL(vs, LOAD((x) + i + (W))); \
+            V v2_ = MUL(vs, LOAD((x) + i + 2 * (W))), v3_ = MUL(vs, LOAD((x) + i + 3 * (W))); \
+            hi = MAX(v0_, hi); lo = MIN(v0_, lo); \
+            h1_ = MAX(v1_, h1_); l1_ = MIN(v1_, l1_); \
+            h2_ = MAX(v2_, h2_); l2_ = MIN(v2_, l2_); \
+            h3_ = MAX(v3_, h3_); l3_ = MIN(v3_, l3_); \
+        } \
+        hi = MAX(MAX(hi, h1_), MAX(h2_, h3_)); \
+        lo = MIN(MIN(lo, l1_), MIN(l2_, l3_)); \
+    }
+#endif
+
 /* min and max of sg * x over a row, ignoring NaN (+inf / -inf when empty) */
 static inline void FN(fa_ax_rminmax_k)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T *mn, FA_T *mx,
                                        FA_T *mnz)
@@ -621,24 +643,9 @@ static inline void FN(fa_ax_rminmax_k)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T
     __m512 hi = _mm512_set1_ps(-INFINITY), lo = _mm512_set1_ps(INFINITY), lz = lo;
     ptrdiff_t i = 0;
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
-    if (!z && n >= 256) {
-        /* four max / min pairs: one pair is a chain of one vmaxps per
-         * vector (2 cycles), a third of a float32 log_softmax of rows of
-         * 1000 in L2 */
-        __m512 h1 = hi, h2 = hi, h3 = hi, l1 = lo, l2 = lo, l3 = lo;
-        for (; i + 64 <= n; i += 64) {
-            __m512 v0 = _mm512_mul_ps(vs, _mm512_loadu_ps(x + i));
-            __m512 v1 = _mm512_mul_ps(vs, _mm512_loadu_ps(x + i + 16));
-            __m512 v2 = _mm512_mul_ps(vs, _mm512_loadu_ps(x + i + 32));
-            __m512 v3 = _mm512_mul_ps(vs, _mm512_loadu_ps(x + i + 48));
-            hi = _mm512_max_ps(v0, hi); lo = _mm512_min_ps(v0, lo);
-            h1 = _mm512_max_ps(v1, h1); l1 = _mm512_min_ps(v1, l1);
-            h2 = _mm512_max_ps(v2, h2); l2 = _mm512_min_ps(v2, l2);
-            h3 = _mm512_max_ps(v3, h3); l3 = _mm512_min_ps(v3, l3);
-        }
-        hi = _mm512_max_ps(_mm512_max_ps(hi, h1), _mm512_max_ps(h2, h3));
-        lo = _mm512_min_ps(_mm512_min_ps(lo, l1), _mm512_min_ps(l2, l3));
-    }
+    if (!z && n >= 256)
+        FA_AX_MINMAX4(__m512, 16, _mm512_loadu_ps, _mm512_mul_ps, _mm512_max_ps, _mm512_min_ps,
+                      x, i, n, vs, hi, lo)
     for (; i + 16 <= n; i += 16) {
         __m512 v = _mm512_mul_ps(vs, _mm512_loadu_ps(x + i));
         hi = _mm512_max_ps(v, hi);
@@ -664,21 +671,9 @@ static inline void FN(fa_ax_rminmax_k)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T
      * end lane by lane again) */
     const __m256 vs = _mm256_set1_ps(sg);
     __m256 hv = _mm256_set1_ps(-INFINITY), lv = _mm256_set1_ps(INFINITY), lzv = lv;
-    if (!z && n >= 128) {            /* four pairs, as the AVX-512 loop */
-        __m256 h1 = hv, h2 = hv, h3 = hv, l1 = lv, l2 = lv, l3 = lv;
-        for (; i0 + 32 <= n; i0 += 32) {
-            __m256 v0 = _mm256_mul_ps(vs, _mm256_loadu_ps(x + i0));
-            __m256 v1 = _mm256_mul_ps(vs, _mm256_loadu_ps(x + i0 + 8));
-            __m256 v2 = _mm256_mul_ps(vs, _mm256_loadu_ps(x + i0 + 16));
-            __m256 v3 = _mm256_mul_ps(vs, _mm256_loadu_ps(x + i0 + 24));
-            hv = _mm256_max_ps(v0, hv); lv = _mm256_min_ps(v0, lv);
-            h1 = _mm256_max_ps(v1, h1); l1 = _mm256_min_ps(v1, l1);
-            h2 = _mm256_max_ps(v2, h2); l2 = _mm256_min_ps(v2, l2);
-            h3 = _mm256_max_ps(v3, h3); l3 = _mm256_min_ps(v3, l3);
-        }
-        hv = _mm256_max_ps(_mm256_max_ps(hv, h1), _mm256_max_ps(h2, h3));
-        lv = _mm256_min_ps(_mm256_min_ps(lv, l1), _mm256_min_ps(l2, l3));
-    }
+    if (!z && n >= 128)
+        FA_AX_MINMAX4(__m256, 8, _mm256_loadu_ps, _mm256_mul_ps, _mm256_max_ps, _mm256_min_ps,
+                      x, i0, n, vs, hv, lv)
     for (; i0 + 8 <= n; i0 += 8) {
         __m256 v = _mm256_mul_ps(vs, _mm256_loadu_ps(x + i0));
         hv = _mm256_max_ps(v, hv);
@@ -690,22 +685,13 @@ static inline void FN(fa_ax_rminmax_k)(const FA_T *x, ptrdiff_t n, FA_T sg, FA_T
     if (z) loz = fa_ax_hmin8(lzv);
 #else
 #if FA_DOUBLE && FA_AX_VEC && defined(__AVX512F__)
-    if (!z && n >= 128) {            /* four pairs of 8 lanes, as the float loop */
+    if (!z && n >= 128) {
         const __m512d vs = _mm512_set1_pd(sg);
-        __m512d h0 = _mm512_set1_pd(-INFINITY), h1 = h0, h2 = h0, h3 = h0;
-        __m512d l0 = _mm512_set1_pd(INFINITY), l1 = l0, l2 = l0, l3 = l0;
-        for (; i0 + 32 <= n; i0 += 32) {
-            __m512d v0 = _mm512_mul_pd(vs, _mm512_loadu_pd(x + i0));
-            __m512d v1 = _mm512_mul_pd(vs, _mm512_loadu_pd(x + i0 + 8));
-            __m512d v2 = _mm512_mul_pd(vs, _mm512_loadu_pd(x + i0 + 16));
-            __m512d v3 = _mm512_mul_pd(vs, _mm512_loadu_pd(x + i0 + 24));
-            h0 = _mm512_max_pd(v0, h0); l0 = _mm512_min_pd(v0, l0);
-            h1 = _mm512_max_pd(v1, h1); l1 = _mm512_min_pd(v1, l1);
-            h2 = _mm512_max_pd(v2, h2); l2 = _mm512_min_pd(v2, l2);
-            h3 = _mm512_max_pd(v3, h3); l3 = _mm512_min_pd(v3, l3);
-        }
-        hi = _mm512_reduce_max_pd(_mm512_max_pd(_mm512_max_pd(h0, h1), _mm512_max_pd(h2, h3)));
-        lo = _mm512_reduce_min_pd(_mm512_min_pd(_mm512_min_pd(l0, l1), _mm512_min_pd(l2, l3)));
+        __m512d hv = _mm512_set1_pd(-INFINITY), lv = _mm512_set1_pd(INFINITY);
+        FA_AX_MINMAX4(__m512d, 8, _mm512_loadu_pd, _mm512_mul_pd, _mm512_max_pd, _mm512_min_pd,
+                      x, i0, n, vs, hv, lv)
+        hi = _mm512_reduce_max_pd(hv);
+        lo = _mm512_reduce_min_pd(lv);
     }
 #endif
     FA_AX_PRAGMA(omp simd reduction(min:lo) reduction(max:hi))
