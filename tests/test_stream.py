@@ -155,8 +155,9 @@ def test_environment_variable_bad_value():
 # ---------------------------------------------------------------- the softmax family
 # the row ops of the spec's AXIS_STREAM (inner == 1) stream a row (or a
 # group of short rows) at a time through a row buffer: short rows (groups),
-# long rows, rows longer than the buffer (the ordinary stores); every
-# direction is compared (the others take the ordinary path both ways)
+# long rows, rows longer than the buffer (the ordinary stores, but softmax's
+# backward from y: a block at a time, its first block up to a line of out);
+# every direction is compared (the others take the ordinary path both ways)
 
 AXIS_CASES = [("softmax", "fwd"), ("log_softmax", "fwd"), ("softmin", "fwd"),
               ("softmax", "bx"), ("softmax", "by"), ("softmin", "by"), ("log_softmax", "bx"),
@@ -184,7 +185,7 @@ def _rows(shape, dtype, seed=0):
 def test_axis_rows_bitwise(stream_all, name, direction, dtype, threads):
     line = 64 // np.dtype(dtype).itemsize
     with fa.num_threads(threads):
-        for rows, n in ((37, 64), (9, 1000), (5, 1500), (3, 5000)):
+        for rows, n in ((37, 64), (9, 1000), (5, 1500), (3, 5000), (2, 4099)):
             x = _rows((rows, n), dtype)
             g = _data(rows * n, dtype, seed=1).reshape(rows, n)
             if direction == "by":

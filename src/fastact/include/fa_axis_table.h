@@ -26,7 +26,9 @@
 
 /* A job that streams (fa_ax_job.stream) writes rows of at most this many
  * bytes through a row buffer (a group of short rows, FA_AX_GRP: at most
- * 8 KiB); longer rows take ordinary stores (fa_axis_impl.h, fa_ax_rows). */
+ * 8 KiB); longer rows take ordinary stores (fa_axis_impl.h, fa_ax_rows),
+ * but softmax's backward from y, which streams them a block at a time
+ * (FA_AX_STORE_STREAMED). */
 #define FA_AX_SROW 16384
 
 struct fa_ax_mask;
