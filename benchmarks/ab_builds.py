@@ -49,11 +49,12 @@ def median_ns(f, reps=41, warm_ns=3e6):
 
 def cases(which="default"):
     """(label, function name, arguments, keywords): "default", the softmax
-    family's row shapes, float32, and the exponential-based elementwise
-    functions at 1e5; "float64", the softmax family in float64 forward and
-    backward (from y, as torch) on the report's shapes; "cheap", the
-    elementwise functions of the cheap cost class forward and backward
-    (from x) at 1e5 (float32, float64) and 1.6e7 (float32)"""
+    family's row shapes, float32 (and softmax's backward from y), and the
+    exponential-based elementwise functions at 1e5; "float64", the softmax
+    family in float64 forward and backward (from y, as torch) on the
+    report's shapes; "cheap", the elementwise functions of the cheap cost
+    class forward and backward (from x) at 1e5 (float32, float64) and 1.6e7
+    (float32)"""
     rng = np.random.default_rng(0)
     out = []
     if which == "cheap":
@@ -82,6 +83,9 @@ def cases(which="default"):
     for shape in ((100, 1000), (256, 4096), (16384, 64), (4096, 1000), (64, 50257)):
         x = rng.standard_normal(shape).astype(np.float32)
         out += [(f"{nm} float32 {shape}", nm, (x,), {}) for nm in ("softmax", "log_softmax", "softmin")]
+        out.append((f"softmax_backward float32 {shape}", "softmax_backward",
+                    (rng.standard_normal(shape).astype(np.float32),),
+                    {"y": np.exp(x - np.logaddexp.reduce(x, axis=-1, keepdims=True))}))
     x = (rng.standard_normal(100_000) * 4).astype(np.float32)
     out += [(f"{nm} float32 1e5", nm, (x,), {}) for nm in ("sigmoid", "silu", "quick_gelu", "softplus", "elu")]
     x = x.astype(np.float64)

@@ -867,16 +867,21 @@ static inline double FN(fa_ax_rsumexp)(const FA_T *x, const FA_T *g, FA_T *store
     return FN(fa_ax_rsumexp_k)(x, g, store, n, sg, m, dot, 0);
 }
 
-/* sum of a[i] * b[i] (b NULL: sum of a[i]), blocked as above */
-static inline double FN(fa_ax_rdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
+/* sum of a[i] * b[i] (b NULL: sum of a[i]), blocked as above; pf: with
+ * the lines 2 KB ahead fetched (fa_ax_vdot), else none (fa_ax_rdot_k) */
+static inline double FN(fa_ax_rdot_k)(const FA_T *a, const FA_T *b, ptrdiff_t n, const int pf)
 {
     double s = 0.0, c = 0.0;
     for (ptrdiff_t k = 0; k < n; k += FA_AX_BLK) {
         ptrdiff_t len = n - k < FA_AX_BLK ? n - k : FA_AX_BLK;
-        FA_T bs = FN(fa_ax_vdot)(a + k, b ? b + k : NULL, len);
+        FA_T bs = FN(fa_ax_vdot_k)(a + k, b ? b + k : NULL, len, pf);
         FN(fa_ax_kahan)(&s, &c, (double)bs);
     }
     return s - c;
+}
+static inline double FN(fa_ax_rdot)(const FA_T *a, const FA_T *b, ptrdiff_t n)
+{
+    return FN(fa_ax_rdot_k)(a, b, n, 1);
 }
 
 /* fa_ax_rdot of a row of one block (n <= FA_AX_BLK), in FA_T: the same
@@ -1165,21 +1170,33 @@ static void FN(fa_ax_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrd
 /* pf: the job streams (j->stream); a row longer than its row buffer
  * (FA_AX_SROW) then streams itself, without the next rows' read-ahead
  * (theirs and this row's g and y overflow L2 at float64 (64, 50257):
- * 3.48 -> 3.18 ms without it, 2.93 streamed; torch 3.3) */
+ * 3.48 -> 3.18 ms without it, 2.93 streamed; torch 3.3).  A job that does
+ * not stream reads with no software prefetch (the dot's lines 2 KB ahead
+ * cost more issue slots than they saved: float32 (256, 4096) and (100,
+ * 4096), 0.84-0.87x -> 0.92-0.94x torch's time), and near (its data in
+ * the last-level cache, FA_AX_NEAR) writes with none either (-> 1.06-1.09x;
+ * out of cache the prefetch for writing pays: float64 (256, 4096) 1.24x
+ * with it, 1.05x without). */
 static FA_AX_NOINLINE void FN(fa_ax_softmax_by_put)(const FA_T *g, const FA_T *y, FA_T *o,
                                                    ptrdiff_t n, FA_T sg, FA_T d)
 {
     FA_AX_STORE_STREAMED(o, n, sg * (y[i] * (g[i] - d)));
 }
 static void FN(fa_ax_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n, FA_T sg,
-                                     int pf)
+                                     int pf, int near)
 {
-    FA_T d = (FA_T)FN(fa_ax_rdot)(g, y, n);
-    if (pf && n * (ptrdiff_t)sizeof(FA_T) > FA_AX_SROW) {
-        FN(fa_ax_softmax_by_put)(g, y, o, n, sg, d);
+    if (pf) {
+        FA_T d = (FA_T)FN(fa_ax_rdot_k)(g, y, n, 1);
+        if (n * (ptrdiff_t)sizeof(FA_T) > FA_AX_SROW) FN(fa_ax_softmax_by_put)(g, y, o, n, sg, d);
+        else FA_AX_STORE_NEXT(o, n, sg * (y[i] * (g[i] - d)), g + n, y + n, 1)
         return;
     }
-    FA_AX_STORE_NEXT(o, n, sg * (y[i] * (g[i] - d)), g + n, y + n, pf)
+    FA_T d = (FA_T)FN(fa_ax_rdot_k)(g, y, n, 0);
+    if (near) {
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = sg * (y[i] * (g[i] - d));
+    } else {
+        FA_AX_STORE(o, n, sg * (y[i] * (g[i] - d)))
+    }
 }
 
 /* g - softmax(x) sum(g) */
@@ -1518,7 +1535,8 @@ FA_AX_FLAT FA_AX_NOINLINE static void FN(fa_ax_softmax_by_rows)(const fa_ax_job 
         return;
     }
     for (ptrdiff_t k = 0; k < nr; k++)
-        FN(fa_ax_softmax_by_row)(g + k * n, x + k * n, o + k * n, n, sg, j->stream);
+        FN(fa_ax_softmax_by_row)(g + k * n, x + k * n, o + k * n, n, sg, j->stream,
+                                 FN(fa_ax_near)(j));
 }
 
 FA_AX_FLAT FA_AX_NOINLINE static void FN(fa_ax_log_softmax_bx_rows)(const fa_ax_job *j, ptrdiff_t r,
@@ -2074,7 +2092,7 @@ static void FN(fa_ax_masked)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1, int
             if (kind == 0 && n <= FA_AX_BLK) {
                 FN(fa_ax_softmax_by_short)(zs, yr, o, n, nr, sc, 0, FN(fa_ax_near)(j));
             } else if (kind == 0) {
-                FN(fa_ax_softmax_by_row)(zs, yr, o, n, sc, 0);
+                FN(fa_ax_softmax_by_row)(zs, yr, o, n, sc, 0, 0);
             } else {
                 if (n <= FA_AX_BLK) FN(fa_ax_log_softmax_by_short)(zs, yr, o, n, nr);
                 else FN(fa_ax_log_softmax_by_row)(zs, yr, o, n);
@@ -2162,7 +2180,7 @@ static void FN(fa_ax_masked)(const fa_ax_job *j, ptrdiff_t i0, ptrdiff_t i1, int
                 if (redo[k]) continue;
                 if (n <= FA_AX_BLK)
                     FN(fa_ax_softmax_by_short)(zs + k * n, o + k * n, o + k * n, n, 1, sc, 0, 1);
-                else FN(fa_ax_softmax_by_row)(zs + k * n, o + k * n, o + k * n, n, sc, 0);
+                else FN(fa_ax_softmax_by_row)(zs + k * n, o + k * n, o + k * n, n, sc, 0, 0);
             }
             continue;
         }
