@@ -210,6 +210,22 @@ def test_geglu_tanh():
             assert_close(fa.geglu(x, axis, approximate="tanh"), ref, 16 * eps(dt), 4 * eps(dt))
 
 
+@pytest.mark.parametrize("name", ["glu", "swiglu", "geglu"])
+@pytest.mark.parametrize("rows, n", [(12000, 250), (3, 2_000_002)])
+def test_glu_out_of_cache_same_bits(name, rows, n):
+    # over 16 MiB of x and out the forwards fetch ahead of each run, across
+    # row ends (include/fa_axis_impl.h, fa_ax_pair_ahead): the same values
+    # as on blocks of rows that stay in cache, at 1 and 2 threads
+    x = (RNG.standard_normal((rows, n)) * 4).astype(np.float32)
+    x[0, :7] = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e30, -1e30]
+    step = max(1, (1 << 20) // n)
+    want = np.concatenate([getattr(fa, name)(x[i:i + step], -1) for i in range(0, rows, step)])
+    for threads in (1, 2):
+        with fa.num_threads(threads):
+            got = getattr(fa, name)(x, -1)
+        np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
 # ------------------------------------------------------------------ layouts
 
 def _layouts(x):
