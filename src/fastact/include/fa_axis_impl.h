@@ -72,12 +72,18 @@
         FA_AX_STORE(dst, n, EXPR) \
     }
 
+/* the elements from p to the start of the next 64-byte line (0 on a line) */
+static inline ptrdiff_t FN(fa_ax_line_head)(const FA_T *p)
+{
+    return (ptrdiff_t)(((64 - ((uintptr_t)p & 63)) & 63) / sizeof(FA_T));
+}
+
 /* dst[0, len) = src[0, len): the whole cache lines of dst with streaming
  * stores, the partial lines at either end with ordinary ones (dst is
  * aligned to its element, as the driver checks) */
 static inline void FN(fa_ax_stream_put)(FA_T *dst, const FA_T *src, ptrdiff_t len)
 {
-    ptrdiff_t h = (ptrdiff_t)(((64 - ((uintptr_t)dst & 63)) & 63) / sizeof(FA_T));
+    ptrdiff_t h = FN(fa_ax_line_head)(dst);
     if (h > len) h = len;
     ptrdiff_t body = (ptrdiff_t)(((size_t)(len - h) * sizeof(FA_T)) & ~(size_t)63);
     ptrdiff_t t = h + body / (ptrdiff_t)sizeof(FA_T);
@@ -94,7 +100,7 @@ static inline void FN(fa_ax_stream_put)(FA_T *dst, const FA_T *src, ptrdiff_t le
  * 1 MB), ordinary stores evict them before the pass reads them again. */
 #define FA_AX_STORE_STREAMED(dst, n, EXPR) do { \
         FA_T sb_[FA_AX_BLK] __attribute__((aligned(64))); \
-        ptrdiff_t h_ = (ptrdiff_t)(((64 - ((uintptr_t)(dst) & 63)) & 63) / sizeof(FA_T)); \
+        ptrdiff_t h_ = FN(fa_ax_line_head)(dst); \
         for (ptrdiff_t b_ = 0, e_; b_ < (n); b_ = e_) { \
             e_ = b_ == 0 && h_ ? h_ : b_ + FA_AX_BLK; \
             if (e_ > (n)) e_ = (n); \
@@ -867,8 +873,8 @@ static inline double FN(fa_ax_rsumexp)(const FA_T *x, const FA_T *g, FA_T *store
     return FN(fa_ax_rsumexp_k)(x, g, store, n, sg, m, dot, 0);
 }
 
-/* sum of a[i] * b[i] (b NULL: sum of a[i]), blocked as above; pf: with
- * the lines 2 KB ahead fetched (fa_ax_vdot), else none (fa_ax_rdot_k) */
+/* sum of a[i] * b[i] (b NULL: sum of a[i]), blocked as above; pf: the
+ * lines 2 KB ahead fetched (fa_ax_vdot_k); fa_ax_rdot: with them */
 static inline double FN(fa_ax_rdot_k)(const FA_T *a, const FA_T *b, ptrdiff_t n, const int pf)
 {
     double s = 0.0, c = 0.0;
@@ -1177,10 +1183,12 @@ static void FN(fa_ax_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrd
  * the last-level cache, FA_AX_NEAR) writes with none either (-> 1.06-1.09x;
  * out of cache the prefetch for writing pays: float64 (256, 4096) 1.24x
  * with it, 1.05x without). */
+/* the row's output entry i, written once for every store form below */
+#define FA_AX_BY_OUT (sg * (y[i] * (g[i] - d)))
 static FA_AX_NOINLINE void FN(fa_ax_softmax_by_put)(const FA_T *g, const FA_T *y, FA_T *o,
                                                    ptrdiff_t n, FA_T sg, FA_T d)
 {
-    FA_AX_STORE_STREAMED(o, n, sg * (y[i] * (g[i] - d)));
+    FA_AX_STORE_STREAMED(o, n, FA_AX_BY_OUT);
 }
 static void FN(fa_ax_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrdiff_t n, FA_T sg,
                                      int pf, int near)
@@ -1188,16 +1196,17 @@ static void FN(fa_ax_softmax_by_row)(const FA_T *g, const FA_T *y, FA_T *o, ptrd
     if (pf) {
         FA_T d = (FA_T)FN(fa_ax_rdot_k)(g, y, n, 1);
         if (n * (ptrdiff_t)sizeof(FA_T) > FA_AX_SROW) FN(fa_ax_softmax_by_put)(g, y, o, n, sg, d);
-        else FA_AX_STORE_NEXT(o, n, sg * (y[i] * (g[i] - d)), g + n, y + n, 1)
+        else FA_AX_STORE_NEXT(o, n, FA_AX_BY_OUT, g + n, y + n, 1)
         return;
     }
     FA_T d = (FA_T)FN(fa_ax_rdot_k)(g, y, n, 0);
     if (near) {
-        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = sg * (y[i] * (g[i] - d));
+        FA_AX_SIMD for (ptrdiff_t i = 0; i < n; i++) o[i] = FA_AX_BY_OUT;
     } else {
-        FA_AX_STORE(o, n, sg * (y[i] * (g[i] - d)))
+        FA_AX_STORE(o, n, FA_AX_BY_OUT)
     }
 }
+#undef FA_AX_BY_OUT
 
 /* g - softmax(x) sum(g) */
 static void FN(fa_ax_log_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, ptrdiff_t n)
