@@ -31,8 +31,8 @@
 
 /* The float32 exponential's constants (fa_math_impl.h: the Cody-Waite
  * reduction and q = r + r^2 P(r), P of degree 4), named once here: the
- * AVX-512 softmax loop (fa_axis_impl.h, fa_ax_expn_v16) writes the same
- * evaluation out in intrinsics. */
+ * AVX-512 softmax loop's table form (fa_axis_impl.h, fa_ax_expt_v16)
+ * reduces by the same constants over 16. */
 #define FA_EXPF_MAGIC 0x1.8p23f
 #define FA_EXPF_LOG2E 0x1.715476p0f
 #define FA_EXPF_LN2_HI 0x1.62e4p-1f
