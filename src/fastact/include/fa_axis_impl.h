@@ -1295,11 +1295,45 @@ static void FN(fa_ax_log_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, 
  * mx, and mnz, the min above -inf).  (Fetching the next rows during this
  * pass, as FA_AX_STORE_NEXT does for softmax, changed nothing measurable
  * at 1.6e7 float32 / float64 elements.) */
+#undef FA_AX_LSM_FAST
+#if !FA_DOUBLE && FA_AX_VEC && defined(__AVX512F__)
+/* float32 AVX-512: o = g - e^y gs by fa_ax_expt_v16 (z: 0 at -inf), the
+ * product rounded, then the difference, as the generic loop (a vfnmadd
+ * gave a NaN's sign by the form GCC picked: a row of NaN came out with
+ * other sign bits when out started elsewhere on a line) */
+static inline void fa_ax_lsm_by_v16(float *o, ptrdiff_t n, const float *g, const float *y,
+                                    float gs, const int z)
+{
+    const __m512 vg = _mm512_set1_ps(gs), ninf = _mm512_set1_ps(-INFINITY);
+    /* rows over 256: the entries up to o's next line first, whole-line
+     * stores after (an odd row length's lines split otherwise: float32
+     * (64, 50257) out of cache 0.88x the generic loop, 1.07x so); a short
+     * row would pay a vector more for it (16384 rows of 64: 1.31 -> 1.05x) */
+    ptrdiff_t i = n > 256 ? FN(fa_ax_line_head)(o) : 0;
+#define FA_AX_LSM16(j, k) { \
+        __m512 y_ = _mm512_maskz_loadu_ps(k, y + (j)); \
+        __m512 e_ = fa_ax_expt_v16(y_); \
+        if (z) e_ = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y_, ninf, _CMP_NEQ_UQ), e_); \
+        _mm512_mask_storeu_ps(o + (j), k, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, g + (j)), \
+                                                        _mm512_mul_ps(e_, vg))); }
+    if (i > 0) FA_AX_LSM16(0, (__mmask16)((1u << i) - 1u))
+    for (; i + 16 <= n; i += 16) {
+        FA_PF_W1(o + i);
+        FA_AX_LSM16(i, (__mmask16)0xffff)
+    }
+    if (i < n) FA_AX_LSM16(i, (__mmask16)((1u << (n - i)) - 1u))
+#undef FA_AX_LSM16
+}
+#define FA_AX_LSM_FAST(o, len, g, y, gs, z) fa_ax_lsm_by_v16(o, len, g, y, gs, z);
+#else
+#define FA_AX_LSM_FAST(o, len, g, y, gs, z) \
+    FA_AX_STORE(o, len, (g)[i] - ((z) ? FN(fa_ax_expz)((y)[i]) : FN(fa_ax_expn)((y)[i])) * (gs))
+#endif
 #define FA_AX_LSM_BY_STORE(o, len, g, y, gs, mn, mx, mnz) \
     if ((mn) >= FA_AX_XLO && (mx) <= FA_AX_XHI) { \
-        FA_AX_STORE(o, len, (g)[i] - FN(fa_ax_expn)((y)[i]) * (gs)) \
+        FA_AX_LSM_FAST(o, len, g, y, gs, 0) \
     } else if ((mnz) >= FA_AX_XLO && (mx) <= FA_AX_XHI) {   /* and -inf (masked) */ \
-        FA_AX_STORE(o, len, (g)[i] - FN(fa_ax_expz)((y)[i]) * (gs)) \
+        FA_AX_LSM_FAST(o, len, g, y, gs, 1) \
     } else if ((mx) <= FA_C(0.0)) { \
         FA_AX_STORE(o, len, (g)[i] - FN(fa_ax_expmul)((y)[i], gs)) \
     } else {        /* y > 0: not a log-probability */ \
