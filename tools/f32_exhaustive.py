@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Check a float32 gelu, tanh or tanhshrink kernel over every float32 input (all 2^32 bit patterns).
 
-    python tools/f32_exhaustive.py [--func gelu|tanh|tanhshrink] [--isa avx512] [--backward]
-                                   [--stride 1]
+    python tools/f32_exhaustive.py [--func gelu|tanh|tanhshrink|softmax_exp] [--isa avx512]
+                                   [--backward] [--stride 1]
+
+softmax_exp: the softmax family's exponential on its fast range [-87, 0]
+(the arguments x - max; the table form fa_ax_expt_v16 at the avx512
+level, fa_ax_expn below), the inputs outside it skipped.
 
 Compiles the float32 loops of fa_gelu_fwd_f / fa_gelu_bx_f (or the tanh /
 tanhshrink forward: at the avx512 level the table-driven loop of
@@ -42,7 +46,24 @@ SOURCE = r"""
 #include <stdlib.h>
 #define FA_CAT_(a, b, c) a##b##c
 #define FA_CAT(a, b, c) FA_CAT_(a, b, c)
-#if FA_MONO && defined(__AVX512F__)
+#if FA_SMEXP
+/* the softmax family's exponential of x - max on its fast range [-87, 0]
+ * (FA_AX_XLO, float32): the table form of the AVX-512 forwards, else
+ * fa_ax_expn */
+#include "fa_axis.h"
+#define SM_XLO (-87.0)
+static void fwd(const float *x, float *y, long n)
+{
+#if defined(__AVX512F__)
+    for (long i = 0; i < n; i += 16) {
+        __mmask16 k = (__mmask16)(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1u);
+        _mm512_mask_storeu_ps(y + i, k, fa_ax_expt_v16(_mm512_maskz_loadu_ps(k, x + i)));
+    }
+#else
+    _Pragma("omp simd") for (long i = 0; i < n; i++) y[i] = fa_ax_expn_f(x[i]);
+#endif
+}
+#elif FA_MONO && defined(__AVX512F__)
 #include "fa_tabpoly_v16.h"
 static void fwd(const float *x, float *y, long n) { FA_CAT(fa_loop_, FA_FN, _fwd_f16)(x, y, n, 0); }
 #elif FA_MONO
@@ -67,7 +88,9 @@ static void bwd(const float *x, float *y, long n)
 static double reference(double xd, int back)
 {
     (void)back;
-#if FA_TANHSHRINK
+#if FA_SMEXP
+    return exp(xd);
+#elif FA_TANHSHRINK
     /* x - tanh x: its series below 1/4 (the difference cancels there) */
     if (fabs(xd) < 0.25) {
         static const double c[7] = {1.0 / 3, -2.0 / 15, 17.0 / 315, -62.0 / 2835,
@@ -117,6 +140,9 @@ int main(int argc, char **argv)
             for (long i = 0; i < n; i++) {
                 double xd = x[i], ref;
                 if (isnan(xd)) { lb += !isnan(y[i]); continue; }
+#if FA_SMEXP
+                if (!(xd >= SM_XLO && xd <= 0)) continue;
+#endif
                 /* ascending bits: ascending x for x >= +0, descending below */
                 if (FA_MONO && step == 1 && i > 0 && !isnan(x[i - 1]) && x[i - 1] != 0 &&
                     (xd > 0 ? y[i] < y[i - 1] : y[i] > y[i - 1])) lm++;
@@ -153,7 +179,7 @@ def main():
     from fastact import _spec
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--isa", default="avx512", choices=[lv.name for lv in _spec.ISA_LEVELS])
-    ap.add_argument("--func", default="gelu", choices=("gelu", "tanh", "tanhshrink"))
+    ap.add_argument("--func", default="gelu", choices=("gelu", "tanh", "tanhshrink", "softmax_exp"))
     ap.add_argument("--backward", action="store_true", help="gelu only")
     ap.add_argument("--stride", type=int, default=1, help="check every N-th bit pattern")
     ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
@@ -165,8 +191,9 @@ def main():
         src.write_text(SOURCE)
         if a.func != "gelu" and a.backward:
             ap.error("--backward: gelu only")
-        mono = a.func != "gelu"
+        mono = a.func in ("tanh", "tanhshrink")
         defs = [f"-DFA_MONO={int(mono)}", f"-DFA_TANHSHRINK={int(a.func == 'tanhshrink')}",
+                f"-DFA_SMEXP={int(a.func == 'softmax_exp')}",
                 f"-DFA_FN={a.func}", f'-DFA_NAME="{a.func}"']
         cmd = [a.cc, *setup.KERNEL_FLAGS, *isa.flags, "-fopenmp", *defs,
                "-I", str(ROOT / "src" / "fastact" / "include"), str(src), "-o", str(exe), "-lm"]
