@@ -1305,18 +1305,13 @@ static inline void fa_ax_lsm_by_v16(float *o, ptrdiff_t n, const float *g, const
                                     float gs, const int z)
 {
     const __m512 vg = _mm512_set1_ps(gs), ninf = _mm512_set1_ps(-INFINITY);
-    /* rows over 256: the entries up to o's next line first, whole-line
-     * stores after (an odd row length's lines split otherwise: float32
-     * (64, 50257) out of cache 0.88x the generic loop, 1.07x so); a short
-     * row would pay a vector more for it (16384 rows of 64: 1.31 -> 1.05x) */
-    ptrdiff_t i = n > 256 ? FN(fa_ax_line_head)(o) : 0;
+    ptrdiff_t i = 0;
 #define FA_AX_LSM16(j, k) { \
         __m512 y_ = _mm512_maskz_loadu_ps(k, y + (j)); \
         __m512 e_ = fa_ax_expt_v16(y_); \
         if (z) e_ = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y_, ninf, _CMP_NEQ_UQ), e_); \
         _mm512_mask_storeu_ps(o + (j), k, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, g + (j)), \
                                                         _mm512_mul_ps(e_, vg))); }
-    if (i > 0) FA_AX_LSM16(0, (__mmask16)((1u << i) - 1u))
     for (; i + 16 <= n; i += 16) {
         FA_PF_W1(o + i);
         FA_AX_LSM16(i, (__mmask16)0xffff)
