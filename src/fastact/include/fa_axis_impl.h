@@ -367,6 +367,13 @@ static inline __m512 fa_ax_expt_v16(__m512 x)
     return _mm512_scalef_ps(_mm512_fmadd_ps(tj, p, tj),
                             _mm512_mul_ps(k, _mm512_set1_ps(1.0f / 16.0f)));
 }
+/* fa_ax_expt_v16, and with z 0 at -inf (fa_ax_expz's rule: masked logits) */
+static inline __m512 fa_ax_expt_z16(__m512 x, const int z)
+{
+    __m512 e = fa_ax_expt_v16(x);
+    if (!z) return e;
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-INFINITY), _CMP_NEQ_UQ), e);
+}
 #endif
 #endif
 
@@ -543,15 +550,11 @@ static inline double fa_ax_expt_run(const float *x, float *e, ptrdiff_t n, float
                                     ptrdiff_t ra, const int z)
 {
     const __m512 vs = _mm512_set1_ps(sg), vm = _mm512_set1_ps(-m);
-    const __m512 ninf = _mm512_set1_ps(-INFINITY);
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     ptrdiff_t i = 0;
-#define FA_AX_EXPT(v) (z ? _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, ninf, _CMP_NEQ_UQ), \
-                                             fa_ax_expt_v16(v)) : fa_ax_expt_v16(v))
 #define FA_AX_EXP16(acc, k) { \
         FA_PF_W1(e + i + (k)); FA_PF_R1(x + ra + i + (k)); \
-        __m512 t_ = _mm512_fmadd_ps(vs, _mm512_loadu_ps(x + i + (k)), vm); \
-        __m512 v_ = FA_AX_EXPT(t_); \
+        __m512 v_ = fa_ax_expt_z16(_mm512_fmadd_ps(vs, _mm512_loadu_ps(x + i + (k)), vm), z); \
         _mm512_storeu_ps(e + i + (k), v_); \
         acc = _mm512_add_ps(acc, v_); }
     for (; i + 64 <= n; i += 64) {
@@ -561,12 +564,10 @@ static inline double fa_ax_expt_run(const float *x, float *e, ptrdiff_t n, float
 #undef FA_AX_EXP16
     if (i < n) {
         __mmask16 k = (__mmask16)((1u << (n - i)) - 1u);
-        __m512 t = _mm512_fmadd_ps(vs, _mm512_maskz_loadu_ps(k, x + i), vm);
-        __m512 v = FA_AX_EXPT(t);
+        __m512 v = fa_ax_expt_z16(_mm512_fmadd_ps(vs, _mm512_maskz_loadu_ps(k, x + i), vm), z);
         _mm512_mask_storeu_ps(e + i, k, v);
         a1 = _mm512_mask_add_ps(a1, k, a1, v);
     }
-#undef FA_AX_EXPT
     return fa_ax_fold4_f(a0, a1, a2, a3);
 }
 #endif
@@ -1304,12 +1305,10 @@ static void FN(fa_ax_log_softmax_bx_row)(const FA_T *g, const FA_T *x, FA_T *o, 
 static inline void fa_ax_lsm_by_v16(float *o, ptrdiff_t n, const float *g, const float *y,
                                     float gs, const int z)
 {
-    const __m512 vg = _mm512_set1_ps(gs), ninf = _mm512_set1_ps(-INFINITY);
+    const __m512 vg = _mm512_set1_ps(gs);
     ptrdiff_t i = 0;
 #define FA_AX_LSM16(j, k) { \
-        __m512 y_ = _mm512_maskz_loadu_ps(k, y + (j)); \
-        __m512 e_ = fa_ax_expt_v16(y_); \
-        if (z) e_ = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y_, ninf, _CMP_NEQ_UQ), e_); \
+        __m512 e_ = fa_ax_expt_z16(_mm512_maskz_loadu_ps(k, y + (j)), z); \
         _mm512_mask_storeu_ps(o + (j), k, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, g + (j)), \
                                                         _mm512_mul_ps(e_, vg))); }
     for (; i + 16 <= n; i += 16) {
