@@ -1,6 +1,6 @@
 """Two builds of fastact side by side in one process: before / after a kernel change.
 
-    python benchmarks/ab_builds.py OLD NEW [--rounds 8] [--threads 1] [--cases default|float64|cheap]
+    python benchmarks/ab_builds.py OLD NEW [--rounds 8] [--threads 1] [--cases default|float64|cheap|heavy]
         [--only TEXT]
 
 OLD and NEW are directories holding a built `fastact` package (a copy of
@@ -54,21 +54,28 @@ def cases(which="default"):
     family in float64 forward and backward (from y, as torch) on the
     report's shapes; "cheap", the elementwise functions of the cheap cost
     class forward and backward (from x) at 1e5 (float32, float64) and 1.6e7
-    (float32)"""
+    (float32); "heavy", the other elementwise functions (one case per kernel:
+    gelu's two forms) forward and backward at 1e5 (float32, float64)"""
     rng = np.random.default_rng(0)
     out = []
-    if which == "cheap":
+    if which in ("cheap", "heavy"):
         from fastact import _spec
-        specs = [a for a in _spec.SPECS if a.kind == _spec._E and a.cost == "cheap"]
-        for n, dts in ((100_000, (np.float32, np.float64)), (16_000_000, (np.float32,))):
+        cheap = which == "cheap"
+        specs = [a for a in _spec.SPECS if a.kind == _spec._E and (a.cost == "cheap") == cheap]
+        sizes = ((100_000, (np.float32, np.float64)),) + (((16_000_000, (np.float32,)),) if cheap else ())
+        for n, dts in sizes:
             for dt in dts:
                 x = (rng.standard_normal(n) * 4).astype(dt)
                 g = rng.standard_normal(n).astype(dt)
                 tag = f"{np.dtype(dt).name} {n:.0e}"
                 for a in specs:
                     kw = {p.name: 0.5 for p in a.params if p.default is _spec.REQUIRED}  # threshold
-                    out += [(f"{a.name} {tag}", a.name, (x,), kw),
-                            (f"{a.name}_backward {tag}", a.name + "_backward", (g, x), kw)]
+                    # one case per kernel of a choice parameter (gelu's approximate)
+                    ch = next((p for p in a.params if p.type == "choice"), None)
+                    for kv in ([{}] if ch is None else [{ch.name: c} for c in ch.choices]):
+                        lb = a.name + "".join(f" {v}" for v in kv.values())
+                        out += [(f"{lb} {tag}", a.name, (x,), {**kw, **kv}),
+                                (f"{lb} backward {tag}", a.name + "_backward", (g, x), {**kw, **kv})]
         return out
     if which == "float64":
         for shape in ((100, 1000), (4096, 1000), (16384, 64), (256, 4096), (64, 50257)):
@@ -99,7 +106,7 @@ def main():
     ap.add_argument("new")
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--cases", choices=("default", "float64", "cheap"), default="default")
+    ap.add_argument("--cases", choices=("default", "float64", "cheap", "heavy"), default="default")
     ap.add_argument("--only", default="", help="the cases whose label holds this text")
     a = ap.parse_args()
     old, new = load(a.old), load(a.new)

@@ -66,7 +66,7 @@ static FA_MAYBE_UNUSED void fa_loop_##name##_fwd_##s(const void *xv, void *yv, p
 }
 
 #define FA_DEF_B(name, which, T, s, cheap) \
-static void fa_loop_##name##_##which##_##s(const void *gv, const void *xv, void *ov, ptrdiff_t n, const double *pd) \
+static FA_MAYBE_UNUSED void fa_loop_##name##_##which##_##s(const void *gv, const void *xv, void *ov, ptrdiff_t n, const double *pd) \
 { \
     const T *g = (const T *)gv; const T *x = (const T *)xv; T *o = (T *)ov; \
     FA_LOAD_PARAMS(T) \
@@ -85,6 +85,55 @@ static void fa_loop_##name##_##which##_##s(const void *gv, const void *xv, void 
     FA_DEF_BY_##has_y(name, cheap)
 
 FA_KERNELS(FA_DEF_ALL)
+
+/* Staged loops (fa_act_impl.h, FA_STAGED) take the place of the generic
+ * ones for the kernels named below: each block of FA_ST_BYTES runs the
+ * three stages as three loops, the two values between them in buffers on
+ * the stack (in L1).  A kernel whose chain per vector is long (dozens of
+ * dependent operations) keeps only a few iterations in flight in the
+ * out-of-order window; a stage's chain is short, so many are.  The
+ * arithmetic is the fused form's, so are the bits.  Blocks prefetch as the
+ * generic loops do (fa_prefetch.h), each FA_PF_STEP of the block. */
+#define FA_ST_BYTES 1024
+#define FA_ST_LOOP(T, n, dst, PF, ST1, ST2, OUT) { \
+    enum { B_ = FA_ST_BYTES / sizeof(T) }; \
+    T a_[B_] __attribute__((aligned(64))), b_[B_] __attribute__((aligned(64))); \
+    for (ptrdiff_t o_ = 0; o_ < (n); o_ += B_) { \
+        const ptrdiff_t m_ = (n) - o_ < B_ ? (n) - o_ : B_; \
+        for (ptrdiff_t b = o_; b < o_ + m_; b += FA_PF_STEP(T)) { PF; } \
+        FA_SIMD for (ptrdiff_t i = o_; i < o_ + m_; i++) ST1(x[i], p, &a_[i - o_], &b_[i - o_]); \
+        FA_SIMD for (ptrdiff_t i = o_; i < o_ + m_; i++) ST2(x[i], p, &a_[i - o_], &b_[i - o_]); \
+        FA_SIMD for (ptrdiff_t i = o_; i < o_ + m_; i++) (dst)[i] = OUT; \
+    } \
+}
+#define FA_DEF_STAGED1(name, T, s) \
+static void fa_loop_##name##_fwd_##s##_st(const void *xv, void *yv, ptrdiff_t n, const double *pd) \
+{ \
+    const T *x = (const T *)xv; T *y = (T *)yv; \
+    FA_LOAD_PARAMS(T) \
+    FA_ST_LOOP(T, n, y, FA_PF_R(x + b); FA_PF_W(y + b), fa_##name##_st1_##s, fa_##name##_st2_##s, \
+               fa_##name##_fwd3_##s(x[i], a_[i - o_], b_[i - o_], p)) \
+} \
+static void fa_loop_##name##_bx_##s##_st(const void *gv, const void *xv, void *ov, ptrdiff_t n, \
+                                        const double *pd) \
+{ \
+    const T *g = (const T *)gv; const T *x = (const T *)xv; T *o = (T *)ov; \
+    FA_LOAD_PARAMS(T) \
+    FA_ST_LOOP(T, n, o, FA_PF_R(g + b); FA_PF_R(x + b); FA_PF_W(o + b), fa_##name##_st1_##s, \
+               fa_##name##_st2_##s, fa_##name##_bx3_##s(g[i], x[i], a_[i - o_], b_[i - o_], p)) \
+}
+#define FA_DEF_STAGED(name) FA_DEF_STAGED1(name, float, f) FA_DEF_STAGED1(name, double, d)
+
+FA_DEF_STAGED(gelu_tanh)
+#define fa_loop_gelu_tanh_fwd_f fa_loop_gelu_tanh_fwd_f_st
+#define fa_loop_gelu_tanh_fwd_d fa_loop_gelu_tanh_fwd_d_st
+#define fa_loop_gelu_tanh_bx_f fa_loop_gelu_tanh_bx_f_st
+#define fa_loop_gelu_tanh_bx_d fa_loop_gelu_tanh_bx_d_st
+FA_DEF_STAGED(swish)
+#define fa_loop_swish_fwd_f fa_loop_swish_fwd_f_st
+#define fa_loop_swish_fwd_d fa_loop_swish_fwd_d_st
+#define fa_loop_swish_bx_f fa_loop_swish_bx_f_st
+#define fa_loop_swish_bx_d fa_loop_swish_bx_d_st
 
 /* Loops written in AVX-512 intrinsics take the place of the generic ones
  * in the table below (the generic loop is then left unused). */
