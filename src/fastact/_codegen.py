@@ -53,10 +53,10 @@ def write_if_changed(path: Path, text: str) -> None:
 # ------------------------------------------------------------------ C and Cython
 
 def render_kernel_list(spec) -> str:
-    """C X-macro list of the kernels (include/fa_list.h): X(name, has_y, cheap)."""
+    """C X-macro list of the kernels (include/fa_list.h): X(name, has_y)."""
     lines = ["/* generated from src/fastact/_spec.py by fastact/_codegen.py -- do not edit */",
              "#define FA_KERNELS(X) \\"]
-    lines += [f"    X({k}, {int(spec.KERNEL_HAS_Y[k])}, {int(spec.KERNEL_COST[k] == 'cheap')}) \\"
+    lines += [f"    X({k}, {int(spec.KERNEL_HAS_Y[k])}) \\"
               for k in spec.KERNELS]
     lines.append("")
     return "\n".join(lines) + "\n"

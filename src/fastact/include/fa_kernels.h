@@ -32,23 +32,25 @@
 #define FA_MAYBE_UNUSED
 #endif
 
-/* i over [0, n), the expression (...) stored at dst[i], the prefetch statements PF
- * (on the block starting at b) before each block of FA_PF_STEP(T)
- * elements (fa_prefetch.h), by cost class (cheap = 1 or 0, fa_list.h).
- * A cheap kernel's whole blocks run a loop of a constant FA_PF_STEP(T)
- * iterations (unrolled: no alignment peel, trip count or remainder per
- * block), the remainder a loop of its own: the generic loop's set-up and
- * tail per 256-byte block weigh as much as a cheap body (1e5 elements in
- * L2, 1 thread: 3-18% faster this way, float32 relu 4%, hard_swish 18%;
- * float64 0-13%).  The prefetches stay: without them the streamed float32
- * forwards at 1.6e7 ran 4-11% slower (benchmarks/ab_builds.py --cases
- * cheap). */
-#define FA_LOOP_0(T, n, dst, PF, ...) \
+/* i over [0, n), the expression (...) stored at dst[i], the prefetch
+ * statements PF (on the block starting at b) before each block of
+ * FA_PF_STEP(T) elements (fa_prefetch.h).  FA_LOOP_W, every kernel's: the
+ * whole blocks run a loop of a constant FA_PF_STEP(T) iterations (no
+ * alignment peel, trip count or remainder per block), the remainder a loop
+ * of its own.  The generic loop's set-up and tail per 256-byte block
+ * (FA_LOOP_B) weigh as much as a cheap body (1e5 elements in L2, 1 thread:
+ * 3-18% faster, float32 relu 4%, hard_swish 18%; float64 0-13%), and a few
+ * percent of the exponential ones (sigmoid, elu, tanh, softplus, mish 2-10%,
+ * silu float32 19%; pairwise against the per-block loops, the same arrays).
+ * FA_LOOP_B stays for gelu's float64 loops (below).  The prefetches stay:
+ * without them the streamed float32 forwards at 1.6e7 ran 4-11% slower
+ * (benchmarks/ab_builds.py --cases cheap). */
+#define FA_LOOP_B(T, n, dst, PF, ...) \
     FA_PF_BLOCKS(T, n, b, e) { \
         PF; \
         FA_SIMD for (ptrdiff_t i = b; i < e; i++) (dst)[i] = (__VA_ARGS__); \
     }
-#define FA_LOOP_1(T, n, dst, PF, ...) { \
+#define FA_LOOP_W(T, n, dst, PF, ...) { \
         ptrdiff_t b = 0; \
         for (; b + FA_PF_STEP(T) <= (n); b += FA_PF_STEP(T)) { \
             PF; \
@@ -57,34 +59,44 @@
         FA_SIMD for (ptrdiff_t i = b; i < (n); i++) (dst)[i] = (__VA_ARGS__); \
     }
 
-#define FA_DEF_FWD(name, T, s, cheap) \
-static FA_MAYBE_UNUSED void fa_loop_##name##_fwd_##s(const void *xv, void *yv, ptrdiff_t n, const double *pd) \
+/* fa_loop_NAME_fwd_S<sfx> in loop form `form` (W or B) */
+#define FA_DEF_FWD(name, T, s, sfx, form) \
+static FA_MAYBE_UNUSED void fa_loop_##name##_fwd_##s##sfx(const void *xv, void *yv, ptrdiff_t n, const double *pd) \
 { \
     const T *x = (const T *)xv; T *y = (T *)yv; \
     FA_LOAD_PARAMS(T) \
-    FA_LOOP_##cheap(T, n, y, FA_PF_R(x + b); FA_PF_W(y + b), fa_##name##_fwd_##s(x[i], p)) \
+    FA_LOOP_##form(T, n, y, FA_PF_R(x + b); FA_PF_W(y + b), fa_##name##_fwd_##s(x[i], p)) \
 }
 
-#define FA_DEF_B(name, which, T, s, cheap) \
-static FA_MAYBE_UNUSED void fa_loop_##name##_##which##_##s(const void *gv, const void *xv, void *ov, ptrdiff_t n, const double *pd) \
+#define FA_DEF_B(name, which, T, s, sfx, form) \
+static FA_MAYBE_UNUSED void fa_loop_##name##_##which##_##s##sfx(const void *gv, const void *xv, void *ov, ptrdiff_t n, const double *pd) \
 { \
     const T *g = (const T *)gv; const T *x = (const T *)xv; T *o = (T *)ov; \
     FA_LOAD_PARAMS(T) \
-    FA_LOOP_##cheap(T, n, o, FA_PF_R(g + b); FA_PF_R(x + b); FA_PF_W(o + b), \
-                    fa_##name##_##which##_##s(g[i], x[i], p)) \
+    FA_LOOP_##form(T, n, o, FA_PF_R(g + b); FA_PF_R(x + b); FA_PF_W(o + b), \
+                   fa_##name##_##which##_##s(g[i], x[i], p)) \
 }
 
-#define FA_DEF_BY_0(name, cheap)
-#define FA_DEF_BY_1(name, cheap) FA_DEF_B(name, by, float, f, cheap) FA_DEF_B(name, by, double, d, cheap)
+#define FA_DEF_BY_0(name)
+#define FA_DEF_BY_1(name) FA_DEF_B(name, by, float, f, , W) FA_DEF_B(name, by, double, d, , W)
 #define FA_PTR_BY_0(name, s) NULL
 #define FA_PTR_BY_1(name, s) fa_loop_##name##_by_##s
 
-#define FA_DEF_ALL(name, has_y, cheap) \
-    FA_DEF_FWD(name, float, f, cheap) FA_DEF_FWD(name, double, d, cheap) \
-    FA_DEF_B(name, bx, float, f, cheap) FA_DEF_B(name, bx, double, d, cheap) \
-    FA_DEF_BY_##has_y(name, cheap)
+#define FA_DEF_ALL(name, has_y) \
+    FA_DEF_FWD(name, float, f, , W) FA_DEF_FWD(name, double, d, , W) \
+    FA_DEF_B(name, bx, float, f, , W) FA_DEF_B(name, bx, double, d, , W) \
+    FA_DEF_BY_##has_y(name)
 
 FA_KERNELS(FA_DEF_ALL)
+
+/* gelu's float64 body (Phi in double: some 190 vector operations) spills
+ * in FA_LOOP_W's constant-count loop, which GCC unrolls and interleaves
+ * (300 stack accesses against 12; 0.72-0.74x the per-block loop's speed):
+ * its loops keep FA_LOOP_B. */
+FA_DEF_FWD(gelu, double, d, _blk, B)
+FA_DEF_B(gelu, bx, double, d, _blk, B)
+#define fa_loop_gelu_fwd_d fa_loop_gelu_fwd_d_blk
+#define fa_loop_gelu_bx_d fa_loop_gelu_bx_d_blk
 
 /* Staged loops (fa_act_impl.h, FA_STAGED) take the place of the generic
  * ones for the kernels named below: each block of FA_ST_BYTES runs the
@@ -182,10 +194,10 @@ static void fa_pre_##s(const void *xv, void *tv, ptrdiff_t n, const void *sv, co
 FA_DEF_PRE(float, f)
 FA_DEF_PRE(double, d)
 
-#define FA_NAME(name, has_y, cheap) #name,
-#define FA_FWD(name, has_y, cheap) fa_loop_##name##_fwd_f, fa_loop_##name##_fwd_d,
-#define FA_BX(name, has_y, cheap) fa_loop_##name##_bx_f, fa_loop_##name##_bx_d,
-#define FA_BY(name, has_y, cheap) FA_PTR_BY_##has_y(name, f), FA_PTR_BY_##has_y(name, d),
+#define FA_NAME(name, has_y) #name,
+#define FA_FWD(name, has_y) fa_loop_##name##_fwd_f, fa_loop_##name##_fwd_d,
+#define FA_BX(name, has_y) fa_loop_##name##_bx_f, fa_loop_##name##_bx_d,
+#define FA_BY(name, has_y) FA_PTR_BY_##has_y(name, f), FA_PTR_BY_##has_y(name, d),
 
 static const char *const fa_names[] = { FA_KERNELS(FA_NAME) };
 static const fa_unary_fn fa_fwd[] = { FA_KERNELS(FA_FWD) };
