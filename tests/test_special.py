@@ -44,6 +44,20 @@ def test_infinities_give_limits(name, params, dtype):
     np.testing.assert_array_equal(gx, dexp, err_msg=f"{name}_backward(1, +-inf)")
 
 
+# x times a factor in (0, 1): at -inf, and where the product underflows, the
+# result is a negative number rounded to zero, so -0 (docs/numerics.md)
+NEG_TAIL = [("silu", {}), ("swish", {"beta": 1.5}), ("quick_gelu", {}), ("mish", {}),
+            ("gelu", {}), ("gelu", {"approximate": "tanh"})]
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=IDS)
+@pytest.mark.parametrize("name,params", NEG_TAIL, ids=[f"{n}-{p}" for n, p in NEG_TAIL])
+def test_negative_tail_is_negative_zero(name, params, dtype):
+    x = np.array([-np.inf, -1e30, -1e4, -np.inf], dtype=dtype)
+    y = getattr(fa, name)(x, **params)
+    assert (y == 0).all() and np.signbit(y).all(), f"{name}{params}({x}) = {y}"
+
+
 # parameter values at the edge of their range, where 0 * inf must not
 # turn a mathematical limit into NaN
 EDGE_PARAMS = [

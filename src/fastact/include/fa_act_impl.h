@@ -345,7 +345,9 @@ FA_INLINE FA_T FN(fa_swish_fin)(FA_T x, FA_T es, FA_T bx)
      * made each such vector take a microcode assist (silu at x in [80,
      * 100]: 2.8x the time) */
     FA_T d = FN(fa_mad)(es, FA_TWO_M64, FA_C(1.0));
-    FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;          /* inf * 0 -> 0 */
+    /* inf * 0 -> 0, signed as x: a negative product that underflows
+     * (silu(-200), silu(-inf)) is -0 */
+    FA_T xs = es == FA_C(0.0) ? FN(fa_copysign)(FA_C(0.0), x) : x;
     int pos = bx >= FA_C(0.0);
     /* bx < 0: (x es 2^64) / (d 2^64), one rounding even into the
      * subnormals, and one division for both signs */
@@ -454,7 +456,7 @@ FA_INLINE double fa_gelu_tanh_fwd3_d(double x, double es, double uh, const doubl
 {
     (void)p;
     double d = 1.0 + es * 0x1p-64;
-    double xs = es == 0.0 ? 0.0 : x;
+    double xs = es == 0.0 ? fa_copysign_d(0.0, x) : x;   /* -0 below (fa_swish_fin) */
     double neg = ((xs * es) / d) * 0x1p-64;
     return uh >= 0.0 ? x / d : neg;
 }
@@ -602,7 +604,7 @@ FA_INLINE FA_T FN(fa_mish_fwd)(FA_T x, const FA_T *p)
     FA_T e = es * FA_TWO_M64;
     FA_T ns = FN(fa_mad)(es, e, es + es);                /* n 2^64, one rounding */
     FA_T ts = ns / FN(fa_mad)(ns, FA_TWO_M64, FA_C(2.0));  /* t 2^64 */
-    FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;
+    FA_T xs = es == FA_C(0.0) ? FN(fa_copysign)(FA_C(0.0), x) : x;  /* mish(-inf) = -0 */
     /* x >= 0: t >= 0.6, scale t back first (x * t 2^64 could overflow) */
     return x >= FA_C(0.0) ? x * (ts * FA_TWO_M64) : (xs * ts) * FA_TWO_M64;
 }
