@@ -1,8 +1,15 @@
 #!/usr/bin/env python3
 """Check a float32 gelu, tanh or tanhshrink kernel over every float32 input (all 2^32 bit patterns).
 
-    python tools/f32_exhaustive.py [--func gelu|tanh|tanhshrink|softmax_exp] [--isa avx512]
-                                   [--backward] [--stride 1]
+    python tools/f32_exhaustive.py [--func gelu|gelu_tanh|tanh|tanhshrink|softmax_exp]
+                                   [--isa avx512] [--backward] [--stride 1]
+
+gelu_tanh: the table's loops (fa_kernels.h: the staged loops), against a
+float64 reference x / (1 + e^-2u), 2u = 2 sqrt(2/pi) (x + 0.044715 x^3) in
+double (x^3 of a float is exact to 2^-53; e^-2u in double amplifies that by
+|2u| <= 104 where the result is not 0), and bit for bit against the fused
+per-element form (FA_STAGED's composition of the same stages): the count of
+differing results is printed as "staged != fused".
 
 softmax_exp: the softmax family's exponential on its fast range [-87, 0]
 (the arguments x - max; the table form fa_ax_expt_v16 at the avx512
@@ -44,9 +51,26 @@ SOURCE = r"""
 #include "fa_prefetch.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #define FA_CAT_(a, b, c) a##b##c
 #define FA_CAT(a, b, c) FA_CAT_(a, b, c)
-#if FA_SMEXP
+#if FA_GT
+/* gelu_tanh: the production loops of the kernel table, and the fused form
+ * for the bitwise comparison */
+#include "fa_kernels.h"
+static void fwd(const float *x, float *y, long n) { fa_loop_gelu_tanh_fwd_f(x, y, n, 0); }
+static void bwd(const float *x, float *y, long n)
+{
+    static __thread float *one;
+    static __thread long cap;
+    if (cap < n) { free(one); one = malloc(n * sizeof *one); cap = n; for (long i = 0; i < n; i++) one[i] = 1.0f; }
+    fa_loop_gelu_tanh_bx_f(one, x, y, n, 0);
+}
+static float fused(float x, int back)
+{
+    return back ? fa_gelu_tanh_bx_f(1.0f, x, 0) : fa_gelu_tanh_fwd_f(x, 0);
+}
+#elif FA_SMEXP
 /* the softmax family's exponential of x - max on its fast range [-87, 0]
  * (FA_AX_XLO, float32): the table form of the AVX-512 forwards, else
  * fa_ax_expn */
@@ -77,6 +101,7 @@ static void fwd(const float *x, float *y, long n)
     _Pragma("omp simd") for (long i = 0; i < n; i++) y[i] = fa_gelu_fwd_f(x[i], 0);
 }
 #endif
+#if !FA_GT
 static void bwd(const float *x, float *y, long n)
 {
 #if FA_MONO
@@ -85,10 +110,17 @@ static void bwd(const float *x, float *y, long n)
     _Pragma("omp simd") for (long i = 0; i < n; i++) y[i] = fa_gelu_bx_f(1.0f, x[i], 0);
 #endif
 }
+#endif
 static double reference(double xd, int back)
 {
     (void)back;
-#if FA_SMEXP
+#if FA_GT
+    if (isinf(xd)) return back ? (xd > 0 ? 1.0 : 0.0) : (xd > 0 ? xd : -0.0);
+    double c2 = 2 * 0.7978845608028654, u2 = c2 * (xd + 0.044715 * xd * xd * xd);
+    double em = exp(-u2), s = 1 / (1 + em), sm = em / (1 + em);   /* sigmoid(2u), sigmoid(-2u) */
+    if (!back) return xd * s;
+    return s + xd * s * sm * c2 * (1 + 3 * 0.044715 * xd * xd);
+#elif FA_SMEXP
     return exp(xd);
 #elif FA_TANHSHRINK
     /* x - tanh x: its series below 1/4 (the difference cancels there) */
@@ -123,12 +155,12 @@ int main(int argc, char **argv)
     unsigned long long step = strtoull(argv[2], 0, 0);
     const long C = 1 << 20;
     double worst = 0, worst_x = 0, wout = 0, wout_x = 0;
-    long bad = 0, nonmono = 0;
+    long bad = 0, nonmono = 0, diff = 0;
     #pragma omp parallel
     {
         float *x = malloc(C * sizeof *x), *y = malloc(C * sizeof *y);
         double lw = 0, lx = 0, lo = 0, lox = 0;
-        long lb = 0, lm = 0;
+        long lb = 0, lm = 0, ld = 0;
         #pragma omp for schedule(dynamic)
         for (unsigned long long base = 0; base < (1ull << 32); base += C * step) {
             long n = 0;
@@ -139,6 +171,12 @@ int main(int argc, char **argv)
             if (back) bwd(x, y, n); else fwd(x, y, n);
             for (long i = 0; i < n; i++) {
                 double xd = x[i], ref;
+#if FA_GT
+                {
+                    float f = fused(x[i], back);
+                    ld += memcmp(&f, &y[i], sizeof f) != 0;
+                }
+#endif
                 if (isnan(xd)) { lb += !isnan(y[i]); continue; }
 #if FA_SMEXP
                 if (!(xd >= SM_XLO && xd <= 0)) continue;
@@ -160,16 +198,18 @@ int main(int argc, char **argv)
             if (lo > wout) { wout = lo; wout_x = lox; }
             bad += lb;
             nonmono += lm;
+            diff += ld;
         }
         free(x); free(y);
     }
     printf("%s %s float32, every %llu-th input: max %.3f ulp at x = %.9g (%a); wrong specials %ld",
-           FA_NAME, back ? "backward" : "forward", step, worst, worst_x,
+           FA_LABEL, back ? "backward" : "forward", step, worst, worst_x,
            worst_x, bad);
     if (back) printf("; outside [-0.85, -0.65]: max %.3f ulp at x = %.9g", wout, wout_x);
     if (FA_MONO && step == 1) printf("; decreasing steps %ld", nonmono);
+    if (FA_GT) printf("; staged != fused: %ld", diff);
     printf("\n");
-    return bad != 0 || nonmono != 0;
+    return bad != 0 || nonmono != 0 || diff != 0;
 }
 """
 
@@ -179,8 +219,9 @@ def main():
     from fastact import _spec
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--isa", default="avx512", choices=[lv.name for lv in _spec.ISA_LEVELS])
-    ap.add_argument("--func", default="gelu", choices=("gelu", "tanh", "tanhshrink", "softmax_exp"))
-    ap.add_argument("--backward", action="store_true", help="gelu only")
+    ap.add_argument("--func", default="gelu",
+                    choices=("gelu", "gelu_tanh", "tanh", "tanhshrink", "softmax_exp"))
+    ap.add_argument("--backward", action="store_true", help="gelu and gelu_tanh only")
     ap.add_argument("--stride", type=int, default=1, help="check every N-th bit pattern")
     ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
     a = ap.parse_args()
@@ -189,12 +230,12 @@ def main():
         src = Path(tmp) / "exhaustive.c"
         exe = Path(tmp) / "exhaustive"
         src.write_text(SOURCE)
-        if a.func != "gelu" and a.backward:
-            ap.error("--backward: gelu only")
+        if a.func not in ("gelu", "gelu_tanh") and a.backward:
+            ap.error("--backward: gelu and gelu_tanh only")
         mono = a.func in ("tanh", "tanhshrink")
         defs = [f"-DFA_MONO={int(mono)}", f"-DFA_TANHSHRINK={int(a.func == 'tanhshrink')}",
-                f"-DFA_SMEXP={int(a.func == 'softmax_exp')}",
-                f"-DFA_FN={a.func}", f'-DFA_NAME="{a.func}"']
+                f"-DFA_SMEXP={int(a.func == 'softmax_exp')}", f"-DFA_GT={int(a.func == 'gelu_tanh')}",
+                f"-DFA_FN={a.func}", f'-DFA_LABEL="{a.func}"']
         cmd = [a.cc, *setup.KERNEL_FLAGS, *isa.flags, "-fopenmp", *defs,
                "-I", str(ROOT / "src" / "fastact" / "include"), str(src), "-o", str(exe), "-lm"]
         subprocess.run(cmd, check=True)
