@@ -1,7 +1,7 @@
 """Two builds of fastact side by side in one process: before / after a kernel change.
 
     python benchmarks/ab_builds.py OLD NEW [--rounds 8] [--threads 1] [--cases default|float64|cheap|heavy]
-        [--only TEXT]
+        [--only TEXT] [--pairs N]
 
 OLD and NEW are directories holding a built `fastact` package (a copy of
 `src/` taken before the change, e.g. `cp -r src/fastact /tmp/old/`, and `src`).
@@ -12,6 +12,13 @@ round, the median over the rounds, and old time / new time (above 1: the new
 build is faster).  On a shared machine, separate processes for the two builds
 read 5-10% apart from one another's cache placement and the neighbours' load;
 interleaving in one process takes both out of the ratio.
+
+--pairs N times each case as N adjacent pairs instead (two calls of one
+build, then two of the other, the order alternating, after a warm-up), and
+prints the median and quartiles of the N ratios: a change of the machine's
+speed state (this 2-core host has two about 1.5x apart) then falls inside
+one pair, not between the builds' rounds, and unchanged code reads within
+~2% of 1.000 where the rounds' medians can read 0.7-1.4.
 """
 
 from __future__ import annotations
@@ -45,6 +52,24 @@ def median_ns(f, reps=41, warm_ns=3e6):
         f()
         ts.append(time.thread_time_ns() - t)
     return float(np.median(ts))
+
+
+def pair_ratios(f_old, f_new, pairs):
+    """old/new time ratios of `pairs` adjacent pairs (thread CPU time of
+    two calls each), and each build's median time per call"""
+    for _ in range(100):
+        f_old(); f_new()
+    rs, to, tn = [], [], []
+    for i in range(pairs):
+        fs = (f_old, f_new) if i % 2 == 0 else (f_new, f_old)
+        t = []
+        for f in fs:
+            t0 = time.thread_time_ns()
+            f(); f()
+            t.append(time.thread_time_ns() - t0)
+        a, b = t if i % 2 == 0 else t[::-1]
+        rs.append(a / b); to.append(a / 2); tn.append(b / 2)
+    return rs, float(np.median(to)), float(np.median(tn))
 
 
 def cases(which="default"):
@@ -108,6 +133,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cases", choices=("default", "float64", "cheap", "heavy"), default="default")
     ap.add_argument("--only", default="", help="the cases whose label holds this text")
+    ap.add_argument("--pairs", type=int, default=0, help="adjacent pairs per case instead of rounds")
     a = ap.parse_args()
     old, new = load(a.old), load(a.new)
     if old.__file__ == new.__file__:
@@ -115,6 +141,16 @@ def main():
     for m in (old, new):
         m.set_num_threads(a.threads)
     todo = [c for c in cases(a.cases) if a.only in c[0]]
+    if a.pairs:
+        print(f"old {old.__file__}\nnew {new.__file__}\n{a.threads} thread(s), {a.pairs} pairs")
+        for label, nm, args, kw in todo:
+            o = np.empty_like(args[0])
+            fo, fn = (lambda f=getattr(m, nm): f(*args, **kw, out=o) for m in (old, new))
+            rs, to, tn = pair_ratios(fo, fn, a.pairs)
+            q1, q2, q3 = np.quantile(rs, (0.25, 0.5, 0.75))
+            print(f"{label:32s} old {to / 1e3:9.1f} us  new {tn / 1e3:9.1f} us  "
+                  f"old/new {q2:.3f} (quartiles {q1:.3f} {q3:.3f})")
+        return
     times = {label: ([], []) for label, *_ in todo}
     for r in range(a.rounds):
         for label, nm, args, kw in todo:
