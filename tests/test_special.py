@@ -58,6 +58,22 @@ def test_negative_tail_is_negative_zero(name, params, dtype):
     assert (y == 0).all() and np.signbit(y).all(), f"{name}{params}({x}) = {y}"
 
 
+# beta x moderate while x is huge: x e^(beta x) 2^64 (the scaled form of the
+# negative side) must not overflow
+@pytest.mark.parametrize("dtype", FLOATS, ids=IDS)
+def test_swish_small_beta_huge_x(dtype):
+    big = 1e30 if dtype == np.float32 else 1e300
+    for beta in (1 / big, 3 / big):
+        x = np.array([-big, big, -big / 4, -np.inf, np.inf], dtype=dtype)
+        bx = x.astype(np.float64) * float(dtype(beta))
+        with np.errstate(over="ignore", invalid="ignore"):
+            ref = x.astype(np.float64) / (1 + np.exp(-bx))
+        ref[3], ref[4] = -0.0, np.inf
+        y = fa.swish(x, beta=beta)
+        np.testing.assert_allclose(y, ref.astype(dtype), rtol=8 * np.finfo(dtype).eps, atol=0)
+        assert np.signbit(y[3])
+
+
 # parameter values at the edge of their range, where 0 * inf must not
 # turn a mathematical limit into NaN
 EDGE_PARAMS = [
