@@ -485,10 +485,10 @@ FA_INLINE double fa_gelu_tanh_bx3_d(double g, double x, double es, double uh, co
     double e = es * 0x1p-64;
     double d = 1.0 + e;
     double du = c2 * fa_mad_d(k3 * x, x, 1.0);
-    double xs = es == 0.0 ? 0.0 : x;
-    /* s + x s sm du with s = 1/d, sm = e/d (uh >= 0) or s = e/d, sm = 1/d */
+    /* s + x s sm du with s = 1/d, sm = e/d (uh >= 0) or s = e/d, sm = 1/d;
+     * x du is finite below |x| = 1e10, where r is used */
     double pos = fa_mad_d(x * (e / d), du, 1.0) / d;
-    double neg = ((es / d) * fa_mad_d(xs * du, 1.0 / d, 1.0)) * 0x1p-64;
+    double neg = ((es / d) * fa_mad_d(x * du, 1.0 / d, 1.0)) * 0x1p-64;
     double r = uh >= 0.0 ? pos : neg;
     double lim = x > 0.0 ? 1.0 : 0.0;
     return g * (fa_abs_d(x) > 1e10 ? fa_nanpass_d(x, lim) : r);
@@ -578,11 +578,11 @@ FA_INLINE float fa_gelu_tanh_bx3_f(float g, float x, float es, float uh, const f
     float d = 1.0f + e;
     float rd = 1.0f / d;
     float du = c2 * fa_mad_f(k3 * x, x, 1.0f);
-    float xs = es == 0.0f ? 0.0f : x;
     int pos = uh >= 0.0f;
     float s = pos ? rd : es * rd;                /* sigmoid(2u) (2^64 if 2u < 0) */
     float sm = pos ? e * rd : rd;
-    float r = (s * fa_mad_f(xs * du, sm, 1.0f)) * (pos ? 1.0f : 0x1p-64f);
+    /* x du is finite below |x| = 1e10, where r is used */
+    float r = (s * fa_mad_f(x * du, sm, 1.0f)) * (pos ? 1.0f : 0x1p-64f);
     float lim = x > 0.0f ? 1.0f : 0.0f;
     return g * (fa_abs_f(x) > 1e10f ? fa_nanpass_f(x, lim) : r);
 }
@@ -637,8 +637,8 @@ FA_INLINE FA_T FN(fa_mish_bx)(FA_T g, FA_T x, const FA_T *p)
     FA_T ts = FN(fa_mad)(es, e, es + es) / n2;
     FA_T sech2 = (FA_C(4.0) * (n + FA_C(1.0))) / (n2 * n2);
     FA_T sigs = es / (FA_C(1.0) + e);
-    FA_T xs = es == FA_C(0.0) ? FA_C(0.0) : x;
-    FA_T r = FN(fa_mad)(xs, sech2 * sigs, ts) * FA_TWO_M64;
+    /* x * 0 where es is 0: -0 (x = -inf: below) */
+    FA_T r = FN(fa_mad)(x, sech2 * sigs, ts) * FA_TWO_M64;
     /* above the clamp mish' = 1 + x 4 e^-2x (...) rounds to 1 */
     r = x > FA_MISH_CLAMP ? FA_C(1.0) : r;
     return g * (x == -(FA_T)INFINITY ? FA_C(0.0) : r);
