@@ -54,19 +54,24 @@ def median_ns(f, reps=41, warm_ns=3e6):
     return float(np.median(ts))
 
 
-def pair_ratios(f_old, f_new, pairs):
-    """old/new time ratios of `pairs` adjacent pairs (thread CPU time of
-    two calls each), and each build's median time per call"""
-    for _ in range(100):
+def pair_ratios(f_old, f_new, pairs, clock=time.thread_time_ns, settle_ns=0, warm=100):
+    """old/new time ratios of `pairs` adjacent pairs (two calls of one,
+    then two of the other, the order alternating; `clock`'s time), and
+    each side's median time per call.  settle_ns: each half first runs that
+    long untimed (another library's idle workers may spin on the cores)."""
+    for _ in range(warm):
         f_old(); f_new()
     rs, to, tn = [], [], []
     for i in range(pairs):
         fs = (f_old, f_new) if i % 2 == 0 else (f_new, f_old)
         t = []
         for f in fs:
-            t0 = time.thread_time_ns()
+            end = clock() + settle_ns
+            while settle_ns and clock() < end:
+                f()
+            t0 = clock()
             f(); f()
-            t.append(time.thread_time_ns() - t0)
+            t.append(clock() - t0)
         a, b = t if i % 2 == 0 else t[::-1]
         rs.append(a / b); to.append(a / 2); tn.append(b / 2)
     return rs, float(np.median(to)), float(np.median(tn))

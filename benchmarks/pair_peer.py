@@ -16,7 +16,6 @@ test (pytest does not collect it).
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 
@@ -25,6 +24,8 @@ import numpy as np
 import fastact as fa
 from fastact.bench import cases as C
 from fastact.bench import peers as P
+
+from ab_builds import pair_ratios
 
 
 def main(argv):
@@ -38,25 +39,12 @@ def main(argv):
     pr = P.all_peers([peer])[0]
     pr.set_threads(th)
     fp, ff = pr.make(case), C.fastact_call(case)
-    for _ in range(300):
-        ff(); fp()
-    rs, tf, tp = [], [], []
-    for i in range(pairs):
-        fs = (ff, fp) if i % 2 == 0 else (fp, ff)
-        t = []
-        for f in fs:
-            if th > 1:
-                end = time.perf_counter_ns() + 2_000_000
-                while time.perf_counter_ns() < end:
-                    f()
-            t0 = time.perf_counter_ns()
-            f(); f()
-            t.append(time.perf_counter_ns() - t0)
-        a, b = t if i % 2 == 0 else t[::-1]
-        rs.append(b / a); tf.append(a / 2e3); tp.append(b / 2e3)
+    # peer / fastact: the peer as "old", fastact as "new"
+    rs, tp, tf = pair_ratios(fp, ff, pairs, clock=time.perf_counter_ns,
+                             settle_ns=2_000_000 if th > 1 else 0, warm=300)
     q1, q2, q3 = np.quantile(rs, (0.25, 0.5, 0.75))
-    print(f"{label} {direction} {dt} {n:.0e} {th}t: fastact {statistics.median(tf):.1f} us "
-          f"{peer} {statistics.median(tp):.1f} us  {peer}/fastact {q2:.3f} (quartiles {q1:.3f} {q3:.3f})")
+    print(f"{label} {direction} {dt} {n:.0e} {th}t: fastact {tf / 1e3:.1f} us "
+          f"{peer} {tp / 1e3:.1f} us  {peer}/fastact {q2:.3f} (quartiles {q1:.3f} {q3:.3f})")
 
 
 if __name__ == "__main__":
